@@ -58,7 +58,7 @@ void tl_tile_locate(tl_tile *t, unsigned *first, unsigned height, uint64_t index
 void tl_tile_subtree_hash(uint8_t out[static TL_HASH_LEN], const uint8_t *hashes,
                           unsigned count);
 
-/* Walks an entry bundle: on TL_OK, *entry/*elen is the entry at *pos and *pos advances.
+/* Walks an entry bundle: on TL_OK, *entry and *elen are the entry at *pos and *pos advances.
  * Returns TL_ERR_NOTFOUND at the clean end, TL_ERR_FORMAT on a truncated entry. */
 TL_MUST_CHECK tl_err tl_bundle_next(const uint8_t *buf, size_t len, size_t *pos,
                                     const uint8_t **entry, size_t *elen);
