@@ -50,7 +50,9 @@ bool tl_tile_for_size(tl_tile *out, bool entries, unsigned level, uint64_t index
                       uint64_t size);
 
 /* Where the perfect-subtree node (height, index) lives: the tile at level height/8, and the
- * range [*first, *first + 2^(height%8)) of its entries whose subtree hash is the node. */
+ * range [*first, *first + 2^(height%8)) of its entries whose subtree hash is the node.
+ * t->width is set to the narrowest width that holds the node (*first + 2^(height%8)); use
+ * tl_tile_for_size() for the width the tile actually has. height must be below 64. */
 void tl_tile_locate(tl_tile *t, unsigned *first, unsigned height, uint64_t index);
 
 /* Hashes the perfect subtree over `count` (a power of two, <= 256) consecutive 32-byte
@@ -59,7 +61,8 @@ void tl_tile_subtree_hash(uint8_t out[static TL_HASH_LEN], const uint8_t *hashes
                           unsigned count);
 
 /* Walks an entry bundle: on TL_OK, *entry and *elen are the entry at *pos and *pos advances.
- * Returns TL_ERR_NOTFOUND at the clean end, TL_ERR_FORMAT on a truncated entry. */
+ * Returns TL_ERR_NOTFOUND at the clean end, TL_ERR_FORMAT on a truncated entry (or a *pos
+ * past len); *pos, *entry and *elen are untouched on error. */
 TL_MUST_CHECK tl_err tl_bundle_next(const uint8_t *buf, size_t len, size_t *pos,
                                     const uint8_t **entry, size_t *elen);
 
