@@ -452,7 +452,7 @@ tl_err tl_store_posix_create(tl_store **out, const char *dir, const tl_sys *sys,
         }
         closedir(dh);
         if (!empty)
-            return tl_fail(d, TL_ERR_CONFLICT,
+            return tl_fail(d, TL_ERR_USAGE,
                            "%s exists and is not empty; refusing to create a log there", dir);
     }
     char priv[4096];
