@@ -59,7 +59,9 @@ tl_policy *tl_policy_new(void);
 
 /* Parses policy text strictly (allowed bytes, every line ends in LF, names defined before use,
  * no duplicate names or keys, exactly one quorum line, 1 <= k <= n). Errors name the line:
- * "policy line 4: group X-witnesses: unknown member X4". TL_OK or TL_ERR_FORMAT. */
+ * "policy line 4: group X-witnesses: unknown member X4". TL_OK or TL_ERR_FORMAT (then *out is
+ * zeroed). Log keys must be type 0x01 and witness keys type 0x04; besides duplicate public
+ * keys, two keys sharing (name, id) are rejected, as they would make signatures ambiguous. */
 TL_MUST_CHECK tl_err tl_policy_parse(tl_policy *out, const char *text, size_t len, tl_diag *d);
 
 /* Fills a policy that trusts one log key and requires no witnesses ("quorum none"). */
@@ -67,9 +69,12 @@ void tl_policy_single_log(tl_policy *out, const tl_vkey *logkey);
 
 /* Checks a signed checkpoint note against the policy: a listed log's signature verifies, the
  * text parses as a checkpoint, and the quorum is satisfied by valid cosignatures of listed
- * witnesses (a listed witness's line that fails to verify rejects the note). On TL_OK, *cp
- * holds the checkpoint and, if times is non-NULL, times[i] the cosignature time of witness i
- * (0 if absent). Returns TL_OK, TL_ERR_FORMAT, TL_ERR_SIGNATURE or TL_ERR_QUORUM. */
+ * witnesses (a listed witness's line that fails to verify rejects the note). A log's key
+ * name must equal the checkpoint origin for its signature to count. On TL_OK, *cp holds the
+ * checkpoint and, if times is non-NULL, times[i] the cosignature time of witness i (0 if
+ * absent); neither is written on error. Returns TL_OK, TL_ERR_FORMAT, TL_ERR_SIGNATURE or
+ * TL_ERR_QUORUM (TL_ERR_NOMEM if a 40 KiB key table cannot be allocated, TL_ERR_USAGE for a
+ * hand-built policy with dangling references). */
 TL_MUST_CHECK tl_err tl_policy_check(const tl_policy *p, const char *note, size_t len,
                                      tl_checkpoint *cp, uint64_t *times, tl_diag *d);
 
