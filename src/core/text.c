@@ -50,6 +50,10 @@ size_t tl_b64_len(size_t n)
 size_t tl_b64_encode(char *out, const uint8_t *in, size_t n)
 {
     size_t enc = tl_b64_len(n);
+    if (n == 0) {
+        out[0] = '\0'; /* in may be NULL; libsodium declares it non-null */
+        return 0;
+    }
     /* sodium_bin2base64 always writes the terminating NUL; out holds enc + 1 bytes. */
     sodium_bin2base64(out, enc + 1, in, n, sodium_base64_VARIANT_ORIGINAL);
     return enc;
@@ -78,6 +82,10 @@ tl_err tl_b64_decode(uint8_t *out, size_t cap, size_t *outlen, const char *s, si
     size_t need = len / 4 * 3 - pad;
     if (need > cap)
         return TL_ERR_TOOBIG;
+    if (len == 0) {
+        *outlen = 0; /* libsodium's pointers are declared non-null; out may be NULL here */
+        return TL_OK;
+    }
     size_t got = 0;
     if (sodium_base642bin(out, cap, s, len, NULL, &got, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
         return TL_ERR_FORMAT;

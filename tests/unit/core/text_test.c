@@ -162,6 +162,9 @@ static void test_b64_cap(void **state)
     assert_int_equal(n, 2);
     assert_int_equal(tl_b64_decode(NULL, 0, &n, "", 0), TL_OK);
     assert_int_equal(n, 0);
+    char empty[1] = {'x'};
+    assert_int_equal(tl_b64_encode(empty, NULL, 0), 0);
+    assert_int_equal(empty[0], '\0');
 }
 
 static void test_utf8(void **state)
