@@ -4,10 +4,12 @@
  * One pass, streaming: bundle N is read, its entries hashed into level-0 tile N, each
  * completed perfect subtree of height 8L appended to the tile being rebuilt at level L, and
  * each rebuilt tile compared with the stored one as soon as it is complete (or, for the right
- * edge, at the end). Where the store can list directories (posix), every other partial tile
- * and bundle still on disk (left by earlier checkpoints) is compared with the prefix of its
- * rebuilt tile too, and every archived checkpoint (checkpoints/<size>) with the root of its
- * prefix, so a flipped byte anywhere in the published log is found.
+ * edge, at the end). Where the store can list the checkpoint archive (posix), every archived
+ * checkpoint (checkpoints/<size>) is verified and compared with the root of its prefix, and
+ * the partial tiles and bundles of each archived size (which a log must keep serving) are
+ * compared with the prefix of their rebuilt tile: a flipped byte anywhere in what the log
+ * published is found. Partial objects of sizes never published (left by a crashed writer)
+ * are not part of the log and are ignored.
  */
 #include "treatylog/log.h"
 
@@ -27,18 +29,25 @@ typedef struct level_buf {
 
 typedef struct archived {
     uint64_t size;
-    char *name;
     uint8_t root[TL_HASH_LEN]; /* root at that size, captured during the walk */
     bool seen;
 } archived;
 
+/* Partial objects (index, width) published at some archived size, per level, ascending. */
+typedef struct partials {
+    struct {
+        uint64_t index;
+        unsigned width;
+    } *v;
+    size_t n, cap, cur;
+} partials;
+
 typedef struct audit {
     tl_store *st;
-    uint64_t size;
-    bool can_list;
     level_buf *lvl[LEVELS];
+    partials part[LEVELS];
     tl_audit_result *res;
-    tl_err err;
+    tl_err err; /* first error inside the frontier sink */
     tl_diag diag;
 } audit;
 
@@ -48,126 +57,100 @@ static int cmp_archived(const void *a, const void *b)
     return x->size < y->size ? -1 : x->size > y->size;
 }
 
-/* Compares `want` (rebuilt content of object t, `len` bytes for its full rebuilt width) with
- * the stored object of t's width; and every other stored partial width with its prefix.
- * prefix_len(w) gives the byte length of the first w items. */
-typedef size_t (*prefix_fn)(void *ctx, unsigned w);
+static tl_err add_partial(audit *a, unsigned level, uint64_t index, unsigned width)
+{
+    partials *p = &a->part[level];
+    if (p->n > 0 && p->v[p->n - 1].index == index && p->v[p->n - 1].width == width)
+        return TL_OK;
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 64;
+        void *nv = realloc(p->v, cap * sizeof *p->v);
+        if (!nv)
+            return tl_fail(&a->diag, TL_ERR_NOMEM, "audit");
+        p->v = nv;
+        p->cap = cap;
+    }
+    p->v[p->n].index = index;
+    p->v[p->n].width = width;
+    p->n++;
+    return TL_OK;
+}
 
-static tl_err check_object(audit *a, const tl_tile *t, const uint8_t *want, size_t len,
-                           prefix_fn pf, void *pctx)
+/* Reads object t and compares it with want[0..len). A missing partial object is read from
+ * the full one's prefix when full_ok (tlog-tiles lets logs delete partials once full). */
+static tl_err compare(audit *a, const tl_tile *t, const uint8_t *want, size_t len, bool full_ok)
 {
     char path[TL_TILE_PATH_MAX];
     tl_tile_path(path, t);
     uint8_t *buf = NULL;
     size_t n = 0;
     tl_err e = a->st->ops->read(a->st, path, &buf, &n, &a->diag);
-    if (e == TL_ERR_NOTFOUND && t->width < TL_TILE_WIDTH) {
-        /* A partial object may be gone once the full one exists: compare the full one's
-         * prefix then (it is checked in full when the walk gets there, if covered). */
-        tl_tile full = *t;
-        full.width = TL_TILE_WIDTH;
-        char fpath[TL_TILE_PATH_MAX];
-        tl_tile_path(fpath, &full);
-        e = a->st->ops->read(a->st, fpath, &buf, &n, &a->diag);
-        if (e == TL_OK) {
-            bool ok = n >= len && memcmp(buf, want, len) == 0;
-            free(buf);
-            if (!ok)
-                return tl_fail(&a->diag, TL_ERR_PROOF,
-                               "%s (read for missing %s) does not match the entries", fpath,
-                               path);
-            buf = NULL;
-        } else if (e == TL_ERR_NOTFOUND) {
-            return tl_fail(&a->diag, e, "%s is missing", path);
-        } else {
-            return e;
-        }
-    } else if (e == TL_ERR_NOTFOUND) {
+    if (e == TL_ERR_NOTFOUND && full_ok && t->width < TL_TILE_WIDTH)
+        return TL_OK; /* the full object is checked in full */
+    if (e == TL_ERR_NOTFOUND)
         return tl_fail(&a->diag, e, "%s is missing", path);
-    } else if (e != TL_OK) {
+    if (e != TL_OK)
         return e;
-    } else {
-        bool ok = n == len && memcmp(buf, want, len) == 0;
-        free(buf);
-        if (!ok)
-            return tl_fail(&a->diag, TL_ERR_PROOF,
-                           "%s does not match the entries (%zu bytes stored, %zu expected)",
-                           path, n, len);
-    }
+    bool ok = n == len && memcmp(buf, want, len) == 0;
+    free(buf);
+    if (!ok)
+        return tl_fail(&a->diag, TL_ERR_PROOF,
+                       "%s does not match the entries (%zu bytes stored, %zu expected)", path, n,
+                       len);
     if (t->entries)
         a->res->bundles++;
     else
         a->res->tiles++;
-    if (!a->can_list)
-        return TL_OK;
-    /* Other partial widths still on disk, e.g. tile/0/001.p/7 from an earlier checkpoint. */
-    char pdir[TL_TILE_PATH_MAX + 4];
-    tl_tile full = *t;
-    full.width = TL_TILE_WIDTH;
-    tl_tile_path(path, &full);
-    int pn = snprintf(pdir, sizeof pdir, "%s.p", path);
-    if (pn < 0 || (size_t)pn >= sizeof pdir)
-        return tl_fail(&a->diag, TL_ERR_INTERNAL, "path");
-    char **names = NULL;
-    size_t nn = 0;
-    e = a->st->ops->list(a->st, pdir, &names, &nn, &a->diag);
-    if (e != TL_OK)
-        return e;
-    unsigned have = t->width;
-    for (size_t i = 0; i < nn && e == TL_OK; i++) {
-        uint64_t w = 0;
-        if (tl_parse_u64(&w, names[i], strlen(names[i])) != TL_OK || w == 0 ||
-            w >= TL_TILE_WIDTH) {
-            e = tl_fail(&a->diag, TL_ERR_FORMAT, "%s/%s: not a tile width", pdir, names[i]);
-            break;
-        }
-        if (w == have)
-            continue; /* just checked */
-        if (w > have)
-            continue; /* wider than the audited size: not part of this tree */
+    return TL_OK;
+}
+
+/* Checks the published partials in p (cursor advancing in index order) of object t: each of
+ * a smaller width than t's must be the prefix of want (prefix[w] = length of w items). */
+static tl_err check_partials(audit *a, partials *p, const tl_tile *t, const uint8_t *want,
+                             const size_t *prefix)
+{
+    tl_err e = TL_OK;
+    while (p->cur < p->n && p->v[p->cur].index < t->index)
+        p->cur++;
+    for (; e == TL_OK && p->cur < p->n && p->v[p->cur].index == t->index; p->cur++) {
+        unsigned w = p->v[p->cur].width;
+        if (w >= t->width)
+            continue; /* the object itself, checked by the caller */
         tl_tile pt = *t;
         pt.width = (uint16_t)w;
-        char ppath[TL_TILE_PATH_MAX];
-        tl_tile_path(ppath, &pt);
-        size_t plen = pf(pctx, (unsigned)w);
-        e = a->st->ops->read(a->st, ppath, &buf, &n, &a->diag);
-        if (e == TL_OK) {
-            bool ok = n == plen && memcmp(buf, want, plen) == 0;
-            free(buf);
-            if (!ok)
-                e = tl_fail(&a->diag, TL_ERR_PROOF, "%s does not match the entries", ppath);
-            else if (t->entries)
-                a->res->bundles++;
-            else
-                a->res->tiles++;
-        }
+        e = compare(a, &pt, want, prefix[w], t->width == TL_TILE_WIDTH);
     }
-    tl_store_free_list(names, nn);
     return e;
 }
 
-static size_t hash_prefix(void *ctx, unsigned w)
+/* Checks hash tile t against want, then its published partials. */
+static tl_err check_with_partials(audit *a, const tl_tile *t, const uint8_t *want,
+                                  const size_t *prefix)
 {
-    (void)ctx;
-    return (size_t)w * TL_HASH_LEN;
+    tl_err e = compare(a, t, want, prefix[t->width], false);
+    if (e == TL_OK)
+        e = check_partials(a, &a->part[t->level], t, want, prefix);
+    return e;
 }
 
-typedef struct bundle_ctx {
-    size_t ends[TL_TILE_WIDTH + 1]; /* byte offset after the first w entries */
-} bundle_ctx;
-
-static tl_err flush_level(audit *a, unsigned level, uint64_t index)
+static tl_err flush_level(audit *a, unsigned level, uint64_t index, const size_t *hash_prefix)
 {
     level_buf *b = a->lvl[level];
     tl_tile t = {.entries = false, .level = (uint8_t)level, .index = index,
                  .width = (uint16_t)b->n};
-    return check_object(a, &t, &b->h[0][0], (size_t)b->n * TL_HASH_LEN, hash_prefix, NULL);
+    return check_with_partials(a, &t, &b->h[0][0], hash_prefix);
 }
+
+typedef struct sink_ctx {
+    audit *a;
+    const size_t *hash_prefix;
+} sink_ctx;
 
 static void on_node(void *ctx, unsigned height, uint64_t index, const uint8_t hash[TL_HASH_LEN])
 {
-    audit *a = ctx;
-    if (a->err != TL_OK || height % TL_TILE_HEIGHT != 0)
+    sink_ctx *sc = ctx;
+    audit *a = sc->a;
+    if (a->err != TL_OK || height == 0 || height % TL_TILE_HEIGHT != 0)
         return;
     unsigned level = height / TL_TILE_HEIGHT;
     if (level >= LEVELS) {
@@ -184,9 +167,62 @@ static void on_node(void *ctx, unsigned height, uint64_t index, const uint8_t ha
     level_buf *b = a->lvl[level];
     memcpy(b->h[b->n++], hash, TL_HASH_LEN);
     if (b->n == TL_TILE_WIDTH) {
-        a->err = flush_level(a, level, index / TL_TILE_WIDTH);
+        a->err = flush_level(a, level, index / TL_TILE_WIDTH, sc->hash_prefix);
         b->n = 0;
     }
+}
+
+/* Lists checkpoints/ (if the store can) into a sorted array of sizes <= max. */
+static tl_err load_archive(tl_store *st, uint64_t max, archived **out, size_t *nout, tl_diag *d)
+{
+    char **names = NULL;
+    size_t nn = 0;
+    tl_diag ld;
+    *out = NULL;
+    *nout = 0;
+    if (st->ops->list(st, "checkpoints", &names, &nn, &ld) != TL_OK || nn == 0)
+        return TL_OK; /* no archive (HTTP, or a log that keeps none) */
+    archived *arch = calloc(nn, sizeof *arch);
+    if (!arch) {
+        tl_store_free_list(names, nn);
+        return tl_fail(d, TL_ERR_NOMEM, "audit");
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < nn; i++) {
+        uint64_t s = 0;
+        if (tl_parse_u64(&s, names[i], strlen(names[i])) == TL_OK && s <= max)
+            arch[n++].size = s;
+    }
+    tl_store_free_list(names, nn);
+    qsort(arch, n, sizeof *arch, cmp_archived);
+    *out = arch;
+    *nout = n;
+    return TL_OK;
+}
+
+/* Each archived checkpoint: signed by key, same origin, root = root of its prefix. */
+static tl_err check_archive(audit *a, const tl_vkey *key, const tl_checkpoint *cp,
+                            const archived *arch, size_t narch)
+{
+    for (size_t i = 0; i < narch; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "checkpoints/%llu", (unsigned long long)arch[i].size);
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        tl_err e = a->st->ops->read(a->st, path, &buf, &len, &a->diag);
+        if (e != TL_OK)
+            return e;
+        tl_checkpoint acp;
+        e = tl_checkpoint_open(&acp, NULL, (const char *)buf, len, key, &a->diag);
+        free(buf);
+        if (e != TL_OK)
+            return tl_diag_prefix(&a->diag, e, "archived checkpoint %s", path);
+        if (!arch[i].seen || acp.size != arch[i].size || strcmp(acp.origin, cp->origin) != 0 ||
+            memcmp(acp.root, arch[i].root, TL_HASH_LEN) != 0)
+            return tl_fail(&a->diag, TL_ERR_PROOF,
+                           "archived checkpoint %s is not consistent with the log", path);
+    }
+    return TL_OK;
 }
 
 tl_err tl_audit(tl_store *st, const tl_vkey *key, const tl_checkpoint *cp,
@@ -202,54 +238,45 @@ tl_err tl_audit(tl_store *st, const tl_vkey *key, const tl_checkpoint *cp,
                        "%llu)",
                        (unsigned long long)old->size, (unsigned long long)cp->size);
     audit *a = calloc(1, sizeof *a);
-    if (!a)
-        return tl_fail(d, TL_ERR_NOMEM, "audit");
-    a->st = st;
-    a->size = cp->size;
-    a->res = res;
-    /* Archived checkpoints (posix only). */
-    char **names = NULL;
-    size_t nn = 0;
+    size_t *hash_prefix = calloc(TL_TILE_WIDTH + 1, sizeof *hash_prefix);
+    size_t *bundle_prefix = calloc(TL_TILE_WIDTH + 1, sizeof *bundle_prefix);
+    uint8_t(*leaves)[TL_HASH_LEN] = calloc(TL_TILE_WIDTH, TL_HASH_LEN);
     archived *arch = NULL;
     size_t narch = 0;
-    tl_diag ld;
-    a->can_list = st->ops->list(st, "checkpoints", &names, &nn, &ld) == TL_OK;
-    if (nn) {
-        arch = calloc(nn, sizeof *arch);
-        if (!arch) {
-            tl_store_free_list(names, nn);
-            free(a);
-            return tl_fail(d, TL_ERR_NOMEM, "audit");
-        }
-        for (size_t i = 0; i < nn; i++) {
-            uint64_t s = 0;
-            if (tl_parse_u64(&s, names[i], strlen(names[i])) != TL_OK)
-                continue; /* not ours */
-            if (s > cp->size)
-                continue; /* newer than the audited checkpoint */
-            arch[narch].size = s;
-            arch[narch].name = names[i];
-            names[i] = NULL;
-            narch++;
-        }
-        qsort(arch, narch, sizeof *arch, cmp_archived);
+    tl_err e = TL_OK;
+    if (!a || !hash_prefix || !bundle_prefix || !leaves) {
+        e = tl_fail(d, TL_ERR_NOMEM, "audit");
+        goto out;
     }
-    tl_store_free_list(names, nn);
+    a->st = st;
+    a->res = res;
+    for (unsigned w = 0; w <= TL_TILE_WIDTH; w++)
+        hash_prefix[w] = (size_t)w * TL_HASH_LEN;
+    e = load_archive(st, cp->size, &arch, &narch, &a->diag);
+    for (size_t i = 0; i < narch && e == TL_OK; i++) {
+        for (unsigned level = 0; level < LEVELS && e == TL_OK; level++) {
+            uint64_t cnt = tl_tile_level_count(arch[i].size, level);
+            if (cnt == 0)
+                break;
+            if (cnt % TL_TILE_WIDTH)
+                e = add_partial(a, level, cnt / TL_TILE_WIDTH, (unsigned)(cnt % TL_TILE_WIDTH));
+        }
+    }
 
     tl_frontier f;
     tl_frontier_init(&f);
+    sink_ctx sc = {a, hash_prefix};
     uint8_t old_root[TL_HASH_LEN];
     bool old_seen = old && old->size == 0;
     if (old_seen)
         memcpy(old_root, TL_EMPTY_ROOT, TL_HASH_LEN);
     size_t next_arch = 0;
-    while (next_arch < narch && arch[next_arch].size == 0) {
+    for (; next_arch < narch && arch[next_arch].size == 0; next_arch++) {
         memcpy(arch[next_arch].root, TL_EMPTY_ROOT, TL_HASH_LEN);
-        arch[next_arch++].seen = true;
+        arch[next_arch].seen = true;
     }
-    bundle_ctx *bc = calloc(1, sizeof *bc);
-    uint8_t(*leaves)[TL_HASH_LEN] = calloc(TL_TILE_WIDTH, TL_HASH_LEN);
-    tl_err e = (!bc || !leaves) ? tl_fail(&a->diag, TL_ERR_NOMEM, "audit") : TL_OK;
+    /* Bundles have the widths of the level-0 tiles: the same list, their own cursor. */
+    partials bundle_parts = a->part[0];
     uint64_t nbundles = (cp->size + TL_TILE_WIDTH - 1) / TL_TILE_WIDTH;
     for (uint64_t bi = 0; bi < nbundles && e == TL_OK; bi++) {
         tl_tile t;
@@ -258,22 +285,13 @@ tl_err tl_audit(tl_store *st, const tl_vkey *key, const tl_checkpoint *cp,
         tl_tile_path(path, &t);
         uint8_t *buf = NULL;
         size_t len = 0;
-        bool truncate = false;
         e = st->ops->read(st, path, &buf, &len, &a->diag);
-        if (e == TL_ERR_NOTFOUND && t.width < TL_TILE_WIDTH) {
-            tl_tile full = t;
-            full.width = TL_TILE_WIDTH;
-            char fpath[TL_TILE_PATH_MAX];
-            tl_tile_path(fpath, &full);
-            e = st->ops->read(st, fpath, &buf, &len, &a->diag);
-            truncate = e == TL_OK;
-        }
         if (e == TL_ERR_NOTFOUND)
             e = tl_fail(&a->diag, e, "entry bundle %s is missing", path);
         if (e != TL_OK)
             break;
         size_t pos = 0;
-        bc->ends[0] = 0;
+        bundle_prefix[0] = 0;
         for (unsigned i = 0; i < t.width && e == TL_OK; i++) {
             const uint8_t *ent = NULL;
             size_t elen = 0;
@@ -286,79 +304,35 @@ tl_err tl_audit(tl_store *st, const tl_vkey *key, const tl_checkpoint *cp,
                 break;
             }
             tl_leaf_hash(leaves[i], ent, elen);
-            bc->ends[i + 1] = pos;
+            bundle_prefix[i + 1] = pos;
             res->entries++;
             res->bytes += elen;
         }
-        if (e == TL_OK && !truncate && pos != len)
+        if (e == TL_OK && pos != len)
             e = tl_fail(&a->diag, TL_ERR_FORMAT,
                         "entry bundle %s: %zu bytes of trailing data after %u entries", path,
                         len - pos, t.width);
-        if (e == TL_OK && !truncate)
+        if (e == TL_OK) {
             res->bundles++;
-        /* Other partial bundles of this index still on disk. */
-        if (e == TL_OK && a->can_list) {
-            tl_tile full = t;
-            full.width = TL_TILE_WIDTH;
-            char fpath[TL_TILE_PATH_MAX], pdir[TL_TILE_PATH_MAX + 4];
-            tl_tile_path(fpath, &full);
-            int pn = snprintf(pdir, sizeof pdir, "%s.p", fpath);
-            char **pn_names = NULL;
-            size_t pnn = 0;
-            if (pn > 0 && (size_t)pn < sizeof pdir)
-                e = st->ops->list(st, pdir, &pn_names, &pnn, &a->diag);
-            for (size_t i = 0; i < pnn && e == TL_OK; i++) {
-                uint64_t w = 0;
-                if (tl_parse_u64(&w, pn_names[i], strlen(pn_names[i])) != TL_OK || w == 0 ||
-                    w >= TL_TILE_WIDTH) {
-                    e = tl_fail(&a->diag, TL_ERR_FORMAT, "%s/%s: not a bundle width", pdir,
-                                pn_names[i]);
-                    break;
-                }
-                if (w >= t.width && !(truncate && w == t.width))
-                    continue;
-                if (w == t.width)
-                    continue;
-                tl_tile pt = t;
-                pt.width = (uint16_t)w;
-                char ppath[TL_TILE_PATH_MAX];
-                tl_tile_path(ppath, &pt);
-                uint8_t *pb = NULL;
-                size_t pl = 0;
-                e = st->ops->read(st, ppath, &pb, &pl, &a->diag);
-                if (e == TL_OK) {
-                    bool ok = pl == bc->ends[w] && memcmp(pb, buf, pl) == 0;
-                    free(pb);
-                    if (!ok)
-                        e = tl_fail(&a->diag, TL_ERR_PROOF,
-                                    "entry bundle %s does not match %s", ppath, path);
-                    else
-                        res->bundles++;
-                }
-            }
-            tl_store_free_list(pn_names, pnn);
+            e = check_partials(a, &bundle_parts, &t, buf, bundle_prefix);
         }
         free(buf);
         /* Level 0 tile: the leaf hashes. */
         if (e == TL_OK) {
             tl_tile ht = {.entries = false, .level = 0, .index = bi, .width = t.width};
-            e = check_object(a, &ht, &leaves[0][0], (size_t)t.width * TL_HASH_LEN, hash_prefix,
-                             NULL);
+            e = check_with_partials(a, &ht, &leaves[0][0], hash_prefix);
         }
         for (unsigned i = 0; i < t.width && e == TL_OK; i++) {
-            /* Level-0 nodes are checked above; the sink only takes heights 8, 16, ... */
-            e = tl_frontier_append(&f, leaves[i], on_node, a);
+            e = tl_frontier_append(&f, leaves[i], on_node, &sc);
             if (e == TL_OK)
                 e = a->err;
-            if (e != TL_OK)
-                break;
             if (old && f.size == old->size) {
                 tl_frontier_root(&f, old_root);
                 old_seen = true;
             }
-            while (next_arch < narch && arch[next_arch].size == f.size) {
+            for (; next_arch < narch && arch[next_arch].size == f.size; next_arch++) {
                 tl_frontier_root(&f, arch[next_arch].root);
-                arch[next_arch++].seen = true;
+                arch[next_arch].seen = true;
             }
         }
     }
@@ -373,7 +347,7 @@ tl_err tl_audit(tl_store *st, const tl_vkey *key, const tl_checkpoint *cp,
             e = tl_fail(&a->diag, TL_ERR_INTERNAL, "level %u rebuilt out of step", level);
             break;
         }
-        e = flush_level(a, level, cnt / TL_TILE_WIDTH);
+        e = flush_level(a, level, cnt / TL_TILE_WIDTH, hash_prefix);
     }
     if (e == TL_OK) {
         uint8_t root[TL_HASH_LEN];
@@ -389,36 +363,21 @@ tl_err tl_audit(tl_store *st, const tl_vkey *key, const tl_checkpoint *cp,
                     "the older checkpoint (size %llu) is not a prefix of this log: its root "
                     "differs from the root of the first %llu entries",
                     (unsigned long long)old->size, (unsigned long long)old->size);
-    /* Archived checkpoints: signed by the log key, same origin, root of their prefix. */
-    for (size_t i = 0; i < narch && e == TL_OK; i++) {
-        char path[64];
-        int pn = snprintf(path, sizeof path, "checkpoints/%s", arch[i].name);
-        if (pn < 0 || (size_t)pn >= sizeof path)
-            continue;
-        uint8_t *buf = NULL;
-        size_t len = 0;
-        e = st->ops->read(st, path, &buf, &len, &a->diag);
-        if (e != TL_OK)
-            break;
-        tl_checkpoint acp;
-        e = tl_checkpoint_open(&acp, NULL, (const char *)buf, len, key, &a->diag);
-        if (e == TL_OK && (acp.size != arch[i].size || strcmp(acp.origin, cp->origin) != 0 ||
-                           memcmp(acp.root, arch[i].root, TL_HASH_LEN) != 0))
-            e = tl_fail(&a->diag, TL_ERR_PROOF,
-                        "archived checkpoint %s is not consistent with the log", path);
-        else if (e != TL_OK)
-            e = tl_diag_prefix(&a->diag, e, "%s", path);
-        free(buf);
-    }
-    for (size_t i = 0; i < narch; i++)
-        free(arch[i].name);
-    free(arch);
-    free(bc);
-    free(leaves);
-    for (unsigned i = 0; i < LEVELS; i++)
-        free(a->lvl[i]);
+    if (e == TL_OK)
+        e = check_archive(a, key, cp, arch, narch);
     if (e != TL_OK && d)
         memcpy(d->msg, a->diag.msg, sizeof d->msg);
+out:
+    free(arch);
+    free(hash_prefix);
+    free(bundle_prefix);
+    free(leaves);
+    if (a) {
+        for (unsigned i = 0; i < LEVELS; i++) {
+            free(a->lvl[i]);
+            free(a->part[i].v);
+        }
+    }
     free(a);
     return e;
 }
