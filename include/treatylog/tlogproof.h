@@ -31,13 +31,17 @@ typedef struct tl_tlog_proof {
 } tl_tlog_proof;
 
 /* Parses strictly: exact header, optional non-empty canonical extra as the second line,
- * canonical index, 0..63 canonical 32-byte hashes, an empty line, then a note (parsed only
- * by tl_tlog_proof_verify). TL_OK or TL_ERR_FORMAT with the line number in d. */
+ * canonical index (<= 2^63-1), 0..63 canonical 32-byte hashes, an empty line, then a
+ * non-empty note (parsed only by tl_tlog_proof_verify). TL_OK or TL_ERR_FORMAT with the line
+ * number in d; *out is untouched on error. */
 TL_MUST_CHECK tl_err tl_tlog_proof_parse(tl_tlog_proof *out, const char *buf, size_t len,
                                          tl_diag *d);
 
 /* Formats a tlog-proof into a fresh malloc'd NUL-terminated buffer *out (caller frees).
- * extra may be NULL. note is the checkpoint note verbatim. */
+ * extra may be NULL (no extra line); if not, extra_len must be > 0. note is the checkpoint
+ * note verbatim (non-empty). The output parses back to the same fields. Returns TL_OK,
+ * TL_ERR_USAGE (index > 2^63-1, nproof > 63, empty extra or note), TL_ERR_TOOBIG or
+ * TL_ERR_NOMEM. */
 TL_MUST_CHECK tl_err tl_tlog_proof_format(char **out, size_t *outlen, uint64_t index,
                                           const uint8_t (*proof)[TL_HASH_LEN], size_t nproof,
                                           const uint8_t *extra, size_t extra_len,
