@@ -67,18 +67,27 @@ size_t tl_b64_encode(char *out, const uint8_t *in, size_t n)
  *   xxxx ... xxxx  xxx=      last quantum carries 2 bytes; low 2 bits of the 3rd char are 0
  *   xxxx ... xxxx  xx==      last quantum carries 1 byte;  low 4 bits of the 2nd char are 0
  *
- * We check the shape (length, padding) here, then let libsodium (with no ignore set) reject
- * characters outside the alphabet, misplaced '=' and non-zero trailing bits.
+ * We check the shape (length, padding) and the alphabet here, then let libsodium (with no
+ * ignore set) decode and reject non-zero trailing bits. The alphabet check is ours because
+ * libsodium 1.0.18 decodes every byte >= 0x80 as '/' (found by fuzz/fuzz_key.c).
  */
+static bool b64_alphabet(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '+' || c == '/';
+}
+
 tl_err tl_b64_decode(uint8_t *out, size_t cap, size_t *outlen, const char *s, size_t len)
 {
     if (len % 4 != 0)
         return TL_ERR_FORMAT;
     size_t pad = 0;
     if (len >= 1 && s[len - 1] == '=')
-        pad++;
-    if (len >= 2 && s[len - 2] == '=')
-        pad++;
+        pad = (len >= 2 && s[len - 2] == '=') ? 2 : 1;
+    for (size_t i = 0; i < len - pad; i++) {
+        if (!b64_alphabet(s[i]))
+            return TL_ERR_FORMAT;
+    }
     size_t need = len / 4 * 3 - pad;
     if (need > cap)
         return TL_ERR_TOOBIG;

@@ -777,6 +777,7 @@ static void test_sig_line_shapes(void **state)
         {"\xe2\x80\x94 Name AAAA AAA=\n", TL_ERR_FORMAT},       /* inner space */
         {"\xe2\x80\x94 Name AAAAAAA\n", TL_ERR_FORMAT},         /* unpadded */
         {"\xe2\x80\x94 Name AAAAAA-_\n", TL_ERR_FORMAT},        /* URL-safe */
+        {"\xe2\x80\x94 Name AAAA\303\251A=\n", TL_ERR_FORMAT}, /* UTF-8 inside base64 */
         {"\xe2\x80\x94Name AAAAAAA=\n", TL_ERR_FORMAT},         /* no space after dash */
         {"-- Name AAAAAAA=\n", TL_ERR_FORMAT},                  /* ASCII dashes */
         {"\xe2\x80\x93 Name AAAAAAA=\n", TL_ERR_FORMAT},        /* en dash */
