@@ -63,14 +63,23 @@ tl_err tl_diag_prefix(tl_diag *d, tl_err e, const char *fmt, ...)
     char old[TL_DIAG_LEN];
     memcpy(old, d->msg, sizeof old);
     old[TL_DIAG_LEN - 1] = '\0';
-    char pre[TL_DIAG_LEN];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(pre, sizeof pre, fmt, ap);
+    int n = vsnprintf(d->msg, sizeof d->msg, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        pre[0] = '\0';
-    /* Truncation of a diagnostic is acceptable; the message stays NUL-terminated. */
-    (void)snprintf(d->msg, sizeof d->msg, "%s: %s", pre, old);
+    size_t at = n < 0 ? 0 : (size_t)n;
+    if (at > sizeof d->msg - 1)
+        at = sizeof d->msg - 1;
+    /* Append ": " and the old message, truncating the diagnostic if it must. */
+    const char *parts[2] = {": ", old};
+    for (int i = 0; i < 2; i++) {
+        size_t len = strlen(parts[i]);
+        size_t room = sizeof d->msg - 1 - at;
+        if (len > room)
+            len = room;
+        memcpy(d->msg + at, parts[i], len);
+        at += len;
+    }
+    d->msg[at] = '\0';
     return e;
 }
