@@ -1,5 +1,81 @@
+/* main.c - the treatylog command: one binary, one subcommand per job. */
+#include <stdio.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "cli.h"
 #include "treatylog/hash.h"
-int main(void)
+
+static const char usage[] =
+    "usage: treatylog <command> [arguments]\n"
+    "\n"
+    "keys and logs:\n"
+    "  keygen NAME --out PREFIX [--witness] [--seed HEX64]\n"
+    "                       write PREFIX.key (secret, 0600) and PREFIX.pub (verifier key)\n"
+    "  init DIR --key KEYFILE [--origin ORIGIN]\n"
+    "                       create an empty log in DIR, signed with KEYFILE\n"
+    "  append DIR FILE...   append one entry per file, publish one checkpoint\n"
+    "  append DIR --lines [FILE]\n"
+    "                       append one entry per line of FILE (stdin if none)\n"
+    "proofs and audits:\n"
+    "  prove DIR|URL --index N [--size S] [--vkey VKEY]\n"
+    "                       print a c2sp.org/tlog-proof@v1 for entry N\n"
+    "  prove DIR|URL --old M [--size S] [--vkey VKEY]\n"
+    "                       print the consistency proof from size M (base64, one a line)\n"
+    "  verify-proof --vkey VKEY [--policy POLICY] PROOF ENTRY_FILE\n"
+    "                       check a tlog-proof for the entry in ENTRY_FILE\n"
+    "  audit DIR|URL --vkey VKEY [--from-checkpoint OLD] [--policy POLICY]\n"
+    "                       recompute every tile from the entries and check the checkpoint\n"
+    "\n"
+    "VKEY is a verifier key (name+id+key) or a file holding one. Exit status: 0 ok,\n"
+    "1 verification failed, 2 usage or input error.\n";
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+    {"keygen", cmd_keygen},   {"init", cmd_init},
+    {"append", cmd_append},   {"prove", cmd_prove},
+    {"verify-proof", cmd_verify_proof}, {"audit", cmd_audit},
+};
+
+int main(int argc, char **argv)
 {
-    return tl_init() == TL_OK ? 0 : 1;
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        puts("treatylog 0.1.0");
+        return 0;
+    }
+    if (tl_init() != TL_OK) {
+        fprintf(stderr, "treatylog: cannot initialise libsodium/libcrypto\n");
+        return EXIT_USAGE;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "treatylog: cannot initialise libcurl\n");
+        return EXIT_USAGE;
+    }
+    int rc = -1;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            rc = commands[i].run(argc - 1, argv + 1);
+            break;
+        }
+    }
+    if (rc < 0) {
+        fprintf(stderr, "treatylog: unknown command '%s'\n\n%s", argv[1], usage);
+        rc = EXIT_USAGE;
+    }
+    curl_global_cleanup();
+    return rc;
 }

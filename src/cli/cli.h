@@ -1,0 +1,67 @@
+/* cli.h - shared helpers of the treatylog command: argument scanning, file reading, error
+ * reporting and the one mapping from tl_err to exit codes.
+ *
+ * Exit codes: 0 success, 1 verification failed, 2 usage or input error (also I/O).
+ */
+#ifndef TREATYLOG_CLI_H
+#define TREATYLOG_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "treatylog/err.h"
+#include "treatylog/key.h"
+#include "treatylog/policy.h"
+
+#define EXIT_VERIFY 1
+#define EXIT_USAGE 2
+
+/* Exit code for an error: 1 for a failed verification, 2 for everything else. */
+int cli_exit_code(tl_err e);
+
+/* Prints "treatylog CMD: message" to stderr and returns the exit code for e. */
+int cli_fail(const char *cmd, tl_err e, const tl_diag *d);
+
+/* Prints "treatylog CMD: <formatted>" and returns EXIT_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Reads a whole file ("-" = stdin) into a malloc'd NUL-terminated buffer, at most max bytes
+ * (TL_ERR_TOOBIG past that). */
+TL_MUST_CHECK tl_err cli_read_file(const char *path, size_t max, uint8_t **buf, size_t *len,
+                                   tl_diag *d);
+
+/* A verifier key given as its text or as a file holding it. */
+TL_MUST_CHECK tl_err cli_load_vkey(const char *arg, tl_vkey *out, tl_diag *d);
+
+/* A trust policy: a tlog-policy file, or (policy_path NULL) a single log key. */
+TL_MUST_CHECK tl_err cli_load_policy(const char *policy_path, const char *vkey_arg,
+                                     tl_policy **out, tl_diag *d);
+
+/* Strict decimal argument. */
+TL_MUST_CHECK tl_err cli_parse_u64(const char *s, uint64_t *out, tl_diag *d);
+
+/* Writes all of buf to stdout; false on a write error. */
+bool cli_write_stdout(const void *buf, size_t len);
+
+/* One command-line option: "--name VALUE" (value != NULL) or a bare "--name" (flag). */
+typedef struct cli_opt {
+    const char *name;
+    const char **value;
+    bool *flag;
+} cli_opt;
+
+/* Scans argv[1..argc) into options and up to maxpos positional arguments ("--" ends the
+ * options). Returns 0, or prints the problem and returns EXIT_USAGE. */
+int cli_parse(const char *cmd, int argc, char **argv, const cli_opt *opts, size_t nopts,
+              const char **pos, size_t maxpos, size_t *npos);
+
+/* Subcommands: argv[0] is the subcommand name. Each returns the process exit code. */
+int cmd_keygen(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_append(int argc, char **argv);
+int cmd_prove(int argc, char **argv);
+int cmd_verify_proof(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+
+#endif

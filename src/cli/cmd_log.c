@@ -1,0 +1,199 @@
+/* cmd_log.c - treatylog init and append: create a log, append entries (one per file or one
+ * per line) and publish one checkpoint per call. Every input is read and checked before the
+ * first byte is staged, so a bad input writes nothing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+#include "treatylog/log.h"
+#include "treatylog/tile.h"
+
+int cmd_init(int argc, char **argv)
+{
+    const char *keyfile = NULL, *origin = NULL;
+    const cli_opt opts[] = {{"key", &keyfile, NULL}, {"origin", &origin, NULL}};
+    const char *pos[1];
+    size_t npos = 0;
+    int rc = cli_parse("init", argc, argv, opts, 2, pos, 1, &npos);
+    if (rc)
+        return rc;
+    if (npos != 1 || !keyfile)
+        return cli_usage("init", "usage: treatylog init DIR --key KEYFILE [--origin ORIGIN]");
+    tl_diag d = {{0}};
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    tl_err e = cli_read_file(keyfile, 4096, &buf, &len, &d);
+    if (e != TL_OK)
+        return cli_fail("init", e, &d);
+    while (len > 0 && buf[len - 1] == '\n')
+        len--;
+    tl_skey k;
+    e = tl_skey_parse(&k, (const char *)buf, len, &d);
+    sodium_memzero(buf, len);
+    free(buf);
+    if (e != TL_OK) {
+        tl_diag_prefix(&d, e, "%s", keyfile);
+        return cli_fail("init", e, &d);
+    }
+    e = tl_log_create(pos[0], origin, &k, &d);
+    char vkey[TL_VKEY_TEXT_MAX + 1];
+    size_t vn = tl_vkey_format(vkey, &k.vkey);
+    char name[TL_KEYNAME_MAX + 1];
+    memcpy(name, k.vkey.name, k.vkey.name_len + 1);
+    tl_skey_wipe(&k);
+    if (e != TL_OK)
+        return cli_fail("init", e, &d);
+    fprintf(stderr, "treatylog init: created log %s (origin %s)\n", pos[0],
+            origin ? origin : name);
+    vkey[vn++] = '\n';
+    return cli_write_stdout(vkey, vn) ? 0 : EXIT_USAGE;
+}
+
+typedef struct input {
+    uint8_t **bufs; /* owned buffers */
+    size_t nbufs;
+    const uint8_t **ents;
+    size_t *lens;
+    size_t n, cap;
+} input;
+
+static tl_err push(input *in, const uint8_t *p, size_t len, tl_diag *d)
+{
+    if (in->n == in->cap) {
+        size_t cap = in->cap ? 2 * in->cap : 1024;
+        const uint8_t **ne = realloc(in->ents, cap * sizeof *ne);
+        if (!ne)
+            return tl_fail(d, TL_ERR_NOMEM, "entry list");
+        in->ents = ne;
+        size_t *nl = realloc(in->lens, cap * sizeof *nl);
+        if (!nl)
+            return tl_fail(d, TL_ERR_NOMEM, "entry list");
+        in->lens = nl;
+        in->cap = cap;
+    }
+    in->ents[in->n] = p;
+    in->lens[in->n] = len;
+    in->n++;
+    return TL_OK;
+}
+
+static tl_err keep(input *in, uint8_t *buf, tl_diag *d)
+{
+    uint8_t **nb = realloc(in->bufs, (in->nbufs + 1) * sizeof *nb);
+    if (!nb) {
+        free(buf);
+        return tl_fail(d, TL_ERR_NOMEM, "input buffers");
+    }
+    in->bufs = nb;
+    in->bufs[in->nbufs++] = buf;
+    return TL_OK;
+}
+
+static void input_free(input *in)
+{
+    for (size_t i = 0; i < in->nbufs; i++)
+        free(in->bufs[i]);
+    free(in->bufs);
+    free(in->ents);
+    free(in->lens);
+}
+
+/* Splits buf into lines (the bytes before each LF; a last line without LF counts). */
+static tl_err split_lines(input *in, const char *name, const uint8_t *buf, size_t len,
+                          tl_diag *d)
+{
+    size_t start = 0, line = 1;
+    while (start < len) {
+        const uint8_t *nl = memchr(buf + start, '\n', len - start);
+        size_t end = nl ? (size_t)(nl - buf) : len;
+        if (end - start > TL_ENTRY_MAX)
+            return tl_fail(d, TL_ERR_TOOBIG,
+                           "%s line %zu: %zu bytes, over the %d-byte entry limit; nothing was "
+                           "appended",
+                           name, line, end - start, TL_ENTRY_MAX);
+        tl_err e = push(in, buf + start, end - start, d);
+        if (e != TL_OK)
+            return e;
+        start = end + 1;
+        line++;
+    }
+    return TL_OK;
+}
+
+int cmd_append(int argc, char **argv)
+{
+    bool lines = false;
+    const cli_opt opts[] = {{"lines", NULL, &lines}};
+    const char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    if (!pos)
+        return cli_usage("append", "out of memory");
+    size_t npos = 0;
+    int rc = cli_parse("append", argc, argv, opts, 1, pos, (size_t)argc, &npos);
+    if (rc) {
+        free(pos);
+        return rc;
+    }
+    if (npos < 1 || (lines && npos > 2) || (!lines && npos < 2)) {
+        free(pos);
+        return cli_usage("append", "usage: treatylog append DIR FILE... | treatylog append DIR "
+                                   "--lines [FILE]");
+    }
+    const char *dir = pos[0];
+    tl_diag d = {{0}};
+    input in = {0};
+    tl_err e = TL_OK;
+    if (lines) {
+        const char *name = npos == 2 ? pos[1] : "-";
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        e = cli_read_file(name, (size_t)1 << 34, &buf, &len, &d);
+        if (e == TL_OK)
+            e = keep(&in, buf, &d);
+        if (e == TL_OK)
+            e = split_lines(&in, strcmp(name, "-") == 0 ? "stdin" : name, buf, len, &d);
+    } else {
+        for (size_t i = 1; i < npos && e == TL_OK; i++) {
+            uint8_t *buf = NULL;
+            size_t len = 0;
+            e = cli_read_file(pos[i], TL_ENTRY_MAX, &buf, &len, &d);
+            if (e == TL_ERR_TOOBIG)
+                e = tl_fail(&d, e,
+                            "%s: over the %d-byte entry limit (larger documents must be split "
+                            "into parts); nothing was appended",
+                            pos[i], TL_ENTRY_MAX);
+            if (e == TL_OK)
+                e = keep(&in, buf, &d);
+            if (e == TL_OK)
+                e = push(&in, buf, len, &d);
+        }
+    }
+    free(pos);
+    tl_log *l = NULL;
+    if (e == TL_OK)
+        e = tl_log_open(&l, dir, NULL, &d);
+    uint64_t first = l ? tl_log_size(l) : 0;
+    for (size_t i = 0; i < in.n && e == TL_OK; i++)
+        e = tl_log_add(l, in.ents[i], in.lens[i], NULL, &d);
+    if (e == TL_OK)
+        e = tl_log_publish(l, &d);
+    size_t n = in.n;
+    input_free(&in);
+    if (e != TL_OK) {
+        tl_log_close(l);
+        return cli_fail("append", e, &d);
+    }
+    size_t cplen = 0;
+    const char *cp = tl_log_checkpoint(l, &cplen);
+    if (n == 0)
+        fprintf(stderr, "treatylog append: no entries; log unchanged at size %llu\n",
+                (unsigned long long)first);
+    else
+        fprintf(stderr, "treatylog append: appended %zu entries (index %llu to %llu)\n", n,
+                (unsigned long long)first, (unsigned long long)(first + n - 1));
+    bool ok = cli_write_stdout(cp, cplen);
+    tl_log_close(l);
+    return ok ? 0 : EXIT_USAGE;
+}
