@@ -8,10 +8,12 @@ J=$(nproc)
 status=0
 summary=()
 
-run() { # name, command...
+LOG=$(mktemp)
+trap 'rm -f "$LOG"' EXIT
+run() { # name, command...: runs it, output to the terminal and to $LOG
   local name=$1; shift
   echo "=== $name"
-  if "$@"; then summary+=("ok    $name"); else summary+=("FAIL  $name"); status=1; fi
+  if "$@" 2>&1 | tee -a "$LOG"; then summary+=("ok    $name"); else summary+=("FAIL  $name"); status=1; fi
 }
 
 run "build" scripts/setup.sh build || true
@@ -29,4 +31,9 @@ run "fuzz (brief)" ctest --test-dir build-fuzz -R '^fuzz/' -j"$J" --output-on-fa
 echo
 echo "=== summary"
 printf '%s\n' "${summary[@]}"
+# Totals over the three CTest runs, from their "N% tests passed, F tests failed out of T".
+total=0 failed=0
+while read -r f t; do total=$((total + t)); failed=$((failed + f)); done < <(
+  sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1 \2/p' "$LOG")
+echo "$((total - failed)) passed, $failed failed"
 exit $status

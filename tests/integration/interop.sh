@@ -6,6 +6,7 @@
 
 $T keygen example.com/log --out "$WORK/k" >/dev/null
 VK=$WORK/k.pub
+$T keygen other.example/log --out "$WORK/other" >/dev/null
 
 # 1. Fresh logs of the issue's sizes, one append each.
 for n in 1 2 255 256 257 65536 70000; do
@@ -17,6 +18,30 @@ for n in 1 2 255 256 257 65536 70000; do
     --record 0 --record $((n-1)) --record $((n/2))
   expect_ok "treatylog audit $n" $T audit "$d" --vkey "$VK"
 done
+
+# The tile sets of the tlog-tiles worked examples, as written by treatylog.
+count_tiles() { (cd "$1" && find tile -type f ! -path 'tile/entries/*' | wc -l); }
+count_bundles() { (cd "$1" && find tile/entries -type f | wc -l); }
+[ "$(count_tiles "$WORK/log.256")" -eq 2 ] && [ -f "$WORK/log.256/tile/1/000.p/1" ] &&
+  [ "$(count_bundles "$WORK/log.256")" -eq 1 ] && ok "size 256: tile/0/000 and tile/1/000.p/1, one bundle" ||
+  bad "size 256 tile set"
+[ "$(count_tiles "$WORK/log.70000")" -eq 277 ] && [ "$(count_bundles "$WORK/log.70000")" -eq 274 ] &&
+  [ -f "$WORK/log.70000/tile/0/273.p/112" ] && [ -f "$WORK/log.70000/tile/1/001.p/17" ] &&
+  [ -f "$WORK/log.70000/tile/2/000.p/1" ] && [ -f "$WORK/log.70000/tile/entries/273.p/112" ] &&
+  ok "size 70000: 277 hash tiles (273.p/112, 1/001.p/17, 2/000.p/1) and 274 bundles" || bad "size 70000 tile set"
+
+# Over HTTP: the oracle serves a treatylog log; treatylog audits and proves over HTTP.
+$V serve "$WORK/log.70000" 127.0.0.1:0 > "$WORK/serve.url" 2>/dev/null & spid=$!
+for i in $(seq 50); do [ -s "$WORK/serve.url" ] && break; sleep 0.1; done
+url=$(head -1 "$WORK/serve.url")
+expect_ok "treatylog audit over HTTP ($url)" $T audit "$url" --vkey "$VK"
+$T prove "$url" --index 12345 --vkey "$VK" > "$WORK/p.http" 2>"$WORK/last.err" || bad "prove over HTTP"
+$T prove "$WORK/log.70000" --index 12345 > "$WORK/p.dir" 2>/dev/null
+cmp -s "$WORK/p.http" "$WORK/p.dir" && ok "prove over HTTP = prove from the directory" || bad "prove over HTTP differs"
+expect_exit 1 "audit over HTTP with the wrong key" $T audit "$url" --vkey "$WORK/other.pub"
+kill $spid 2>/dev/null; wait $spid 2>/dev/null
+expect_exit 2 "audit of a URL nobody serves" $T audit "$url" --vkey "$VK"
+stderr_has "GET $url/checkpoint" "...names the URL that failed"
 
 # 2. One log grown through intermediate sizes: every old checkpoint is consistent with every
 #    newer tree, checked by the oracle.
