@@ -52,6 +52,12 @@ struct tl_store_ops {
      * a fresh malloc'd array of malloc'd strings (free with tl_store_free_list). An absent
      * directory is an empty list. TL_ERR_USAGE if the backend cannot list (HTTP). */
     tl_err (*list)(tl_store *s, const char *dir, char ***names, size_t *n, tl_diag *d);
+    /* Writes a small private object in place and fsyncs it (not atomic: readers must
+     * validate its content). For markers such as ".treatylog/pending". */
+    tl_err (*put_sync)(tl_store *s, const char *path, const uint8_t *buf, size_t len,
+                       tl_diag *d);
+    /* Removes an object; an absent one is not an error. Durable after the next sync(). */
+    tl_err (*remove)(tl_store *s, const char *path, tl_diag *d);
     /* Releases everything (lock included). NULL-safe. */
     void (*close)(tl_store *s);
 };

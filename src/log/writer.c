@@ -10,7 +10,10 @@
  *   3. sign, commit "checkpoint"                      (the commit point)
  *   4. stage checkpoints/<size>                       (archive; repaired at open if lost)
  * Opening reads only the checkpoint and the right edge of the tiles: its cost does not grow
- * with the log.
+ * with the log. If a pending marker names a size past the published one, the partial tiles
+ * that unpublished size left are removed first: otherwise a later, larger checkpoint would
+ * make a stale partial of the same index and a smaller width look published. (Full tiles
+ * need no cleanup: one is always rewritten before any checkpoint covers it.)
  */
 #include "treatylog/log.h"
 
@@ -29,6 +32,7 @@
 #include "treatylog/tile.h"
 
 #define KEY_PATH ".treatylog/log.key"
+#define PENDING_PATH ".treatylog/pending"
 #define VKEY_PATH ".treatylog/log.vkey"
 #define LEVELS 64
 
@@ -219,6 +223,56 @@ static tl_err repair_archive(tl_log *l, tl_diag *d)
     return l->st->ops->stage(l->st, path, (const uint8_t *)l->cp_note, l->cp_len, d);
 }
 
+/* The partial objects a tree of `size` has (per level: index, width), for cleanup. */
+static tl_err remove_partials_of(tl_log *l, uint64_t size, uint64_t keep_size, tl_diag *d)
+{
+    tl_err e = TL_OK;
+    for (unsigned level = 0; level < LEVELS && e == TL_OK; level++) {
+        uint64_t cnt = tl_tile_level_count(size, level);
+        if (cnt == 0)
+            break;
+        uint64_t kcnt = tl_tile_level_count(keep_size, level);
+        if (cnt % TL_TILE_WIDTH == 0 || cnt == kcnt)
+            continue; /* no partial, or the same one the kept size has */
+        tl_tile t = {.entries = false, .level = (uint8_t)level, .index = cnt / TL_TILE_WIDTH,
+                     .width = (uint16_t)(cnt % TL_TILE_WIDTH)};
+        char path[TL_TILE_PATH_MAX];
+        tl_tile_path(path, &t);
+        e = l->st->ops->remove(l->st, path, d);
+        if (e == TL_OK && level == 0) {
+            t.entries = true;
+            tl_tile_path(path, &t);
+            e = l->st->ops->remove(l->st, path, d);
+        }
+    }
+    return e;
+}
+
+/* After a crash between "pending" and the commit: remove what the unpublished size left. */
+static tl_err clean_pending(tl_log *l, tl_diag *d)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    tl_err e = l->st->ops->read(l->st, PENDING_PATH, &buf, &len, d);
+    if (e == TL_ERR_NOTFOUND)
+        return TL_OK;
+    if (e != TL_OK)
+        return e;
+    uint64_t q = 0;
+    bool valid = len > 9 && memcmp(buf, "pending ", 8) == 0 && buf[len - 1] == '\n' &&
+                 tl_parse_u64(&q, (const char *)buf + 8, len - 9) == TL_OK;
+    free(buf);
+    /* A torn marker was never fsynced, so nothing was staged after it. */
+    if (valid && q > l->pub_size) {
+        e = remove_partials_of(l, q, l->pub_size, d);
+        if (e == TL_OK)
+            e = l->st->ops->sync(l->st, d);
+    }
+    if (e == TL_OK)
+        e = l->st->ops->remove(l->st, PENDING_PATH, d);
+    return e;
+}
+
 static tl_err read_key(tl_store *st, tl_skey *key, tl_diag *d)
 {
     uint8_t *buf = NULL;
@@ -252,6 +306,8 @@ tl_err tl_log_open(tl_log **out, const char *dir, const tl_sys *sys, tl_diag *d)
         e = read_key(l->st, &l->key, d);
     if (e == TL_OK)
         e = load_state(l, d);
+    if (e == TL_OK)
+        e = clean_pending(l, d);
     if (e == TL_OK)
         e = repair_archive(l, d);
     if (e != TL_OK) {
@@ -378,7 +434,13 @@ tl_err tl_log_publish(tl_log *l, tl_diag *d)
     uint64_t size = l->front.size;
     if (size == l->pub_size)
         return TL_OK;
-    tl_err e = TL_OK;
+    /* 0. The marker that lets a later open clean up after a crash before the commit. */
+    char marker[40];
+    int mn = snprintf(marker, sizeof marker, "pending %llu\n", (unsigned long long)size);
+    tl_err e = mn > 0 && (size_t)mn < sizeof marker
+                   ? l->st->ops->put_sync(l->st, PENDING_PATH, (const uint8_t *)marker,
+                                          (size_t)mn, d)
+                   : tl_fail(d, TL_ERR_INTERNAL, "marker");
     /* 1. Partial tiles and bundle of the new size. */
     for (unsigned level = 0; level < LEVELS && e == TL_OK; level++) {
         uint64_t cnt = tl_tile_level_count(size, level);
@@ -431,6 +493,8 @@ tl_err tl_log_publish(tl_log *l, tl_diag *d)
     l->cp_note = note;
     l->cp_len = nlen;
     l->pub_size = size;
+    tl_diag d3;
+    (void)l->st->ops->remove(l->st, PENDING_PATH, &d3); /* stale one is harmless: q <= size */
     /* 4. Archive (made durable by the next sync; repaired at open if lost). The checkpoint is
      * already published, so a failure here must not be reported as a failed publish. */
     tl_diag d2;

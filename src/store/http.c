@@ -117,6 +117,18 @@ static tl_err http_list(tl_store *st, const char *dir, char ***names, size_t *n,
     return tl_fail(d, TL_ERR_USAGE, "cannot list %s over HTTP", dir);
 }
 
+static tl_err http_put_sync(tl_store *st, const char *path, const uint8_t *buf, size_t len,
+                            tl_diag *d)
+{
+    return http_stage(st, path, buf, len, d);
+}
+
+static tl_err http_remove(tl_store *st, const char *path, tl_diag *d)
+{
+    (void)st;
+    return tl_fail(d, TL_ERR_USAGE, "cannot remove %s: an HTTP log is read-only", path);
+}
+
 static void http_close(tl_store *st)
 {
     http_store *s = (http_store *)st;
@@ -135,6 +147,8 @@ static const struct tl_store_ops http_ops = {
     .sync = http_sync,
     .commit = http_commit,
     .list = http_list,
+    .put_sync = http_put_sync,
+    .remove = http_remove,
     .close = http_close,
 };
 

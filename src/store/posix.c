@@ -261,6 +261,40 @@ static tl_err posix_commit(tl_store *st, const uint8_t *cp, size_t len, tl_diag 
     return TL_OK;
 }
 
+static tl_err posix_put_sync(tl_store *st, const char *path, const uint8_t *buf, size_t len,
+                             tl_diag *d)
+{
+    posix_store *s = (posix_store *)st;
+    if (s->lockfd < 0)
+        return tl_fail(d, TL_ERR_USAGE, "store opened read-only");
+    char dst[4096];
+    tl_err e = path_ok(path) ? join(dst, sizeof dst, s->dir, path, d)
+                             : tl_fail(d, TL_ERR_USAGE, "bad object path %s", path);
+    if (e != TL_OK)
+        return e;
+    int fd = s->sys->open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return io_fail(d, "open", dst);
+    e = write_all(s, fd, buf, len, dst, d);
+    if (e == TL_OK && s->sys->fsync(fd) != 0)
+        e = io_fail(d, "fsync", dst);
+    if (s->sys->close(fd) != 0 && e == TL_OK)
+        e = io_fail(d, "close", dst);
+    return e;
+}
+
+static tl_err posix_remove(tl_store *st, const char *path, tl_diag *d)
+{
+    posix_store *s = (posix_store *)st;
+    if (s->lockfd < 0)
+        return tl_fail(d, TL_ERR_USAGE, "store opened read-only");
+    if (!path_ok(path))
+        return tl_fail(d, TL_ERR_USAGE, "bad object path %s", path);
+    if (unlinkat(s->dirfd, path, 0) != 0 && errno != ENOENT)
+        return io_fail(d, "unlink", path);
+    return TL_OK;
+}
+
 void tl_store_free_list(char **names, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -340,6 +374,8 @@ static const struct tl_store_ops posix_ops = {
     .sync = posix_sync,
     .commit = posix_commit,
     .list = posix_list,
+    .put_sync = posix_put_sync,
+    .remove = posix_remove,
     .close = posix_close,
 };
 

@@ -321,11 +321,81 @@ static void test_syncfs_fails(void **state)
     faulty_publish(&fail_syncfs_at, 0, false);
 }
 
+static void test_marker_fsync_fails(void **state)
+{
+    (void)state;
+    /* fsyncs in a publish: 0 the pending marker, 1 the checkpoint temp file, 2 the dir. */
+    faulty_publish(&fail_fsync_at, 0, false);
+}
+
 static void test_checkpoint_fsync_fails(void **state)
 {
     (void)state;
-    /* The only fsync in a publish is the checkpoint temp file's, before the rename. */
-    faulty_publish(&fail_fsync_at, 0, false);
+    faulty_publish(&fail_fsync_at, 1, false);
+}
+
+static void test_dir_fsync_fails(void **state)
+{
+    (void)state;
+    /* The rename happened but its durability is unknown: the writer must stop. The log then
+     * holds either checkpoint; reopening takes what is on disk (here: the new one). */
+    tl_log *l = NULL;
+    tl_diag d;
+    assert_int_equal(tl_log_open(&l, dir, NULL, &d), TL_OK);
+    append_n(l, 0, 300);
+    assert_int_equal(tl_log_publish(l, &d), TL_OK);
+    tl_log_close(l);
+    reset_faults();
+    fail_fsync_at = 2;
+    assert_int_equal(tl_log_open(&l, dir, &faulty, &d), TL_OK);
+    append_n(l, 300, 300);
+    assert_int_equal(tl_log_publish(l, &d), TL_ERR_IO);
+    uint8_t x = 'x';
+    assert_int_equal(tl_log_add(l, &x, 1, NULL, &d), TL_ERR_IO);
+    tl_log_close(l);
+    reset_faults();
+    check_log(600);
+}
+
+static bool exists(const char *rel)
+{
+    char p[600];
+    snprintf(p, sizeof p, "%s/%s", dir, rel);
+    struct stat sb;
+    return stat(p, &sb) == 0;
+}
+
+static void test_pending_cleanup(void **state)
+{
+    (void)state;
+    /* A crash after the partial tiles of 600 were staged but before the commit: reopening
+     * removes them, so no later checkpoint can make them look published. */
+    tl_log *l = NULL;
+    tl_diag d;
+    assert_int_equal(tl_log_open(&l, dir, NULL, &d), TL_OK);
+    append_n(l, 0, 300);
+    assert_int_equal(tl_log_publish(l, &d), TL_OK);
+    tl_log_close(l);
+    reset_faults();
+    fail_rename_at = 5; /* the checkpoint rename */
+    assert_int_equal(tl_log_open(&l, dir, &faulty, &d), TL_OK);
+    append_n(l, 300, 300);
+    assert_int_equal(tl_log_publish(l, &d), TL_ERR_IO);
+    tl_log_close(l);
+    reset_faults();
+    assert_true(exists("tile/0/002.p/88"));
+    assert_true(exists("tile/entries/002.p/88"));
+    assert_true(exists("tile/1/000.p/2"));
+    assert_true(exists(".treatylog/pending"));
+    assert_int_equal(tl_log_open(&l, dir, NULL, &d), TL_OK);
+    assert_false(exists("tile/0/002.p/88"));
+    assert_false(exists("tile/entries/002.p/88"));
+    assert_false(exists("tile/1/000.p/2"));
+    assert_false(exists(".treatylog/pending"));
+    assert_true(exists("tile/0/001.p/44")); /* the published right edge stays */
+    assert_true(exists("tile/1/000.p/1"));
+    tl_log_close(l);
+    check_log(300);
 }
 
 static void test_tile_rename_fails(void **state)
@@ -371,7 +441,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_fails_late, setup, teardown),
         cmocka_unit_test_setup_teardown(test_syncfs_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_marker_fsync_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_fsync_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dir_fsync_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_cleanup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tile_rename_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_rename_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_tile_refused_at_open, setup, teardown),
