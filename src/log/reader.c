@@ -16,6 +16,7 @@
 #include "treatylog/tile.h"
 
 #define CACHE_SLOTS 64
+#define MEMO_SLOTS 16384 /* power of two */
 
 typedef struct slot {
     uint8_t *data; /* width * 32 bytes; NULL if unused */
@@ -26,8 +27,17 @@ typedef struct slot {
     uint64_t stamp;
 } slot;
 
+/* A node computed inside a tile (height not a multiple of 8). Perfect subtrees never change,
+ * so entries stay valid when the reader moves to a larger size. */
+typedef struct memo {
+    uint64_t index;
+    uint8_t height; /* 0 = empty slot (height-0 nodes are never memoised) */
+    uint8_t hash[TL_HASH_LEN];
+} memo;
+
 struct tl_reader {
     tl_store *st;
+    memo *memo; /* MEMO_SLOTS entries */
     uint64_t size;
     uint64_t clock;
     slot slots[CACHE_SLOTS];
@@ -37,8 +47,12 @@ struct tl_reader {
 tl_err tl_reader_new(tl_reader **out, tl_store *st, uint64_t size, tl_diag *d)
 {
     tl_reader *r = calloc(1, sizeof *r);
-    if (!r)
+    if (r)
+        r->memo = calloc(MEMO_SLOTS, sizeof *r->memo);
+    if (!r || !r->memo) {
+        free(r);
         return tl_fail(d, TL_ERR_NOMEM, "allocating a reader");
+    }
     r->st = st;
     r->size = size;
     *out = r;
@@ -51,6 +65,7 @@ void tl_reader_free(tl_reader *r)
         return;
     for (size_t i = 0; i < CACHE_SLOTS; i++)
         free(r->slots[i].data);
+    free(r->memo);
     free(r);
 }
 
@@ -142,6 +157,15 @@ tl_err tl_reader_hash(void *reader, unsigned height, uint64_t index, uint8_t out
         return tl_fail(&r->err, TL_ERR_RANGE,
                        "node (height %u, index %llu) is not in a tree of size %llu", height,
                        (unsigned long long)index, (unsigned long long)r->size);
+    memo *m = NULL;
+    if (height % TL_TILE_HEIGHT != 0) {
+        uint64_t k = (index * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)height << 56);
+        m = &r->memo[(k >> 40) & (MEMO_SLOTS - 1)];
+        if (m->height == height && m->index == index) {
+            memcpy(out, m->hash, TL_HASH_LEN);
+            return TL_OK;
+        }
+    }
     tl_tile t;
     unsigned first = 0;
     tl_tile_locate(&t, &first, height, index);
@@ -155,6 +179,11 @@ tl_err tl_reader_hash(void *reader, unsigned height, uint64_t index, uint8_t out
         return tl_fail(&r->err, TL_ERR_INTERNAL, "node (height %u, index %llu) past tile width",
                        height, (unsigned long long)index);
     tl_tile_subtree_hash(out, data + (size_t)first * TL_HASH_LEN, count);
+    if (m) {
+        m->height = (uint8_t)height;
+        m->index = index;
+        memcpy(m->hash, out, TL_HASH_LEN);
+    }
     return TL_OK;
 }
 
