@@ -1,0 +1,39 @@
+/* hashindex.h - the persistent leaf-hash -> index map (SQLite) behind deduplication and
+ * proof-by-hash lookups. It is derived data: rebuildable from the log at any time, and it
+ * records the log size it covers, so a server re-indexes only what a crash left out.
+ *
+ * THREAD SAFETY: all functions may be called from any thread (one connection, serialised).
+ */
+#ifndef TREATYLOG_HASHINDEX_H
+#define TREATYLOG_HASHINDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "treatylog/err.h"
+#include "treatylog/hash.h"
+
+typedef struct tl_hashindex tl_hashindex;
+
+/* Opens or creates the index database at path. */
+TL_MUST_CHECK tl_err tl_hashindex_open(tl_hashindex **out, const char *path, tl_diag *d);
+
+/* Records n leaf hashes for indexes first..first+n-1 and that the index now covers the log up
+ * to `covered` entries, in one transaction. A hash already present keeps its first index. */
+TL_MUST_CHECK tl_err tl_hashindex_put(tl_hashindex *h, const uint8_t (*leaves)[TL_HASH_LEN],
+                                      uint64_t first, size_t n, uint64_t covered, tl_diag *d);
+
+/* The index of a leaf hash: TL_OK, or TL_ERR_NOTFOUND. */
+TL_MUST_CHECK tl_err tl_hashindex_get(tl_hashindex *h, const uint8_t leaf[static TL_HASH_LEN],
+                                      uint64_t *index, tl_diag *d);
+
+/* How many log entries the index covers (0 for a new index). */
+uint64_t tl_hashindex_covered(tl_hashindex *h);
+
+/* Removes entries with index >= size and sets covered = size (for a log shorter than the
+ * index, which only a restored backup can cause). */
+TL_MUST_CHECK tl_err tl_hashindex_truncate(tl_hashindex *h, uint64_t size, tl_diag *d);
+
+void tl_hashindex_close(tl_hashindex *h);
+
+#endif

@@ -1,0 +1,172 @@
+/* hashindex.c - leaf hash -> index map in SQLite (WAL mode, synchronous=NORMAL: the index can
+ * lose its last transactions on power loss, never become inconsistent, and is re-derived
+ * from the log past `covered` at start-up).
+ *
+ *   leaves(hash BLOB PRIMARY KEY, idx INTEGER) WITHOUT ROWID
+ *   meta(k TEXT PRIMARY KEY, v INTEGER)        k = 'covered'
+ */
+#include "treatylog/hashindex.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+struct tl_hashindex {
+    sqlite3 *db;
+    sqlite3_stmt *ins, *get, *setcov;
+    pthread_mutex_t mu; /* serialises the statements */
+    uint64_t covered;
+};
+
+static tl_err db_fail(tl_hashindex *h, tl_diag *d, const char *what)
+{
+    return tl_fail(d, TL_ERR_IO, "index database: %s: %s", what,
+                   h->db ? sqlite3_errmsg(h->db) : "cannot open");
+}
+
+static tl_err exec(tl_hashindex *h, const char *sql, tl_diag *d)
+{
+    if (sqlite3_exec(h->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return db_fail(h, d, sql);
+    return TL_OK;
+}
+
+tl_err tl_hashindex_open(tl_hashindex **out, const char *path, tl_diag *d)
+{
+    tl_hashindex *h = calloc(1, sizeof *h);
+    if (!h)
+        return tl_fail(d, TL_ERR_NOMEM, "index");
+    pthread_mutex_init(&h->mu, NULL);
+    tl_err e = TL_OK;
+    if (sqlite3_open_v2(path, &h->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK)
+        e = db_fail(h, d, path);
+    if (e == TL_OK)
+        e = exec(h,
+                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                 "CREATE TABLE IF NOT EXISTS leaves(hash BLOB PRIMARY KEY, idx INTEGER NOT NULL)"
+                 " WITHOUT ROWID;"
+                 "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);",
+                 d);
+    if (e == TL_OK &&
+        (sqlite3_prepare_v2(h->db, "INSERT OR IGNORE INTO leaves(hash, idx) VALUES(?, ?)", -1,
+                            &h->ins, NULL) != SQLITE_OK ||
+         sqlite3_prepare_v2(h->db, "SELECT idx FROM leaves WHERE hash = ?", -1, &h->get,
+                            NULL) != SQLITE_OK ||
+         sqlite3_prepare_v2(h->db, "INSERT OR REPLACE INTO meta(k, v) VALUES('covered', ?)", -1,
+                            &h->setcov, NULL) != SQLITE_OK))
+        e = db_fail(h, d, "prepare");
+    if (e == TL_OK) {
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(h->db, "SELECT v FROM meta WHERE k = 'covered'", -1, &st,
+                               NULL) != SQLITE_OK)
+            e = db_fail(h, d, "prepare");
+        else if (sqlite3_step(st) == SQLITE_ROW)
+            h->covered = (uint64_t)sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    if (e != TL_OK) {
+        tl_hashindex_close(h);
+        return e;
+    }
+    *out = h;
+    return TL_OK;
+}
+
+tl_err tl_hashindex_put(tl_hashindex *h, const uint8_t (*leaves)[TL_HASH_LEN], uint64_t first,
+                        size_t n, uint64_t covered, tl_diag *d)
+{
+    pthread_mutex_lock(&h->mu);
+    tl_err e = exec(h, "BEGIN", d);
+    for (size_t i = 0; i < n && e == TL_OK; i++) {
+        sqlite3_bind_blob(h->ins, 1, leaves[i], TL_HASH_LEN, SQLITE_STATIC);
+        sqlite3_bind_int64(h->ins, 2, (sqlite3_int64)(first + i));
+        if (sqlite3_step(h->ins) != SQLITE_DONE)
+            e = db_fail(h, d, "insert");
+        sqlite3_reset(h->ins);
+    }
+    if (e == TL_OK) {
+        sqlite3_bind_int64(h->setcov, 1, (sqlite3_int64)covered);
+        if (sqlite3_step(h->setcov) != SQLITE_DONE)
+            e = db_fail(h, d, "update");
+        sqlite3_reset(h->setcov);
+    }
+    if (e == TL_OK)
+        e = exec(h, "COMMIT", d);
+    if (e != TL_OK) {
+        tl_diag d2;
+        (void)exec(h, "ROLLBACK", &d2);
+    } else {
+        h->covered = covered;
+    }
+    pthread_mutex_unlock(&h->mu);
+    return e;
+}
+
+tl_err tl_hashindex_get(tl_hashindex *h, const uint8_t leaf[static TL_HASH_LEN], uint64_t *index,
+                        tl_diag *d)
+{
+    pthread_mutex_lock(&h->mu);
+    sqlite3_bind_blob(h->get, 1, leaf, TL_HASH_LEN, SQLITE_STATIC);
+    int rc = sqlite3_step(h->get);
+    tl_err e = TL_OK;
+    if (rc == SQLITE_ROW)
+        *index = (uint64_t)sqlite3_column_int64(h->get, 0);
+    else if (rc == SQLITE_DONE)
+        e = TL_ERR_NOTFOUND;
+    else
+        e = db_fail(h, d, "lookup");
+    sqlite3_reset(h->get);
+    pthread_mutex_unlock(&h->mu);
+    return e;
+}
+
+uint64_t tl_hashindex_covered(tl_hashindex *h)
+{
+    pthread_mutex_lock(&h->mu);
+    uint64_t c = h->covered;
+    pthread_mutex_unlock(&h->mu);
+    return c;
+}
+
+tl_err tl_hashindex_truncate(tl_hashindex *h, uint64_t size, tl_diag *d)
+{
+    pthread_mutex_lock(&h->mu);
+    sqlite3_stmt *st = NULL;
+    tl_err e = TL_OK;
+    if (sqlite3_prepare_v2(h->db, "DELETE FROM leaves WHERE idx >= ?", -1, &st, NULL) !=
+        SQLITE_OK)
+        e = db_fail(h, d, "prepare");
+    if (e == TL_OK) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            e = db_fail(h, d, "delete");
+    }
+    sqlite3_finalize(st);
+    if (e == TL_OK) {
+        sqlite3_bind_int64(h->setcov, 1, (sqlite3_int64)size);
+        if (sqlite3_step(h->setcov) != SQLITE_DONE)
+            e = db_fail(h, d, "update");
+        sqlite3_reset(h->setcov);
+    }
+    if (e == TL_OK)
+        h->covered = size;
+    pthread_mutex_unlock(&h->mu);
+    return e;
+}
+
+void tl_hashindex_close(tl_hashindex *h)
+{
+    if (!h)
+        return;
+    sqlite3_finalize(h->ins);
+    sqlite3_finalize(h->get);
+    sqlite3_finalize(h->setcov);
+    if (h->db)
+        sqlite3_close(h->db);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+}
