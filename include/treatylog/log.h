@@ -60,6 +60,11 @@ const char *tl_log_checkpoint(const tl_log *l, size_t *len);
 const tl_vkey *tl_log_vkey(const tl_log *l);
 const char *tl_log_origin(const tl_log *l);
 
+/* Signs arbitrary note text (not a checkpoint: callers use their own first line) with the log
+ * key; *out is a fresh malloc'd note. Thread-safe (the key is read-only after open). */
+TL_MUST_CHECK tl_err tl_log_sign(const tl_log *l, const char *text, size_t len, char **out,
+                                 size_t *outlen, tl_diag *d);
+
 /* Closes the writer, discarding anything staged. NULL-safe. */
 void tl_log_close(tl_log *l);
 
@@ -69,6 +74,12 @@ typedef struct tl_reader tl_reader;
 
 /* A reader of the tree of `size` leaves stored in st (st stays owned by the caller). */
 TL_MUST_CHECK tl_err tl_reader_new(tl_reader **out, tl_store *st, uint64_t size, tl_diag *d);
+
+/* Moves the reader to another tree size (cached tiles stay valid where they still apply). */
+void tl_reader_set_size(tl_reader *r, uint64_t size);
+
+/* The reader's tree size. */
+uint64_t tl_reader_size(const tl_reader *r);
 
 /* Hash source for merkle.h (ctx = the reader). */
 tl_err tl_reader_hash(void *reader, unsigned height, uint64_t index, uint8_t out[TL_HASH_LEN]);

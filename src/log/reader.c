@@ -69,6 +69,16 @@ void tl_reader_free(tl_reader *r)
     free(r);
 }
 
+void tl_reader_set_size(tl_reader *r, uint64_t size)
+{
+    r->size = size;
+}
+
+uint64_t tl_reader_size(const tl_reader *r)
+{
+    return r->size;
+}
+
 const char *tl_reader_error(const tl_reader *r)
 {
     return r->err.msg;

@@ -539,6 +539,12 @@ const char *tl_log_origin(const tl_log *l)
     return l->origin;
 }
 
+tl_err tl_log_sign(const tl_log *l, const char *text, size_t len, char **out, size_t *outlen,
+                   tl_diag *d)
+{
+    return tl_note_sign(out, outlen, text, len, &l->key, d);
+}
+
 void tl_log_close(tl_log *l)
 {
     if (!l)

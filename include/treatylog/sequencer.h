@@ -1,0 +1,116 @@
+/* sequencer.h - the log as a service (DESIGN §5): submissions are deduplicated, made durable in
+ * the journal with group commit, integrated into the tiles in batches, published as signed
+ * checkpoints, and answered with receipts (durable) or tlog-proofs (integrated).
+ *
+ * Threads: a journal thread (group commit) and an integration thread own the journal and the
+ * log writer; any thread may submit and read. Completion callbacks run on the sequencer's
+ * threads and must not block.
+ */
+#ifndef TREATYLOG_SEQUENCER_H
+#define TREATYLOG_SEQUENCER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "treatylog/err.h"
+#include "treatylog/hash.h"
+#include "treatylog/store.h"
+
+/* Optional check of a submission before it is journaled (treaty mode plugs in here). Return
+ * TL_OK to accept; TL_ERR_FORMAT (400), TL_ERR_SIGNATURE (403) or TL_ERR_CONFLICT (409) with
+ * the reason in d to refuse. Called on the submitting thread. */
+typedef tl_err (*tl_validate_fn)(void *ctx, const uint8_t *body, size_t len, tl_diag *d);
+
+typedef struct tl_seq_config {
+    unsigned batch_ms;          /* integrate at most this long after the first waiting entry */
+    unsigned max_batch;         /* most entries per integration (and per journal write) */
+    unsigned journal_limit;     /* most accepted-but-unintegrated entries before 429 */
+    unsigned integrate_promise_ms; /* receipts promise integration within this */
+    unsigned wait_timeout_ms;   /* a waiting submitter gets 503 after this (entry stays durable) */
+    uint64_t journal_reset_bytes; /* start a fresh journal past this size, once all integrated */
+    const tl_sys *sys;          /* NULL: real system calls */
+    tl_validate_fn validate;    /* NULL: raw mode, any bytes are an entry */
+    void *validate_ctx;
+} tl_seq_config;
+
+/* The defaults: 50 ms, 10000, 100000, 10000 ms, 30000 ms, 64 MiB, NULL, NULL. */
+void tl_seq_config_default(tl_seq_config *c);
+
+typedef enum tl_answer_kind {
+    TL_ANSWER_ERROR = 0,   /* err/msg say why */
+    TL_ANSWER_RECEIPT = 1, /* body: a treatylog receipt (durable, not yet integrated) */
+    TL_ANSWER_PROOF = 2,   /* body: a c2sp.org/tlog-proof@v1 */
+} tl_answer_kind;
+
+typedef struct tl_answer {
+    tl_answer_kind kind;
+    tl_err err;
+    char msg[TL_DIAG_LEN];
+    char *body; /* malloc'd; the callback takes ownership */
+    size_t body_len;
+    uint64_t index;     /* for proofs */
+    bool duplicate;     /* the entry was already submitted */
+} tl_answer;
+
+/* Called exactly once per accepted submission, on a sequencer thread. */
+typedef void (*tl_answer_fn)(void *ctx, tl_answer *a);
+
+typedef struct tl_seq tl_seq;
+
+/* Opens the log in dir as its one writer, recovers (re-integrates the journal past the
+ * published size, re-indexes what the hash index misses) and starts the threads. */
+TL_MUST_CHECK tl_err tl_seq_open(tl_seq **out, const char *dir, const tl_seq_config *cfg,
+                                 tl_diag *d);
+
+/* Submits one entry. wait: answer once integrated (a tlog-proof) rather than once durable
+ * (a receipt). On TL_OK, cb will be called exactly once. Otherwise nothing was accepted:
+ * TL_ERR_PUSHBACK (journal full: 429), TL_ERR_IO (the log cannot write now: 503),
+ * TL_ERR_TOOBIG, TL_ERR_FORMAT/SIGNATURE/CONFLICT from the validation hook. */
+TL_MUST_CHECK tl_err tl_seq_submit(tl_seq *s, const uint8_t *body, size_t len, bool wait,
+                                   tl_answer_fn cb, void *ctx, tl_diag *d);
+
+/* Stops accepting, integrates and publishes everything accepted, stops the threads, closes.
+ * NULL-safe. */
+void tl_seq_close(tl_seq *s);
+
+/* The latest published checkpoint note (a malloc'd copy) and its size. */
+TL_MUST_CHECK tl_err tl_seq_checkpoint(tl_seq *s, char **note, size_t *len, uint64_t *size,
+                                       tl_diag *d);
+
+/* A tlog-proof for the entry with this leaf hash against the latest checkpoint (malloc'd).
+ * TL_ERR_NOTFOUND if unknown; TL_ERR_PUSHBACK if accepted but not yet integrated. */
+TL_MUST_CHECK tl_err tl_seq_proof_by_hash(tl_seq *s, const uint8_t leaf[static TL_HASH_LEN],
+                                          char **body, size_t *len, tl_diag *d);
+
+/* A tlog-proof for entry index against the published checkpoint of `size` (0 = latest). */
+TL_MUST_CHECK tl_err tl_seq_proof_inclusion(tl_seq *s, uint64_t index, uint64_t size,
+                                            char **body, size_t *len, tl_diag *d);
+
+/* Consistency proof lines (base64, one a line) from old to size (0 = latest). */
+TL_MUST_CHECK tl_err tl_seq_proof_consistency(tl_seq *s, uint64_t old, uint64_t size,
+                                              char **body, size_t *len, tl_diag *d);
+
+/* The read-only store of the log (for serving tiles), owned by the sequencer. */
+tl_store *tl_seq_store(tl_seq *s);
+
+#define TL_LATENCY_BUCKETS 12
+
+typedef struct tl_seq_stats {
+    uint64_t size, checkpoints, submitted, accepted, duplicates, rejected, pushback, io_errors;
+    uint64_t journal_depth, journal_bytes, batches, batch_entries;
+    uint64_t latency_le_ms[TL_LATENCY_BUCKETS]; /* cumulative histogram: submit -> integrated */
+    uint64_t latency_count;
+    double latency_sum_s;
+    bool healthy;           /* false once the sequencer stopped on a commit failure */
+    bool writable;          /* false while the journal cannot write (disk full, I/O error) */
+    char last_error[TL_DIAG_LEN];
+} tl_seq_stats;
+
+/* Upper bounds (ms) of the latency buckets. */
+extern const unsigned tl_seq_latency_bounds_ms[TL_LATENCY_BUCKETS];
+
+/* A consistent snapshot of the counters. */
+void tl_seq_stats_get(tl_seq *s, tl_seq_stats *out);
+
+#endif
