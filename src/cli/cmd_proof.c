@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "treatylog/log.h"
+#include "treatylog/receipt.h"
 #include "treatylog/text.h"
 #include "treatylog/tile.h"
 #include "treatylog/tlogproof.h"
@@ -198,4 +199,47 @@ int cmd_verify_proof(int argc, char **argv)
     free(ebuf);
     free(policy);
     return e == TL_OK ? 0 : cli_fail("verify-proof", e, &d);
+}
+
+int cmd_verify_receipt(int argc, char **argv)
+{
+    const char *vkey_arg = NULL;
+    const cli_opt opts[] = {{"vkey", &vkey_arg, NULL}};
+    const char *pos[2];
+    size_t npos = 0;
+    int rc = cli_parse("verify-receipt", argc, argv, opts, 1, pos, 2, &npos);
+    if (rc)
+        return rc;
+    if (npos != 2 || !vkey_arg)
+        return cli_usage("verify-receipt",
+                         "usage: treatylog verify-receipt --vkey VKEY RECEIPT ENTRY_FILE");
+    tl_diag d = {{0}};
+    tl_vkey k;
+    uint8_t *rbuf = NULL, *ebuf = NULL;
+    size_t rlen = 0, elen = 0;
+    tl_err e = cli_load_vkey(vkey_arg, &k, &d);
+    if (e == TL_OK)
+        e = cli_read_file(pos[0], 1 << 20, &rbuf, &rlen, &d);
+    if (e == TL_OK)
+        e = cli_read_file(pos[1], TL_ENTRY_MAX, &ebuf, &elen, &d);
+    tl_receipt r;
+    if (e == TL_OK) {
+        e = tl_receipt_parse(&r, (const char *)rbuf, rlen, &d);
+        if (e != TL_OK)
+            e = tl_diag_prefix(&d, e, "%s", pos[0]);
+    }
+    if (e == TL_OK) {
+        uint8_t leaf[TL_HASH_LEN];
+        tl_leaf_hash(leaf, ebuf, elen);
+        e = tl_receipt_verify(&r, leaf, &k, &d);
+    }
+    if (e == TL_OK)
+        printf("OK: %s was accepted by %s at %llu ms (Unix time), durable, to be integrated "
+               "by %llu ms (entry %llu of a batch of %llu)\n",
+               pos[1], r.origin, (unsigned long long)r.accepted_ms,
+               (unsigned long long)r.promise_ms, (unsigned long long)r.position,
+               (unsigned long long)r.count);
+    free(rbuf);
+    free(ebuf);
+    return e == TL_OK ? 0 : cli_fail("verify-receipt", e, &d);
 }

@@ -41,3 +41,25 @@ finish() {
   echo "$pass passed, $fail failed"
   [ "$fail" -eq 0 ]
 }
+
+# start_server DIR [ARGS...]: starts `treatylog serve` on a free loopback port; sets U (its
+# URL) and SPID. Fails the test if it does not come up.
+start_server() {
+  local dir=$1; shift
+  rm -f "$WORK/url"
+  $T serve --dir "$dir" --listen 127.0.0.1:0 "$@" > "$WORK/url" 2>>"$WORK/serve.err" &
+  SPID=$!
+  for _ in $(seq 100); do [ -s "$WORK/url" ] && break; sleep 0.05; done
+  U=$(head -1 "$WORK/url" 2>/dev/null)
+  if [ -z "$U" ]; then bad "server did not start"; cat "$WORK/serve.err"; return 1; fi
+}
+# stop_server: SIGTERM, and wait for a clean exit (0).
+stop_server() {
+  kill -TERM "$SPID" 2>/dev/null
+  wait "$SPID"
+}
+# http_status METHOD URL [curl args...]: prints the status code; body in $WORK/body.
+http_status() {
+  local m=$1 url=$2; shift 2
+  curl -s -o "$WORK/body" -w '%{http_code}' -X "$m" "$@" "$url"
+}
