@@ -598,6 +598,8 @@ static void *journal_main(void *arg)
     return NULL;
 }
 
+static tl_err reindex(tl_seq *s, uint64_t from, uint64_t size, tl_diag *d);
+
 /* ---- the integration thread ---- */
 
 static void record_latency(tl_seq *s, uint64_t t0, uint64_t t1)
@@ -706,6 +708,7 @@ static void *integrate_main(void *arg)
             } else if (!fatal) {
                 msgf(s->st.last_error, sizeof s->st.last_error, "integration: %s", d.msg);
             }
+            s->st.writable = false;
             s->st.io_errors++;
             put_back(&s->jq, list, n);
             pthread_mutex_unlock(&s->mu);
@@ -747,8 +750,17 @@ static void *integrate_main(void *arg)
         uint64_t size = tl_log_size(s->log);
         char *cp_copy = malloc(ncp + 1);
         tl_diag hd;
-        tl_err he = tl_hashindex_put(s->hx, (const uint8_t(*)[TL_HASH_LEN])leaves, first, n,
-                                     size, &hd);
+        tl_err he = TL_OK;
+        if (tl_hashindex_covered(s->hx) < first) {
+            /* An earlier batch's index write failed (e.g. disk full): catch up first, so the
+             * index never has a hole that would let a duplicate through. */
+            pthread_mutex_lock(&s->rd_mu);
+            he = reindex(s, tl_hashindex_covered(s->hx), first, &hd);
+            pthread_mutex_unlock(&s->rd_mu);
+        }
+        if (he == TL_OK)
+            he = tl_hashindex_put(s->hx, (const uint8_t(*)[TL_HASH_LEN])leaves, first, n, size,
+                                  &hd);
         pthread_mutex_lock(&s->mu);
         if (cp_copy) {
             memcpy(cp_copy, cp, ncp);
@@ -760,6 +772,7 @@ static void *integrate_main(void *arg)
         s->pub_size = size;
         s->last_publish_ns = now_ns();
         s->st.size = size;
+        s->st.writable = true;
         s->st.checkpoints++;
         s->st.batches++;
         s->st.batch_entries += n;
