@@ -63,5 +63,6 @@ int cmd_append(int argc, char **argv);
 int cmd_prove(int argc, char **argv);
 int cmd_verify_proof(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_load(int argc, char **argv);
 
 #endif

@@ -27,6 +27,11 @@ static const char usage[] =
     "                       check a tlog-proof for the entry in ENTRY_FILE\n"
     "  audit DIR|URL --vkey VKEY [--from-checkpoint OLD] [--policy POLICY]\n"
     "                       recompute every tile from the entries and check the checkpoint\n"
+    "testing:\n"
+    "  load URL --rate R --duration S [--size B] [--connections C] [--wait 0|1]\n"
+    "       [--verify VKEY] [--json]\n"
+    "                       open-loop POST URL/add load on a loopback server; reports\n"
+    "                       statuses, throughput and latency percentiles\n"
     "\n"
     "VKEY is a verifier key (name+id+key) or a file holding one. Exit status: 0 ok,\n"
     "1 verification failed, 2 usage or input error.\n";
@@ -40,6 +45,7 @@ static const command commands[] = {
     {"keygen", cmd_keygen},   {"init", cmd_init},
     {"append", cmd_append},   {"prove", cmd_prove},
     {"verify-proof", cmd_verify_proof}, {"audit", cmd_audit},
+    {"load", cmd_load},
 };
 
 int main(int argc, char **argv)
