@@ -643,7 +643,7 @@ static void *integrate_main(void *arg)
     tl_seq *s = arg;
     size_t max = s->cfg.max_batch;
     uint8_t(*leaves)[TL_HASH_LEN] = malloc(max * TL_HASH_LEN);
-    unsigned backoff_ms = 0;
+    unsigned backoff_ms = 0, stop_failures = 0;
     for (;;) {
         pthread_mutex_lock(&s->mu);
         for (;;) {
@@ -715,31 +715,29 @@ static void *integrate_main(void *arg)
             expire_waiters(s, list, d.msg);
             backoff_ms = backoff_ms ? (backoff_ms * 2 > 2000 ? 2000 : backoff_ms * 2) : 100;
             if (fatal) {
-                /* Answer every waiter now; the entries are durable in the journal and a
-                 * restart integrates them. */
-                pthread_mutex_lock(&s->mu);
-                s->last_publish_ns = now_ns();
-                pthread_mutex_unlock(&s->mu);
                 struct timespec ts = {0, 200 * 1000000L};
                 nanosleep(&ts, NULL);
-                if (s->stopping) {
-                    /* Nothing more can be integrated: drop the queue (durable in the journal). */
-                    pthread_mutex_lock(&s->mu);
-                    size_t k = 0;
-                    sub *rest = take(&s->jq, SIZE_MAX, &k);
-                    for (sub *p = rest; p; p = p->next)
-                        pend_remove(s, p);
-                    pthread_mutex_unlock(&s->mu);
-                    for (sub *p = rest, *q; p; p = q) {
-                        q = p->next;
-                        answer_error(p, TL_ERR_IO, "the log stopped; restart to integrate");
-                        for (sub *dp = p->dups, *dn; dp; dp = dn) {
-                            dn = dp->hnext;
-                            answer_error(dp, TL_ERR_IO, "the log stopped; restart to integrate");
-                            free_sub(dp);
-                        }
-                        free_sub(p);
+            }
+            if (s->stopping && (fatal || ++stop_failures >= 3)) {
+                /* Shutting down and nothing more can be integrated: answer and drop the
+                 * queue. The entries are durable in the journal; the next start integrates
+                 * them. */
+                pthread_mutex_lock(&s->mu);
+                size_t k = 0;
+                sub *rest = take(&s->jq, SIZE_MAX, &k);
+                for (sub *p = rest; p; p = p->next)
+                    pend_remove(s, p);
+                pthread_mutex_unlock(&s->mu);
+                for (sub *p = rest, *q; p; p = q) {
+                    q = p->next;
+                    answer_error(p, TL_ERR_IO, "durable, but the log could not integrate it "
+                                               "before stopping; the next start will");
+                    for (sub *dp = p->dups, *dn; dp; dp = dn) {
+                        dn = dp->hnext;
+                        answer_error(dp, TL_ERR_IO, "durable, but not integrated before stopping");
+                        free_sub(dp);
                     }
+                    free_sub(p);
                 }
             }
             continue;
