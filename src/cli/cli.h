@@ -64,5 +64,7 @@ int cmd_prove(int argc, char **argv);
 int cmd_verify_proof(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_load(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_verify_receipt(int argc, char **argv);
 
 #endif

@@ -18,6 +18,10 @@ static const char usage[] =
     "  append DIR FILE...   append one entry per file, publish one checkpoint\n"
     "  append DIR --lines [FILE]\n"
     "                       append one entry per line of FILE (stdin if none)\n"
+    "service:\n"
+    "  serve --dir DIR [--listen ADDR] [--config FILE] [--SETTING VALUE...]\n"
+    "                       serve the log over HTTP: tlog-tiles, POST /add, proofs\n"
+    "                       (settings and defaults: docs/operations.md)\n"
     "proofs and audits:\n"
     "  prove DIR|URL --index N [--size S] [--vkey VKEY]\n"
     "                       print a c2sp.org/tlog-proof@v1 for entry N\n"
@@ -25,6 +29,8 @@ static const char usage[] =
     "                       print the consistency proof from size M (base64, one a line)\n"
     "  verify-proof --vkey VKEY [--policy POLICY] PROOF ENTRY_FILE\n"
     "                       check a tlog-proof for the entry in ENTRY_FILE\n"
+    "  verify-receipt --vkey VKEY RECEIPT ENTRY_FILE\n"
+    "                       check a receipt (POST /add?wait=0) for the entry\n"
     "  audit DIR|URL --vkey VKEY [--from-checkpoint OLD] [--policy POLICY]\n"
     "                       recompute every tile from the entries and check the checkpoint\n"
     "testing:\n"
@@ -45,7 +51,8 @@ static const command commands[] = {
     {"keygen", cmd_keygen},   {"init", cmd_init},
     {"append", cmd_append},   {"prove", cmd_prove},
     {"verify-proof", cmd_verify_proof}, {"audit", cmd_audit},
-    {"load", cmd_load},
+    {"load", cmd_load},       {"serve", cmd_serve},
+    {"verify-receipt", cmd_verify_receipt},
 };
 
 int main(int argc, char **argv)
