@@ -68,12 +68,19 @@ else
   echo "commit:  $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src include || echo ' + uncommitted changes in src/ or include/')"
 fi
 echo "nproc:   $(nproc)"
-echo "cpu:     $(lscpu | sed -n 's/^Model name: *//p' | head -1); flags: $(grep -o -w -m1 -E 'sha_ni' /proc/cpuinfo | head -1 || echo 'no sha_ni')"
+hv=$(lscpu | sed -n 's/^Hypervisor vendor: *//p')
+if [ -n "$hv" ]; then hv="$hv guest"; else hv="bare metal"; fi
+echo "cpu:     $(lscpu | sed -n 's/^Model name: *//p' | head -1) (family $(lscpu | sed -n 's/^CPU family: *//p')," \
+     "model $(lscpu | sed -n 's/^Model: *//p'); $(grep -q -w sha_ni /proc/cpuinfo && echo sha_ni || echo 'no sha_ni');" \
+     "$hv)"
 echo "kernel:  $(uname -r)"
 dev=$(df --output=source "$T" | tail -1)
-echo "disk:    $dev ($fstype, $(findmnt -n -o OPTIONS --target "$T" | cut -c1-60)); rotational=$(cat "/sys/block/$(basename "$dev")/queue/rotational" 2>/dev/null || echo '?')"
+echo "disk:    $dev ($(findmnt -n -o FSTYPE --target "$T"), $(findmnt -n -o OPTIONS --target "$T" | cut -c1-40)); rotational=$(cat "/sys/block/$(basename "$dev")/queue/rotational" 2>/dev/null || echo '?'); $(free -g | awk '/^Mem:/ { print $2 " GiB RAM" }')"
 echo "openssl: $(openssl version 2>/dev/null || echo '?'); cc: $(cc --version | head -1)"
 echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine shows up here)"
+if [ -d /sys/kernel/mm/damon/admin/kdamonds/0 ] && grep -q on /sys/kernel/mm/damon/admin/kdamonds/0/state 2>/dev/null; then
+  echo "damon:   a kdamond is on (e.g. pageout of cold memory): page cache not touched for seconds may be dropped"
+fi
 
 echo "=== build (Release)"
 if [ -n "${BENCH_REV:-}" ]; then
