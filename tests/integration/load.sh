@@ -20,12 +20,6 @@ expect_exit 2 "load: --verify needs --wait 1" $T load http://127.0.0.1:1 --rate 
   --wait 0 --verify x
 expect_exit 2 "load: missing --duration" $T load http://127.0.0.1:1 --rate 1
 
-if ! $T help | grep -q '^  serve '; then
-  echo "skip: this treatylog has no serve command"
-  finish
-  exit $?
-fi
-
 $T keygen load.example/log --out "$WORK/k" >/dev/null
 $T keygen other.example/log --out "$WORK/other" >/dev/null
 d=$WORK/log
