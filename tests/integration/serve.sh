@@ -125,10 +125,16 @@ stop_server; rc=$?
 n=$(sed -n 2p "$d/checkpoint")
 [ "$n" -eq $((size + 30)) ] && ok "every accepted entry is in the final checkpoint ($n)" || bad "after SIGTERM size $n, want $((size + 30))"
 expect_ok "final audit (every archived checkpoint a prefix)" $T audit "$d" --vkey "$VK"
-# Restart: no replay of the log, same state.
-start_server "$d"
+# Restart (with the sample configuration; flags override it): same state.
+start_server "$d" --config "$TL_SRC/docs/serve.conf.sample" --access-log "$WORK/access.log"
 [ "$(curl -s "$U/checkpoint")" = "$(cat "$d/checkpoint")" ] && ok "restart serves the same checkpoint" || bad "restart checkpoint"
 code=$(http_status POST "$U/add" --data-binary @"$WORK/e5")
 [ "$code" = 200 ] && [ "$(sed -n 's/^index //p' "$WORK/body")" = 4 ] && ok "dedup survives a restart (persistent index)" || bad "dedup after restart: $code"
+grep -q "POST /add 200" "$WORK/access.log" && ok "access log written" || bad "access log: $(cat "$WORK/access.log")"
 stop_server
+printf 'dir %s\nbogus 1\n' "$d" > "$WORK/bad.conf"
+expect_exit 2 "a config file with an unknown setting is refused" $T serve --config "$WORK/bad.conf"
+stderr_has "line 2: unknown setting 'bogus'" "...naming the line and the setting"
+expect_exit 2 "a bad number is refused" $T serve --dir "$d" --batch-ms 0
+stderr_has "batch-ms must be a number" "...naming the setting"
 finish
