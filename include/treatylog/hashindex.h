@@ -34,6 +34,22 @@ uint64_t tl_hashindex_covered(tl_hashindex *h);
  * index, which only a restored backup can cause). */
 TL_MUST_CHECK tl_err tl_hashindex_truncate(tl_hashindex *h, uint64_t size, tl_diag *d);
 
+/* Archives a witnessed checkpoint (DESIGN §4): per size, the first note that met the quorum
+ * and the latest (re-cosigned later, with newer witness timestamps). */
+TL_MUST_CHECK tl_err tl_hashindex_put_witnessed(tl_hashindex *h, uint64_t size, const char *note,
+                                                size_t len, tl_diag *d);
+
+/* Calls cb for each archived size >= from, ascending, at most max. The notes are valid
+ * during the call only. */
+typedef void (*tl_witnessed_fn)(void *ctx, uint64_t size, const char *first, size_t first_len,
+                                const char *last, size_t last_len);
+TL_MUST_CHECK tl_err tl_hashindex_witnessed(tl_hashindex *h, uint64_t from, size_t max,
+                                            tl_witnessed_fn cb, void *ctx, tl_diag *d);
+
+/* Calls cb once with the largest archived size, if any. */
+TL_MUST_CHECK tl_err tl_hashindex_witnessed_latest(tl_hashindex *h, tl_witnessed_fn cb,
+                                                   void *ctx, tl_diag *d);
+
 void tl_hashindex_close(tl_hashindex *h);
 
 #endif

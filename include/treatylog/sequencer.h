@@ -15,6 +15,8 @@
 
 #include "treatylog/err.h"
 #include "treatylog/hash.h"
+#include "treatylog/hashindex.h"
+#include "treatylog/key.h"
 #include "treatylog/store.h"
 
 /* Optional check of a submission before it is journaled (treaty mode plugs in here). Return
@@ -90,6 +92,28 @@ TL_MUST_CHECK tl_err tl_seq_proof_inclusion(tl_seq *s, uint64_t index, uint64_t 
 /* Consistency proof lines (base64, one a line) from old to size (0 = latest). */
 TL_MUST_CHECK tl_err tl_seq_proof_consistency(tl_seq *s, uint64_t old, uint64_t size,
                                               char **body, size_t *len, tl_diag *d);
+
+/* Waits until a checkpoint larger than known_size is published, or timeout_ms passes, or
+ * the sequencer stops; then returns the latest published checkpoint (a malloc'd copy). */
+TL_MUST_CHECK tl_err tl_seq_wait_published(tl_seq *s, uint64_t known_size, unsigned timeout_ms,
+                                           char **note, size_t *len, uint64_t *size,
+                                           tl_diag *d);
+
+/* Records a checkpoint whose cosignatures met the witness quorum: archived durably, and the
+ * newest is what GET /checkpoint serves when witnessing is on. */
+TL_MUST_CHECK tl_err tl_seq_set_witnessed(tl_seq *s, const char *note, size_t len, uint64_t size,
+                                          tl_diag *d);
+
+/* The newest witnessed checkpoint (a malloc'd copy); TL_ERR_NOTFOUND if none yet. */
+TL_MUST_CHECK tl_err tl_seq_witnessed(tl_seq *s, char **note, size_t *len, uint64_t *size,
+                                      tl_diag *d);
+
+/* The archived witnessed checkpoints of size >= from (at most max), ascending. */
+TL_MUST_CHECK tl_err tl_seq_witnessed_list(tl_seq *s, uint64_t from, size_t max,
+                                           tl_witnessed_fn cb, void *ctx, tl_diag *d);
+
+/* The log's verifier key. */
+const tl_vkey *tl_seq_log_key(const tl_seq *s);
 
 /* The read-only store of the log (for serving tiles), owned by the sequencer. */
 tl_store *tl_seq_store(tl_seq *s);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "treatylog/err.h"
+#include "treatylog/gather.h"
 #include "treatylog/sequencer.h"
 
 typedef struct tl_server_config {
@@ -20,6 +21,8 @@ typedef struct tl_server_config {
     unsigned conn_timeout_s;   /* idle or slow connections are closed after this */
     size_t max_body;           /* largest POST body accepted (<= 65535) */
     FILE *access_log;          /* one line per request, or NULL */
+    tl_gather *gather;         /* witnessing: GET /checkpoint serves the newest checkpoint
+                                  that met the quorum; NULL: the log-signed one */
 } tl_server_config;
 
 /* Defaults: 127.0.0.1:8420, 0, 1024, 30, 65535, NULL. */

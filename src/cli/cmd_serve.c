@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "treatylog/gather.h"
 #include "treatylog/sequencer.h"
 #include "treatylog/server.h"
 #include "treatylog/text.h"
@@ -30,6 +31,9 @@ enum {
     S_CONN_TIMEOUT,
     S_THREADS,
     S_ACCESS_LOG,
+    S_WITNESS_POLICY,
+    S_WITNESS_INTERVAL,
+    S_WITNESS_TIMEOUT,
     S_COUNT
 };
 
@@ -105,6 +109,9 @@ int cmd_serve(int argc, char **argv)
         [S_CONN_TIMEOUT] = {"conn-timeout", NULL, "idle connection timeout, s"},
         [S_THREADS] = {"threads", NULL, "HTTP threads"},
         [S_ACCESS_LOG] = {"access-log", NULL, "file, or - for stderr"},
+        [S_WITNESS_POLICY] = {"witness-policy", NULL, "tlog-policy file: witnesses, quorum"},
+        [S_WITNESS_INTERVAL] = {"witness-interval-ms", NULL, "re-ask witnesses this often"},
+        [S_WITNESS_TIMEOUT] = {"witness-timeout-ms", NULL, "per witness request"},
     };
     const char *config = NULL;
     cli_opt opts[S_COUNT + 1];
@@ -146,6 +153,14 @@ int cmd_serve(int argc, char **argv)
     if (e == TL_OK)
         e = number(&set[S_THREADS], &hc.threads, 1, 256, &d);
     hc.max_body = max_body;
+    tl_gather_config gc = {.interval_ms = 5000, .timeout_ms = 5000};
+    if (e == TL_OK)
+        e = number(&set[S_WITNESS_INTERVAL], &gc.interval_ms, 10, 3600000, &d);
+    if (e == TL_OK)
+        e = number(&set[S_WITNESS_TIMEOUT], &gc.timeout_ms, 10, 600000, &d);
+    tl_policy *policy = NULL;
+    if (e == TL_OK && set[S_WITNESS_POLICY].value)
+        e = cli_load_policy(set[S_WITNESS_POLICY].value, NULL, &policy, &d);
     if (set[S_LISTEN].value)
         hc.listen = set[S_LISTEN].value;
     FILE *alog = NULL;
@@ -162,6 +177,7 @@ int cmd_serve(int argc, char **argv)
     }
     if (e != TL_OK) {
         free(cfgbuf);
+        free(policy);
         return cli_fail("serve", e, &d);
     }
     /* Signals are taken by sigwait below, never by the server's threads. */
@@ -174,10 +190,25 @@ int cmd_serve(int argc, char **argv)
 
     tl_seq *seq = NULL;
     tl_server *srv = NULL;
+    tl_gather *gather = NULL;
     e = tl_seq_open(&seq, set[S_DIR].value, &sc, &d);
+    if (e == TL_OK && policy) {
+        bool listed = false;
+        for (size_t i = 0; i < policy->nlogs; i++)
+            listed = listed || tl_vkey_equal(&policy->logs[i].key, tl_seq_log_key(seq));
+        if (!listed)
+            e = tl_fail(&d, TL_ERR_USAGE,
+                        "%s does not list this log's key (add a line: log <its .pub key>)",
+                        set[S_WITNESS_POLICY].value);
+        if (e == TL_OK)
+            e = tl_gather_start(&gather, seq, policy, &gc, &d);
+        hc.gather = gather;
+    }
     if (e == TL_OK)
         e = tl_server_start(&srv, seq, &hc, &d);
     if (e != TL_OK) {
+        tl_gather_stop(gather);
+        free(policy);
         tl_seq_close(seq);
         if (alog)
             fclose(alog);
@@ -205,8 +236,10 @@ int cmd_serve(int argc, char **argv)
     fprintf(stderr, "treatylog serve: %s: integrating what was accepted, then exiting\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
     tl_server_quiesce(srv);
+    tl_gather_stop(gather);
     tl_seq_close(seq); /* answers every waiter, publishes, joins its threads */
     tl_server_stop(srv);
+    free(policy);
     if (alog)
         fclose(alog);
     free(cfgbuf);

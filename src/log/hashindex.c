@@ -4,6 +4,7 @@
  *
  *   leaves(hash BLOB PRIMARY KEY, idx INTEGER) WITHOUT ROWID
  *   meta(k TEXT PRIMARY KEY, v INTEGER)        k = 'covered'
+ *   witnessed(size INTEGER PRIMARY KEY, first BLOB, last BLOB)   witnessed checkpoints
  */
 #include "treatylog/hashindex.h"
 
@@ -49,7 +50,9 @@ tl_err tl_hashindex_open(tl_hashindex **out, const char *path, tl_diag *d)
                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                  "CREATE TABLE IF NOT EXISTS leaves(hash BLOB PRIMARY KEY, idx INTEGER NOT NULL)"
                  " WITHOUT ROWID;"
-                 "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);",
+                 "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
+                 "CREATE TABLE IF NOT EXISTS witnessed(size INTEGER PRIMARY KEY, first BLOB NOT "
+                 "NULL, last BLOB NOT NULL);",
                  d);
     if (e == TL_OK &&
         (sqlite3_prepare_v2(h->db, "INSERT OR IGNORE INTO leaves(hash, idx) VALUES(?, ?)", -1,
@@ -156,6 +159,72 @@ tl_err tl_hashindex_truncate(tl_hashindex *h, uint64_t size, tl_diag *d)
         h->covered = size;
     pthread_mutex_unlock(&h->mu);
     return e;
+}
+
+tl_err tl_hashindex_put_witnessed(tl_hashindex *h, uint64_t size, const char *note, size_t len,
+                                  tl_diag *d)
+{
+    pthread_mutex_lock(&h->mu);
+    sqlite3_stmt *st = NULL;
+    tl_err e = TL_OK;
+    if (sqlite3_prepare_v2(h->db,
+                           "INSERT INTO witnessed(size, first, last) VALUES(?1, ?2, ?2) "
+                           "ON CONFLICT(size) DO UPDATE SET last = excluded.last",
+                           -1, &st, NULL) != SQLITE_OK)
+        e = db_fail(h, d, "prepare");
+    if (e == TL_OK) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+        sqlite3_bind_blob(st, 2, note, (int)len, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            e = db_fail(h, d, "archive witnessed checkpoint");
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&h->mu);
+    return e;
+}
+
+static tl_err witnessed_query(tl_hashindex *h, const char *sql, uint64_t from, size_t max,
+                              tl_witnessed_fn cb, void *ctx, tl_diag *d)
+{
+    pthread_mutex_lock(&h->mu);
+    sqlite3_stmt *st = NULL;
+    tl_err e = TL_OK;
+    if (sqlite3_prepare_v2(h->db, sql, -1, &st, NULL) != SQLITE_OK)
+        e = db_fail(h, d, "prepare");
+    if (e == TL_OK) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)from);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+        for (;;) {
+            int rc = sqlite3_step(st);
+            if (rc == SQLITE_DONE)
+                break;
+            if (rc != SQLITE_ROW) {
+                e = db_fail(h, d, "list witnessed checkpoints");
+                break;
+            }
+            cb(ctx, (uint64_t)sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1),
+               (size_t)sqlite3_column_bytes(st, 1), sqlite3_column_blob(st, 2),
+               (size_t)sqlite3_column_bytes(st, 2));
+        }
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&h->mu);
+    return e;
+}
+
+tl_err tl_hashindex_witnessed(tl_hashindex *h, uint64_t from, size_t max, tl_witnessed_fn cb,
+                              void *ctx, tl_diag *d)
+{
+    return witnessed_query(
+        h, "SELECT size, first, last FROM witnessed WHERE size >= ? ORDER BY size LIMIT ?", from,
+        max, cb, ctx, d);
+}
+
+tl_err tl_hashindex_witnessed_latest(tl_hashindex *h, tl_witnessed_fn cb, void *ctx, tl_diag *d)
+{
+    return witnessed_query(
+        h, "SELECT size, first, last FROM witnessed WHERE size >= ? ORDER BY size DESC LIMIT ?",
+        0, 1, cb, ctx, d);
 }
 
 void tl_hashindex_close(tl_hashindex *h)

@@ -59,7 +59,10 @@ struct tl_seq {
     tl_hashindex *hx;
     tl_store *ro;
     pthread_mutex_t mu;
-    pthread_cond_t cv_in, cv_jq;
+    pthread_cond_t cv_in, cv_jq, cv_pub;
+    char *wit_note; /* newest witnessed checkpoint, or NULL */
+    size_t wit_len;
+    uint64_t wit_size;
     queue in, jq;
     size_t inflight; /* taken by the journal thread, not yet in jq */
     sub **pend;      /* pending set buckets */
@@ -779,6 +782,7 @@ static void *integrate_main(void *arg)
         s->st.batch_entries += n;
         if (he != TL_OK)
             msgf(s->st.last_error, sizeof s->st.last_error, "%s", hd.msg);
+        pthread_cond_broadcast(&s->cv_pub);
         /* Out of the pending set only once in the hash index: no duplicate slips between. */
         sub *dups = NULL;
         for (sub *p = list; p; p = p->next) {
@@ -850,6 +854,23 @@ static tl_err reindex(tl_seq *s, uint64_t from, uint64_t size, tl_diag *d)
     return e;
 }
 
+/* The newest archived witnessed checkpoint, at start-up. */
+static void keep_witnessed(void *ctx, uint64_t size, const char *first, size_t first_len,
+                           const char *last, size_t last_len)
+{
+    (void)first, (void)first_len;
+    tl_seq *s = ctx;
+    char *c = malloc(last_len + 1);
+    if (!c)
+        return; /* served again after the next round */
+    memcpy(c, last, last_len);
+    c[last_len] = '\0';
+    free(s->wit_note);
+    s->wit_note = c;
+    s->wit_len = last_len;
+    s->wit_size = size;
+}
+
 tl_err tl_seq_open(tl_seq **out, const char *dir, const tl_seq_config *cfg, tl_diag *d)
 {
     tl_seq *s = calloc(1, sizeof *s);
@@ -867,6 +888,7 @@ tl_err tl_seq_open(tl_seq **out, const char *dir, const tl_seq_config *cfg, tl_d
     pthread_mutex_init(&s->rd_mu, NULL);
     pthread_cond_init(&s->cv_in, NULL);
     pthread_cond_init(&s->cv_jq, NULL);
+    pthread_cond_init(&s->cv_pub, NULL);
     s->st.healthy = true;
     s->st.writable = true;
     size_t nb = 1024;
@@ -926,6 +948,8 @@ tl_err tl_seq_open(tl_seq **out, const char *dir, const tl_seq_config *cfg, tl_d
             snprintf(s->origin, sizeof s->origin, "%s", tl_log_origin(s->log));
         }
     }
+    if (e == TL_OK)
+        e = tl_hashindex_witnessed_latest(s->hx, keep_witnessed, s, d);
     if (e == TL_OK) {
         s->last_publish_ns = now_ns();
         if (pthread_create(&s->jt, NULL, journal_main, s) != 0) {
@@ -1018,6 +1042,7 @@ void tl_seq_close(tl_seq *s)
         s->stopping = true;
         pthread_cond_broadcast(&s->cv_in);
         pthread_cond_broadcast(&s->cv_jq);
+        pthread_cond_broadcast(&s->cv_pub);
         pthread_mutex_unlock(&s->mu);
         pthread_join(s->jt, NULL);
         pthread_join(s->it, NULL);
@@ -1034,6 +1059,8 @@ void tl_seq_close(tl_seq *s)
     pthread_mutex_destroy(&s->rd_mu);
     pthread_cond_destroy(&s->cv_in);
     pthread_cond_destroy(&s->cv_jq);
+    pthread_cond_destroy(&s->cv_pub);
+    free(s->wit_note);
     free(s);
 }
 
@@ -1042,6 +1069,11 @@ void tl_seq_close(tl_seq *s)
 tl_err tl_seq_checkpoint(tl_seq *s, char **note, size_t *len, uint64_t *size, tl_diag *d)
 {
     return published(s, note, len, size, d);
+}
+
+const tl_vkey *tl_seq_log_key(const tl_seq *s)
+{
+    return tl_log_vkey(s->log);
 }
 
 tl_store *tl_seq_store(tl_seq *s)
@@ -1164,4 +1196,79 @@ void tl_seq_stats_get(tl_seq *s, tl_seq_stats *out)
     *out = s->st;
     out->journal_depth = s->in.n + s->jq.n + s->inflight;
     pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- witnessing ---- */
+
+tl_err tl_seq_wait_published(tl_seq *s, uint64_t known_size, unsigned timeout_ms, char **note,
+                             size_t *len, uint64_t *size, tl_diag *d)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(timeout_ms / 1000u);
+    ts.tv_nsec += (long)(timeout_ms % 1000u) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->mu);
+    while (s->pub_size <= known_size && !s->stopping) {
+        if (pthread_cond_timedwait(&s->cv_pub, &s->mu, &ts) != 0)
+            break;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return published(s, note, len, size, d);
+}
+
+tl_err tl_seq_set_witnessed(tl_seq *s, const char *note, size_t len, uint64_t size, tl_diag *d)
+{
+    tl_err e = tl_hashindex_put_witnessed(s->hx, size, note, len, d);
+    if (e != TL_OK)
+        return e;
+    char *c = malloc(len + 1);
+    if (!c)
+        return tl_fail(d, TL_ERR_NOMEM, "witnessed checkpoint");
+    memcpy(c, note, len);
+    c[len] = '\0';
+    pthread_mutex_lock(&s->mu);
+    if (!s->wit_note || size >= s->wit_size) {
+        free(s->wit_note);
+        s->wit_note = c;
+        s->wit_len = len;
+        s->wit_size = size;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&s->mu);
+    free(c);
+    return TL_OK;
+}
+
+tl_err tl_seq_witnessed(tl_seq *s, char **note, size_t *len, uint64_t *size, tl_diag *d)
+{
+    pthread_mutex_lock(&s->mu);
+    char *c = NULL;
+    tl_err e = TL_OK;
+    if (!s->wit_note) {
+        e = tl_fail(d, TL_ERR_NOTFOUND, "no checkpoint has met the witness quorum yet");
+    } else {
+        c = malloc(s->wit_len + 1);
+        if (!c) {
+            e = tl_fail(d, TL_ERR_NOMEM, "witnessed checkpoint");
+        } else {
+            memcpy(c, s->wit_note, s->wit_len);
+            c[s->wit_len] = '\0';
+            *len = s->wit_len;
+            *size = s->wit_size;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (e == TL_OK)
+        *note = c;
+    return e;
+}
+
+tl_err tl_seq_witnessed_list(tl_seq *s, uint64_t from, size_t max, tl_witnessed_fn cb,
+                             void *ctx, tl_diag *d)
+{
+    return tl_hashindex_witnessed(s->hx, from, max, cb, ctx, d);
 }

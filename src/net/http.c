@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <microhttpd.h>
 #include <zlib.h>
 
@@ -413,6 +415,36 @@ static enum MHD_Result serve_metrics(tl_server *s, struct MHD_Connection *c, req
               "# TYPE treatylog_healthy gauge\ntreatylog_healthy %d\n"
               "# TYPE treatylog_writable gauge\ntreatylog_writable %d\n",
               st.healthy ? 1 : 0, st.writable ? 1 : 0);
+    if (s->cfg.gather) {
+        tl_gather_stats gs;
+        tl_gather_stats_get(s->cfg.gather, &gs);
+        sb_printf(&b,
+                  "# HELP treatylog_witnessed_size Size of the newest checkpoint that met the "
+                  "witness quorum.\n# TYPE treatylog_witnessed_size gauge\n"
+                  "treatylog_witnessed_size %llu\n"
+                  "# TYPE treatylog_witness_quorum_met gauge\ntreatylog_witness_quorum_met %d\n"
+                  "# TYPE treatylog_witness_rounds_total counter\n"
+                  "treatylog_witness_rounds_total %llu\n",
+                  (unsigned long long)gs.witnessed_size, gs.quorum_met ? 1 : 0,
+                  (unsigned long long)gs.rounds);
+        sb_printf(&b, "# TYPE treatylog_witness_up gauge\n");
+        for (size_t i = 0; i < gs.nwitnesses; i++)
+            sb_printf(&b, "treatylog_witness_up{witness=\"%s\"} %d\n", gs.w[i].name,
+                      gs.w[i].up ? 1 : 0);
+        sb_printf(&b, "# TYPE treatylog_witness_cosigned_size gauge\n");
+        for (size_t i = 0; i < gs.nwitnesses; i++)
+            sb_printf(&b, "treatylog_witness_cosigned_size{witness=\"%s\"} %llu\n",
+                      gs.w[i].name, (unsigned long long)gs.w[i].cosigned_size);
+        sb_printf(&b, "# HELP treatylog_witness_alarms_total Refusals for inconsistency and "
+                      "other fork evidence.\n# TYPE treatylog_witness_alarms_total counter\n");
+        for (size_t i = 0; i < gs.nwitnesses; i++)
+            sb_printf(&b, "treatylog_witness_alarms_total{witness=\"%s\"} %llu\n",
+                      gs.w[i].name, (unsigned long long)gs.w[i].alarms);
+        sb_printf(&b, "# TYPE treatylog_witness_failures_total counter\n");
+        for (size_t i = 0; i < gs.nwitnesses; i++)
+            sb_printf(&b, "treatylog_witness_failures_total{witness=\"%s\"} %llu\n",
+                      gs.w[i].name, (unsigned long long)gs.w[i].failures);
+    }
     if (b.oom) {
         free(b.p);
         return MHD_NO;
@@ -435,9 +467,66 @@ static enum MHD_Result serve_health(tl_server *s, struct MHD_Connection *c, req 
         snprintf(msg, sizeof msg, "not writable: %.500s", st.last_error);
         return send_text(c, r, 503, msg);
     }
+    if (s->cfg.gather) {
+        tl_gather_stats gs;
+        tl_gather_stats_get(s->cfg.gather, &gs);
+        if (!gs.quorum_met && gs.rounds > 0) {
+            char msg[TL_DIAG_LEN + 128];
+            size_t up = 0;
+            for (size_t i = 0; i < gs.nwitnesses; i++)
+                up += gs.w[i].up ? 1 : 0;
+            snprintf(msg, sizeof msg,
+                     "witness quorum not met (%zu of %zu witnesses answering): sequencing goes "
+                     "on at size %llu, newest witnessed checkpoint is size %llu",
+                     up, gs.nwitnesses, (unsigned long long)st.size,
+                     (unsigned long long)gs.witnessed_size);
+            return send_text(c, r, 503, msg);
+        }
+    }
     char msg[128];
     snprintf(msg, sizeof msg, "ok size %llu", (unsigned long long)st.size);
     return send_text(c, r, 200, msg);
+}
+
+/* ---- witnessed checkpoints ---- */
+
+static void add_witnessed(void *ctx, uint64_t size, const char *first, size_t first_len,
+                          const char *last, size_t last_len)
+{
+    json_t *arr = ctx;
+    json_t *o = json_pack("{s:I, s:s%, s:s%}", "size", (json_int_t)size, "first", first,
+                          first_len, "last", last, last_len);
+    if (o)
+        json_array_append_new(arr, o);
+}
+
+static enum MHD_Result serve_checkpoints(tl_server *s, struct MHD_Connection *c, req *r)
+{
+    uint64_t from = 0;
+    bool have = false;
+    if (!query_u64(c, "from", &from, &have))
+        return send_text(c, r, 400, "treatylog: from must be a decimal size");
+    enum { PAGE = 100 };
+    json_t *arr = json_array();
+    tl_diag d;
+    if (!arr)
+        return MHD_NO;
+    if (tl_seq_witnessed_list(s->seq, from, PAGE + 1, add_witnessed, arr, &d) != TL_OK) {
+        json_decref(arr);
+        return send_text(c, r, 500, d.msg);
+    }
+    json_t *next = json_null();
+    if (json_array_size(arr) > PAGE) {
+        json_t *extra = json_array_get(arr, PAGE);
+        next = json_integer(json_integer_value(json_object_get(extra, "size")));
+        json_array_remove(arr, PAGE);
+    }
+    json_t *doc = json_pack("{s:o, s:o}", "checkpoints", arr, "next", next);
+    char *txt = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (!txt)
+        return MHD_NO;
+    return send_buf(c, r, 200, "application/json", txt, strlen(txt), "no-store");
 }
 
 /* ---- POST /add ---- */
@@ -580,10 +669,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         size_t nlen = 0;
         uint64_t size = 0;
         tl_diag d;
-        if (tl_seq_checkpoint(s->seq, &note, &nlen, &size, &d) != TL_OK)
+        tl_err e = s->cfg.gather ? tl_seq_witnessed(s->seq, &note, &nlen, &size, &d)
+                                 : tl_seq_checkpoint(s->seq, &note, &nlen, &size, &d);
+        if (e == TL_ERR_NOTFOUND)
+            return send_text(c, r, 503, "treatylog: no checkpoint has met the witness quorum yet");
+        if (e != TL_OK)
             return send_text(c, r, 500, d.msg);
         return send_buf(c, r, 200, "text/plain; charset=utf-8", note, nlen, "max-age=1");
     }
+    if (strcmp(url, "/v1/checkpoints") == 0)
+        return serve_checkpoints(s, c, r);
     if (strncmp(url, "/tile/", 6) == 0)
         return serve_tile(s, c, r, url + 1);
     if (strncmp(url, "/v1/proof", 9) == 0)
