@@ -33,6 +33,9 @@ static const char usage[] =
     "                       check a receipt (POST /add?wait=0) for the entry\n"
     "  audit DIR|URL --vkey VKEY [--from-checkpoint OLD] [--policy POLICY]\n"
     "                       recompute every tile from the entries and check the checkpoint\n"
+    "  monitor URL --policy FILE --state DIR [--interval-ms MS] [--polls N | --once]\n"
+    "                       follow a log: verify every checkpoint (signature, quorum,\n"
+    "                       consistency) and entry; JSON lines; exit 1 on a fork\n"
     "testing:\n"
     "  load URL --rate R --duration S [--size B] [--connections C] [--wait 0|1]\n"
     "       [--verify VKEY] [--json]\n"
@@ -52,7 +55,7 @@ static const command commands[] = {
     {"append", cmd_append},   {"prove", cmd_prove},
     {"verify-proof", cmd_verify_proof}, {"audit", cmd_audit},
     {"load", cmd_load},       {"serve", cmd_serve},
-    {"verify-receipt", cmd_verify_receipt},
+    {"verify-receipt", cmd_verify_receipt}, {"monitor", cmd_monitor},
 };
 
 int main(int argc, char **argv)
