@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libssl-dev libsodium-dev libcmocka-dev libcurl4-openssl-dev
       libsqlite3-dev libmicrohttpd-dev libjansson-dev zlib1g-dev
-      golang-go golang-golang-x-mod-dev curl procps)
+      golang-go golang-golang-x-mod-dev curl procps jq)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -414,7 +414,10 @@ int cmd_monitor(int argc, char **argv)
             break;
         }
         if (pe != TL_OK) {
-            emit(json_pack("{s:s, s:s, s:s}", "event", "error", "url", m.url, "reason", pd.msg));
+            fprintf(stderr, "treatylog monitor: %s: %s\n", m.url, pd.msg);
+            if (pe != TL_ERR_SIGNATURE && pe != TL_ERR_QUORUM && pe != TL_ERR_FORMAT)
+                emit(json_pack("{s:s, s:s, s:s}", "event", "error", "url", m.url, "reason",
+                               pd.msg));
             if (polls == 1)
                 exit_code = cli_exit_code(pe);
         }
