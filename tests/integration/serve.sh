@@ -113,6 +113,25 @@ grep -q '^treatylog_tree_size 122$' "$WORK/metrics" || grep -q "^treatylog_tree_
   grep -q 'treatylog_integration_latency_seconds_count' "$WORK/metrics" && grep -q '^treatylog_journal_depth 0$' "$WORK/metrics" &&
   ok "metrics: size, status counts, latency histogram, journal depth" || { bad "metrics"; cat "$WORK/metrics"; }
 
+# Back-pressure: past the journal limit, 429 with Retry-After; nothing queued without bound.
+stop_server
+start_server "$d" --journal-limit 5 --batch-ms 1500 || { finish; exit 1; }
+for i in $(seq 1 20); do
+  curl -s -D "$WORK/h429.$i" -o "$WORK/b429.$i" -w '%{http_code}\n' --data-binary "pushback $i" "$U/add?wait=0" > "$WORK/c429.$i" &
+done
+wait $(jobs -p | grep -v "^$SPID$") 2>/dev/null
+n200=$(cat "$WORK"/c429.* | grep -c '^200$'); n429=$(cat "$WORK"/c429.* | grep -c '^429$')
+[ "$n200" -ge 5 ] && [ "$n429" -ge 1 ] && [ $((n200 + n429)) -eq 20 ] && ok "journal limit 5: $n200 accepted, $n429 answered 429" || bad "pushback: $n200 200s, $n429 429s"
+f=$(grep -l '^429$' "$WORK"/c429.* | head -1); f=${f##*.}
+grep -qi '^retry-after: 1' "$WORK/h429.$f" && grep -q "try again later" "$WORK/b429.$f" && ok "429 carries Retry-After and says why" || bad "429 headers: $(cat "$WORK/h429.$f")"
+sleep 2
+acc=0; for i in $(seq 1 20); do grep -q '^200$' "$WORK/c429.$i" || continue
+  leaf=$(sed -n 's/^leaf //p' "$WORK/b429.$i"); c=$(http_status GET "$U/v1/proof" --get --data-urlencode "hash=$leaf"); [ "$c" = 200 ] && acc=$((acc+1)); done
+[ "$acc" -eq "$n200" ] && ok "every accepted entry was integrated ($acc)" || bad "only $acc of $n200 integrated"
+stop_server
+start_server "$d" || { finish; exit 1; }
+size=$(curl -s "$U/checkpoint" | sed -n 2p)
+
 # A second server on the same log refuses clearly.
 $T serve --dir "$d" --listen 127.0.0.1:0 > /dev/null 2> "$WORK/second.err"
 [ $? -eq 2 ] && grep -q "in use" "$WORK/second.err" && ok "a second serve on the same log refuses" || bad "second serve: $(cat "$WORK/second.err")"
