@@ -66,6 +66,7 @@ int cmd_audit(int argc, char **argv);
 int cmd_load(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_verify_receipt(int argc, char **argv);
+int cmd_witness(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
 
 #endif

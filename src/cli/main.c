@@ -22,6 +22,10 @@ static const char usage[] =
     "  serve --dir DIR [--listen ADDR] [--config FILE] [--SETTING VALUE...]\n"
     "                       serve the log over HTTP: tlog-tiles, POST /add, proofs\n"
     "                       (settings and defaults: docs/operations.md)\n"
+    "  witness serve --dir STATE --key KEY --log ORIGIN=VKEY [--log ...] [--listen ADDR]\n"
+    "       [--config FILE] [--SETTING VALUE...]\n"
+    "                       a C2SP tlog-witness: cosign checkpoints of the configured logs\n"
+    "                       (settings and state: docs/witness.md)\n"
     "proofs and audits:\n"
     "  prove DIR|URL --index N [--size S] [--vkey VKEY]\n"
     "                       print a c2sp.org/tlog-proof@v1 for entry N\n"
@@ -56,6 +60,7 @@ static const command commands[] = {
     {"verify-proof", cmd_verify_proof}, {"audit", cmd_audit},
     {"load", cmd_load},       {"serve", cmd_serve},
     {"verify-receipt", cmd_verify_receipt}, {"monitor", cmd_monitor},
+    {"witness", cmd_witness},
 };
 
 int main(int argc, char **argv)
