@@ -1,0 +1,206 @@
+/* notification.c - treatylog/notification/v1 texts (DESIGN §3): strict parsing, validation
+ * against the message schemas, decoding, canonical form, templates, and the submission check
+ * for the sequencer's validation hook.
+ *
+ *   OFFSET  SIZE  CONTENT
+ *   0       26    "treatylog/notification/v1\n"
+ *   26      n     one JSON object, '{' .. '}', no control character, valid UTF-8
+ *   26+n    1     "\n" (end of the text; in a signed note the signature block follows)
+ */
+#include "treatylog/notification.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "treatylog/note.h"
+
+void tl_notification_free(tl_notification *n)
+{
+    if (!n)
+        return;
+    free(n->to);
+    free(n->refs);
+    json_decref(n->doc);
+    memset(n, 0, sizeof *n);
+}
+
+/* Fills n from a validated document (takes the reference to doc, also on error). */
+static tl_err decode(tl_notification *n, json_t *doc, tl_diag *d)
+{
+    memset(n, 0, sizeof *n);
+    n->doc = doc;
+    const json_t *type = json_object_get(doc, "type");
+    const json_t *from = json_object_get(doc, "from");
+    /* The schemas guarantee these shapes; checked again so that a bad schema directory
+     * cannot overflow the fixed fields. */
+    if (json_string_length(type) > TL_SCHEMA_TYPE_MAX || json_string_length(from) != TL_PARTY_LEN) {
+        tl_notification_free(n);
+        return tl_fail(d, TL_ERR_INTERNAL, "envelope schema lets a bad type or from through");
+    }
+    memcpy(n->type, json_string_value(type), json_string_length(type) + 1);
+    memcpy(n->from, json_string_value(from), TL_PARTY_LEN + 1);
+    json_int_t serial = json_integer_value(json_object_get(doc, "serial"));
+    const char *sent = json_string_value(json_object_get(doc, "sent"));
+    if (serial < 1 || !sent || tl_value_datetime(sent, strlen(sent), &n->sent) != TL_OK) {
+        tl_notification_free(n);
+        return tl_fail(d, TL_ERR_INTERNAL, "envelope schema lets a bad serial or sent through");
+    }
+    n->serial = (uint64_t)serial;
+    const json_t *to = json_object_get(doc, "to");
+    size_t nto = json_array_size(to);
+    const char *to0 = json_string_value(json_array_get(to, 0));
+    if (nto == 1 && to0 && strcmp(to0, "*") == 0) {
+        n->to_all = true;
+    } else if (nto > 0) {
+        n->to = calloc(nto, sizeof *n->to);
+        if (!n->to) {
+            tl_notification_free(n);
+            return tl_fail(d, TL_ERR_NOMEM, "decoding a notification");
+        }
+        for (size_t i = 0; i < nto; i++) {
+            const json_t *p = json_array_get(to, i);
+            if (!tl_value_party(json_string_value(p), json_string_length(p))) {
+                tl_notification_free(n);
+                return tl_fail(d, TL_ERR_INTERNAL, "envelope schema lets a bad to through");
+            }
+            memcpy(n->to[i], json_string_value(p), TL_PARTY_LEN + 1);
+        }
+        n->nto = nto;
+    }
+    const json_t *refs = json_object_get(doc, "refs");
+    size_t nrefs = json_array_size(refs);
+    if (nrefs > 0) {
+        n->refs = calloc(nrefs, sizeof *n->refs);
+        if (!n->refs) {
+            tl_notification_free(n);
+            return tl_fail(d, TL_ERR_NOMEM, "decoding a notification");
+        }
+        for (size_t i = 0; i < nrefs; i++) {
+            const json_t *r = json_array_get(refs, i);
+            if (tl_value_leafhash(json_string_value(r), json_string_length(r), n->refs[i]) !=
+                TL_OK) {
+                tl_notification_free(n);
+                return tl_fail(d, TL_ERR_INTERNAL, "envelope schema lets a bad ref through");
+            }
+        }
+        n->nrefs = nrefs;
+    }
+    n->treaty_ref = json_string_value(json_object_get(doc, "treaty_ref"));
+    n->remarks = json_string_value(json_object_get(doc, "remarks"));
+    n->body = json_object_get(doc, "body");
+    return TL_OK;
+}
+
+tl_err tl_notification_parse(tl_notification *out, const tl_schemas *s, const char *text,
+                             size_t len, tl_diag *d)
+{
+    memset(out, 0, sizeof *out);
+    if (len > TL_NOTIFICATION_MAX)
+        return tl_fail(d, TL_ERR_TOOBIG, "notification: %zu bytes, more than %d", len,
+                       TL_NOTIFICATION_MAX);
+    if (len < TL_NOTIFICATION_HEADER_LEN ||
+        memcmp(text, TL_NOTIFICATION_HEADER, TL_NOTIFICATION_HEADER_LEN) != 0) {
+        const char *lf = memchr(text, '\n', len);
+        if (lf && (size_t)(lf - text) > 10 && memcmp(text, "treatylog/", 10) == 0)
+            return tl_fail(d, TL_ERR_FORMAT,
+                           "line 1: unknown format \"%.*s\" (want treatylog/notification/v1)",
+                           (int)((size_t)(lf - text) > 64 ? 64 : lf - text), text);
+        return tl_fail(d, TL_ERR_FORMAT, "line 1: must be \"treatylog/notification/v1\"");
+    }
+    const char *line = text + TL_NOTIFICATION_HEADER_LEN;
+    size_t rest = len - TL_NOTIFICATION_HEADER_LEN;
+    const char *lf = memchr(line, '\n', rest);
+    if (!lf)
+        return tl_fail(d, TL_ERR_FORMAT, "line 2: must end with a line feed");
+    size_t llen = (size_t)(lf - line);
+    if (llen + 1 != rest)
+        return tl_fail(d, TL_ERR_FORMAT,
+                       "line 3: unexpected text after the JSON line (the object must be on "
+                       "one line)");
+    json_t *doc = NULL;
+    tl_err e = tl_schema_parse_json(&doc, line, llen, true, d);
+    if (e != TL_OK)
+        return tl_diag_prefix(d, e, "line 2");
+    e = tl_schema_validate_notification(s, doc, d);
+    if (e != TL_OK) {
+        json_decref(doc);
+        return e;
+    }
+    return decode(out, doc, d);
+}
+
+/* The notification text of a validated document: header, compact JSON, LF. */
+static tl_err to_text(char **text, size_t *len, const json_t *doc, tl_diag *d)
+{
+    char *js = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    if (!js)
+        return tl_fail(d, TL_ERR_NOMEM, "serialising a notification");
+    size_t jl = strlen(js);
+    size_t n = TL_NOTIFICATION_HEADER_LEN + jl + 1;
+    if (n > TL_NOTIFICATION_MAX) {
+        free(js);
+        return tl_fail(d, TL_ERR_TOOBIG, "notification: %zu bytes, more than %d", n,
+                       TL_NOTIFICATION_MAX);
+    }
+    char *out = malloc(n + 1);
+    if (!out) {
+        free(js);
+        return tl_fail(d, TL_ERR_NOMEM, "serialising a notification");
+    }
+    memcpy(out, TL_NOTIFICATION_HEADER, TL_NOTIFICATION_HEADER_LEN);
+    memcpy(out + TL_NOTIFICATION_HEADER_LEN, js, jl);
+    out[n - 1] = '\n';
+    out[n] = '\0';
+    free(js);
+    *text = out;
+    *len = n;
+    return TL_OK;
+}
+
+tl_err tl_notification_from_json(char **text, size_t *len, const tl_schemas *s, const char *json,
+                                 size_t jlen, tl_diag *d)
+{
+    if (jlen > TL_NOTIFICATION_MAX * 4)
+        return tl_fail(d, TL_ERR_TOOBIG, "JSON: %zu bytes, far more than a notification holds",
+                       jlen);
+    json_t *doc = NULL;
+    tl_err e = tl_schema_parse_json(&doc, json, jlen, false, d);
+    if (e != TL_OK)
+        return e;
+    e = tl_schema_validate_notification(s, doc, d);
+    if (e == TL_OK)
+        e = to_text(text, len, doc, d);
+    json_decref(doc);
+    return e;
+}
+
+tl_err tl_notification_template(char **text, size_t *len, const tl_schemas *s, const char *type,
+                                tl_diag *d)
+{
+    const tl_msgtype *t = tl_schemas_find(s, type);
+    if (!t)
+        return tl_fail(d, TL_ERR_NOTFOUND, "unknown message type \"%.64s\"", type);
+    const json_t *ex = json_array_get(json_object_get(t->schema, "examples"), 0);
+    if (!ex)
+        return tl_fail(d, TL_ERR_INTERNAL, "%s has no example", type);
+    return to_text(text, len, ex, d);
+}
+
+tl_err tl_notification_check_submission(void *ctx, const uint8_t *body, size_t len, tl_diag *d)
+{
+    const tl_schemas *s = ctx;
+    tl_note *note = malloc(sizeof *note);
+    if (!note)
+        return tl_fail(d, TL_ERR_NOMEM, "checking a submission");
+    tl_err e = tl_note_parse(note, (const char *)body, len, d);
+    if (e != TL_OK) {
+        free(note);
+        return tl_diag_prefix(d, e, "signed note");
+    }
+    tl_notification n;
+    e = tl_notification_parse(&n, s, note->text, note->text_len, d);
+    free(note);
+    if (e == TL_OK)
+        tl_notification_free(&n);
+    return e;
+}
