@@ -68,5 +68,6 @@ int cmd_serve(int argc, char **argv);
 int cmd_verify_receipt(int argc, char **argv);
 int cmd_witness(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
+int cmd_notify(int argc, char **argv);
 
 #endif

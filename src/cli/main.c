@@ -40,6 +40,15 @@ static const char usage[] =
     "  monitor URL --policy FILE --state DIR [--interval-ms MS] [--polls N | --once]\n"
     "                       follow a log: verify every checkpoint (signature, quorum,\n"
     "                       consistency) and entry; JSON lines; exit 1 on a fork\n"
+    "notifications:\n"
+    "  notify types [--schemas DIR]\n"
+    "                       list the message types of the schema directory\n"
+    "  notify template TYPE [--text] [--schemas DIR]\n"
+    "                       print an example document of TYPE to edit (--text: the exact\n"
+    "                       treatylog/notification/v1 text that gets signed)\n"
+    "  notify check FILE [--schemas DIR]\n"
+    "                       validate a notification (text, signed note or JSON) against\n"
+    "                       its schema; prints OK or the first error (exit 2)\n"
     "testing:\n"
     "  load URL --rate R --duration S [--size B] [--connections C] [--wait 0|1]\n"
     "       [--verify VKEY] [--json]\n"
@@ -60,6 +69,7 @@ static const command commands[] = {
     {"verify-proof", cmd_verify_proof}, {"audit", cmd_audit},
     {"load", cmd_load},       {"serve", cmd_serve},
     {"verify-receipt", cmd_verify_receipt}, {"monitor", cmd_monitor},
+    {"notify", cmd_notify},
     {"witness", cmd_witness},
 };
 
