@@ -42,7 +42,8 @@ struct tl_store_ops {
     /* Reads a whole object into a fresh malloc'd buffer (caller frees). TL_ERR_NOTFOUND if
      * it does not exist. */
     tl_err (*read)(tl_store *s, const char *path, uint8_t **buf, size_t *len, tl_diag *d);
-    /* Writes (or replaces) an object; atomic per object, durable only after sync(). */
+    /* Writes (or replaces) an object, durable only after sync(). A reader never sees part
+     * of an object at a path a published checkpoint implies (see the backend for how). */
     tl_err (*stage)(tl_store *s, const char *path, const uint8_t *buf, size_t len, tl_diag *d);
     /* Makes every staged object durable. */
     tl_err (*sync)(tl_store *s, tl_diag *d);
@@ -60,6 +61,14 @@ struct tl_store_ops {
     tl_err (*remove)(tl_store *s, const char *path, tl_diag *d);
     /* Releases everything (lock included). NULL-safe. */
     void (*close)(tl_store *s);
+    /* Optional (NULL where a backend has none: callers then use read()). Reads up to cap
+     * bytes of an object, from byte offset off, into the caller's buf, with no allocation:
+     * *got is the number of bytes read, less than cap only where the object ends. For the
+     * hot read paths (a tile into a cache slot, 512 bytes of a tile for a proof).
+     * TL_ERR_NOTFOUND if the object does not exist; *got is 0 on error. Thread-safe like
+     * read(). */
+    tl_err (*read_at)(tl_store *s, const char *path, uint64_t off, uint8_t *buf, size_t cap,
+                      size_t *got, tl_diag *d);
 };
 
 /* Every backend's struct starts with this. */

@@ -377,7 +377,7 @@ static void test_pending_cleanup(void **state)
     assert_int_equal(tl_log_publish(l, &d), TL_OK);
     tl_log_close(l);
     reset_faults();
-    fail_rename_at = 5; /* the checkpoint rename */
+    fail_rename_at = 5; /* the checkpoint rename (see test_tile_rename_fails) */
     assert_int_equal(tl_log_open(&l, dir, &faulty, &d), TL_OK);
     append_n(l, 300, 300);
     assert_int_equal(tl_log_publish(l, &d), TL_ERR_IO);
@@ -401,8 +401,10 @@ static void test_pending_cleanup(void **state)
 static void test_tile_rename_fails(void **state)
 {
     (void)state;
-    /* Renames while going from 300 to 600 entries: 0 bundle 001, 1 tile/0/001 (both full,
-     * staged by add), 2 tile/0/002.p/88, 3 tile/1/000.p/2, 4 bundle 002.p/88, 5 checkpoint. */
+    /* Renames while going from 300 to 600 entries (bundle 001 and tile/0/001, full, are
+     * created in place, no rename): 0 tile/0/002.p/88, failing with ENOENT (a new
+     * directory), 1 the same once made, 2 tile/1/000.p/2, 3 and 4 bundle 002.p/88 (also a new
+     * directory), 5 checkpoint. */
     faulty_publish(&fail_rename_at, 2, false);
 }
 
