@@ -5,16 +5,23 @@
  *   DIR/witness.pub               the witness verifier key DIR belongs to (written once)
  *   DIR/cosigned/<hex>            per origin (hex = lower-case SHA-256 of the origin): the
  *                                 latest cosigned checkpoint, as GET <hex>/checkpoint serves it
- *   DIR/cosigned/<hex>.tmp        a record being written; removed when DIR is opened
+ *   DIR/cosigned/<hex>.tmp        the next record, being written (between commits: the
+ *                                 record before last, whose inode is reused)
  *   DIR/evidence/<time>-<hex>[-N] requests refused for inconsistency (docs/witness.md)
  *
  * One committer thread owns every write to cosigned/. A batch of replace() calls becomes:
  *   for each: read cosigned/<hex>, compare byte-for-byte with the caller's expected record
  *             (the CAS; a mismatch fails that call and writes nothing for it);
- *             write cosigned/<hex>.tmp
+ *             write cosigned/<hex>.tmp in place (no O_TRUNC), truncate it to the length
  *   syncfs()                   every temp file durable, one journal commit for the batch
- *   for each: rename <hex>.tmp -> <hex>      THE COMMIT POINT of that origin
+ *   for each: exchange <hex>.tmp and <hex> (renameat2 RENAME_EXCHANGE; the first record
+ *             of an origin: rename)       THE COMMIT POINT of that origin
  *   fsync(cosigned/)           the renames durable; only now do the callers return TL_OK
+ * The exchange recycles the old record's inode as the next temp file. That matters on ext4:
+ * a fresh temp file per record costs a block allocation, and a rename over the old record
+ * frees its block (a discard with -o discard): about 3x the I/O time of the exchange.
+ * At any crash point <hex> names a complete record (old or new); .tmp is never read and is
+ * removed when DIR is opened.
  * A failure before the renames changes nothing (the callers get TL_ERR_IO, the store stays
  * healthy: a full disk recovers). A failed rename or directory fsync leaves the on-disk state
  * unknown, so the store turns unhealthy and refuses every later replace until a restart
@@ -46,6 +53,7 @@ typedef struct job {
     tl_err err;
     tl_diag d;
     bool done, written, renamed;
+    pthread_cond_t cv; /* signalled when done: one waiter each, no thundering herd */
     struct job *next;
 } job;
 
@@ -57,8 +65,9 @@ struct tl_wstate {
     bool started;
     /* mu guards everything below; the committer owns the files in cosigned/. */
     pthread_mutex_t mu;
-    pthread_cond_t work, done;
+    pthread_cond_t work;
     job *head, *tail;
+    bool no_exchange; /* RENAME_EXCHANGE unsupported here: plain renames (committer only) */
     bool stop;
     tl_wstate_stats st;
 };
@@ -179,13 +188,18 @@ static tl_err replace_durable(tl_wstate *s, int dirfd, const char *dirpath, cons
 
 /* ---- the committer ---- */
 
-static void path_of(char *out, size_t cap, const tl_wstate *s, const char *hex, bool tmp)
+enum { P_REC, P_TMP, P_OLD };
+
+static void path_of(char *out, size_t cap, const tl_wstate *s, const char *hex, int which)
 {
+    static const char *const suffix[] = {"", ".tmp", ".old"};
     /* Cannot truncate: dir has at most PATH_MAX_TL - 129 bytes. */
-    snprintf(out, cap, "%s/cosigned/%s%s", s->dir, hex, tmp ? ".tmp" : "");
+    snprintf(out, cap, "%s/cosigned/%s%s", s->dir, hex, suffix[which]);
 }
 
-/* The CAS and the temp file of one job. */
+/* The CAS and the temp file of one job. The temp file is overwritten in place rather than
+ * created: it is usually the record before last (see commit_job), so a record costs no
+ * block allocation and no block free. Its old content is no longer referenced. */
 static void stage_job(tl_wstate *s, job *j)
 {
     char *cur = NULL;
@@ -204,17 +218,19 @@ static void stage_job(tl_wstate *s, job *j)
         return;
     }
     char tmp[PATH_MAX_TL];
-    path_of(tmp, sizeof tmp, s, j->hex, true);
-    int fd = s->sys->open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    path_of(tmp, sizeof tmp, s, j->hex, P_TMP);
+    int fd = s->sys->open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
         j->err = io_fail(&j->d, "open", tmp);
         return;
     }
     e = write_all(s->sys, fd, j->rec, j->len, tmp, &j->d);
+    if (e == TL_OK && ftruncate(fd, (off_t)j->len) != 0)
+        e = io_fail(&j->d, "truncate", tmp);
     if (s->sys->close(fd) != 0 && e == TL_OK)
         e = io_fail(&j->d, "close", tmp);
     if (e != TL_OK) {
-        (void)unlink(tmp);
+        (void)unlink(tmp); /* never referenced: best effort */
         j->err = e;
         return;
     }
@@ -228,6 +244,29 @@ static void set_unhealthy(tl_wstate *s, const tl_diag *d)
     s->st.healthy = false;
     snprintf(s->st.last_error, sizeof s->st.last_error, "%s", d->msg);
     pthread_mutex_unlock(&s->mu);
+}
+
+/* Commits one job's staged temp file. With the real system calls and a record to replace,
+ * renameat2(RENAME_EXCHANGE) swaps <hex>.tmp and <hex> in one atomic step: <hex> names the
+ * new record and <hex>.tmp the old one, to be overwritten by the next record. Otherwise
+ * (first record, a file system without RENAME_EXCHANGE, or a test's system-call table) a
+ * plain rename of <hex>.tmp over <hex>. Either is THE COMMIT POINT of this origin: before
+ * it the old record stands, after it (once the directory fsync returns) the new one. */
+static tl_err commit_job(tl_wstate *s, job *j, tl_diag *d)
+{
+    char rec[PATH_MAX_TL], tmp[PATH_MAX_TL];
+    path_of(rec, sizeof rec, s, j->hex, P_REC);
+    path_of(tmp, sizeof tmp, s, j->hex, P_TMP);
+    if (j->elen > 0 && s->sys == &tl_sys_default && !s->no_exchange) {
+        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, rec, RENAME_EXCHANGE) == 0)
+            return TL_OK;
+        if (errno != EINVAL && errno != ENOSYS)
+            return io_fail(d, "exchange with", rec);
+        s->no_exchange = true;
+    }
+    if (s->sys->rename(tmp, rec) != 0)
+        return io_fail(d, "rename to", rec);
+    return TL_OK;
 }
 
 static void commit_batch(tl_wstate *s, job **b, size_t n)
@@ -259,18 +298,11 @@ static void commit_batch(tl_wstate *s, job **b, size_t n)
     for (size_t i = 0; i < n && e == TL_OK; i++) {
         if (!b[i]->written)
             continue;
-        char tmp[PATH_MAX_TL], dst[PATH_MAX_TL];
-        path_of(tmp, sizeof tmp, s, b[i]->hex, true);
-        path_of(dst, sizeof dst, s, b[i]->hex, false);
-        /* THE COMMIT POINT of this origin: before the rename its old record stands, after
-         * it (once the directory fsync below returns) the new one. A failed rename leaves
-         * us unsure, so the store stops accepting writes. */
-        if (s->sys->rename(tmp, dst) != 0) {
-            e = io_fail(&d, "rename to", dst);
+        e = commit_job(s, b[i], &d);
+        if (e != TL_OK)
             set_unhealthy(s, &d);
-            break;
-        }
-        b[i]->renamed = true;
+        else
+            b[i]->renamed = true;
     }
     bool any_renamed = false;
     for (size_t i = 0; i < n; i++)
@@ -284,11 +316,6 @@ static void commit_batch(tl_wstate *s, job **b, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (!b[i]->written)
             continue;
-        if (!b[i]->renamed) {
-            char tmp[PATH_MAX_TL];
-            path_of(tmp, sizeof tmp, s, b[i]->hex, true);
-            (void)unlink(tmp); /* never committed: best effort */
-        }
         b[i]->err = TL_ERR_IO;
         b[i]->d = d;
     }
@@ -333,8 +360,8 @@ static void *committer(void *arg)
             else
                 s->st.io_errors++;
             b[i]->done = true;
+            pthread_cond_signal(&b[i]->cv);
         }
-        pthread_cond_broadcast(&s->done);
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
@@ -348,9 +375,11 @@ tl_err tl_wstate_replace(tl_wstate *s, const char *hex, const char *expect, size
     if (len > RECORD_MAX)
         return tl_fail(d, TL_ERR_TOOBIG, "record of %zu bytes", len);
     job j = {.hex = hex, .expect = expect, .elen = elen, .rec = rec, .len = len};
+    pthread_cond_init(&j.cv, NULL);
     pthread_mutex_lock(&s->mu);
     if (s->stop) {
         pthread_mutex_unlock(&s->mu);
+        pthread_cond_destroy(&j.cv);
         return tl_fail(d, TL_ERR_IO, "the witness state is closing");
     }
     if (s->tail)
@@ -360,8 +389,9 @@ tl_err tl_wstate_replace(tl_wstate *s, const char *hex, const char *expect, size
     s->tail = &j;
     pthread_cond_signal(&s->work);
     while (!j.done)
-        pthread_cond_wait(&s->done, &s->mu);
+        pthread_cond_wait(&j.cv, &s->mu);
     pthread_mutex_unlock(&s->mu);
+    pthread_cond_destroy(&j.cv);
     if (j.err != TL_OK && d)
         *d = j.d;
     return j.err;
@@ -484,7 +514,7 @@ static tl_err bind_key(tl_wstate *s, const tl_vkey *witness, tl_diag *d)
     return TL_OK;
 }
 
-/* Removes cosigned/<x>.tmp left by a crash (never renamed, so never committed). */
+/* Removes cosigned/<x>.tmp (spares, or leftovers of a crash: never committed). */
 static tl_err clear_tmp(tl_wstate *s, tl_diag *d)
 {
     int fd = dup(s->cosfd);
@@ -522,7 +552,6 @@ tl_err tl_wstate_open(tl_wstate **out, const char *dir, const tl_vkey *witness,
     s->st.healthy = true;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->work, NULL);
-    pthread_cond_init(&s->done, NULL);
     tl_err e = TL_OK;
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         e = io_fail(d, "mkdir", dir);
@@ -590,7 +619,6 @@ void tl_wstate_close(tl_wstate *s)
     if (s->dirfd >= 0)
         close(s->dirfd);
     pthread_cond_destroy(&s->work);
-    pthread_cond_destroy(&s->done);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }

@@ -169,11 +169,27 @@ static void test_cas(void **state)
     assert_record(s, HEX_A, "one\n");
     assert_int_equal(tl_wstate_replace(s, HEX_A, "one\n", 4, "two\n", 4, &d), TL_OK);
     assert_record(s, HEX_A, "two\n");
+    /* The real system calls exchange the two names: the old record is the next temp file. */
+    char spare[400];
+    snprintf(spare, sizeof spare, "%s/cosigned/%s.tmp", dir, HEX_A);
+    FILE *sp = fopen(spare, "r");
+    assert_non_null(sp);
+    char got[16] = {0};
+    assert_int_equal(fread(got, 1, sizeof got, sp), 4);
+    fclose(sp);
+    assert_string_equal(got, "one\n");
+    /* ...overwritten in place by a shorter and a longer record. */
+    assert_int_equal(tl_wstate_replace(s, HEX_A, "two\n", 4, "3\n", 2, &d), TL_OK);
+    assert_record(s, HEX_A, "3\n");
+    assert_int_equal(tl_wstate_replace(s, HEX_A, "3\n", 2, "four four\n", 10, &d), TL_OK);
+    assert_record(s, HEX_A, "four four\n");
+    assert_int_equal(tl_wstate_replace(s, HEX_A, "four four\n", 10, "two\n", 4, &d), TL_OK);
+    assert_record(s, HEX_A, "two\n");
     assert_int_equal(tl_wstate_replace(s, "../x", NULL, 0, "x", 1, &d), TL_ERR_USAGE);
     assert_int_equal(tl_wstate_replace(s, HEX_A "0", NULL, 0, "x", 1, &d), TL_ERR_USAGE);
     tl_wstate_stats st;
     tl_wstate_stats_get(s, &st);
-    assert_int_equal(st.commits, 2);
+    assert_int_equal(st.commits, 5);
     assert_int_equal(st.conflicts, 3);
     assert_true(st.healthy);
     tl_wstate_close(s);
@@ -189,6 +205,7 @@ static void test_cas(void **state)
     assert_record(s, HEX_B, NULL);
     struct stat sb;
     assert_int_not_equal(stat(tmp, &sb), 0);
+    assert_int_not_equal(stat(spare, &sb), 0);
     tl_wstate_close(s);
 }
 
