@@ -3,7 +3,8 @@
  * (posix directory or HTTP), plus the full audit.
  *
  * THREAD SAFETY: a tl_log (writer) has one owner thread. A tl_reader is not thread-safe
- * (it caches tiles); use one per thread.
+ * (it caches tiles); use one per thread, or take them from a tl_readpool (readpool.h), whose
+ * readers share one cache.
  */
 #ifndef TREATYLOG_LOG_H
 #define TREATYLOG_LOG_H
@@ -72,7 +73,10 @@ void tl_log_close(tl_log *l);
 
 typedef struct tl_reader tl_reader;
 
-/* A reader of the tree of `size` leaves stored in st (st stays owned by the caller). */
+/* A reader of the tree of `size` leaves stored in st (st stays owned by the caller).
+ * Memory: about 40 KB, plus 16 KB per tile above level 0 (and right-edge tile) it has used,
+ * at most 512 of them (8 MiB), plus 520 bytes per full level-0 tile it has proved from (20 MB
+ * at 10M entries; at most 34 MiB). */
 TL_MUST_CHECK tl_err tl_reader_new(tl_reader **out, tl_store *st, uint64_t size, tl_diag *d);
 
 /* Moves the reader to another tree size (cached tiles stay valid where they still apply). */
@@ -91,6 +95,14 @@ const char *tl_reader_error(const tl_reader *r);
  * malloc'd buffer. */
 TL_MUST_CHECK tl_err tl_reader_entry(tl_reader *r, uint64_t index, uint8_t **buf, size_t *len,
                                      tl_diag *d);
+
+/* Reads every full level-0 tile of the reader's size that the reader's summary cache does
+ * not hold yet (in order, one read and 240 node hashes each) and the hash tiles above level 0:
+ * afterwards an inclusion proof at that size reads 512 bytes of one tile and no tile whole.
+ * About 1 s per 10M entries with a warm page cache; meant for a background thread at start-up
+ * (through tl_readpool_warm) or a benchmark. *tiles (if non-NULL) receives the number of
+ * level-0 tiles summarised. The reader's other results do not depend on it. */
+TL_MUST_CHECK tl_err tl_reader_warm(tl_reader *r, uint64_t *tiles, tl_diag *d);
 
 /* Root of the reader's tree, computed from the tiles. */
 TL_MUST_CHECK tl_err tl_reader_root(tl_reader *r, uint8_t out[static TL_HASH_LEN], tl_diag *d);
