@@ -30,11 +30,13 @@
 
 #include <microhttpd.h>
 
+#include "treatylog/hash.h"
 #include "treatylog/text.h"
 #include "witness_state.h"
 
 #define HEX_LEN (2 * TL_HASH_LEN)
 #define PREFIX_MAX 255
+#define EVIDENCE_PER_ORIGIN_MAX 1024 /* distinct evidence files per origin and run */
 #define NSTATUS 11
 static const unsigned status_codes[NSTATUS] = {200, 400, 403, 404, 405, 409,
                                                413, 422, 500, 503, 0};
@@ -48,6 +50,8 @@ typedef struct slot {
     tl_witness_state state;
     char *rec; /* the stored record (NULL if never cosigned) */
     size_t rec_len;
+    uint8_t (*seen)[TL_HASH_LEN]; /* evidence kept this run: SHA-256(status, checkpoint) */
+    size_t nseen;
 } slot;
 
 typedef struct hex_index {
@@ -69,7 +73,7 @@ struct tl_witness_server {
     pthread_mutex_t log_mu; /* access and alarm log lines */
     _Atomic uint64_t status[NSTATUS];     /* every response */
     _Atomic uint64_t add_status[NSTATUS]; /* add-checkpoint responses */
-    _Atomic uint64_t cosignatures, inconsistent, evidence_errors, store_errors;
+    _Atomic uint64_t cosignatures, inconsistent, repeats, evidence_errors, store_errors;
 };
 
 enum { K_OTHER, K_ADD };
@@ -154,6 +158,31 @@ static void snapshot(const slot *sl, char **out, size_t *len)
     }
 }
 
+/* Decides whether a refused-for-inconsistency request is new evidence (the slot's mutex is
+ * held). Anyone can replay a log's signed checkpoint with junk proof lines and get a 422, so
+ * evidence is kept once per (status, checkpoint text) and origin, at most
+ * EVIDENCE_PER_ORIGIN_MAX per run: the number of files is bounded by what the log signed. */
+static bool new_evidence(slot *sl, unsigned status, const tl_witness_req *wr)
+{
+    uint8_t st[2] = {(uint8_t)(status >> 8), (uint8_t)status};
+    uint8_t h[TL_HASH_LEN];
+    tl_sha256_2(h, st, sizeof st, wr->parsed.text, wr->parsed.text_len);
+    for (size_t i = 0; i < sl->nseen; i++) {
+        if (memcmp(sl->seen[i], h, TL_HASH_LEN) == 0)
+            return false;
+    }
+    if (sl->nseen == EVIDENCE_PER_ORIGIN_MAX)
+        return false;
+    if (sl->nseen % 16 == 0) {
+        uint8_t(*n)[TL_HASH_LEN] = realloc(sl->seen, (sl->nseen + 16) * sizeof *n);
+        if (!n)
+            return false;
+        sl->seen = n;
+    }
+    memcpy(sl->seen[sl->nseen++], h, TL_HASH_LEN);
+    return true;
+}
+
 /* Keeps a refused-for-inconsistency request as evidence and raises the alarm. */
 static void keep_evidence(tl_witness_server *s, const slot *sl, const tl_witness_resp *resp,
                           uint64_t now, const char *stored, size_t slen, const req *r)
@@ -217,6 +246,7 @@ static enum MHD_Result handle_add(tl_witness_server *s, struct MHD_Connection *c
     char *stored = NULL;
     size_t slen = 0;
     slot *sl = NULL;
+    bool keep = false;
     if (tl_witness_check(resp, wr, s->cfg.logs, r->body ? r->body : "", r->len)) {
         sl = &s->slots[wr->log->index];
         pthread_mutex_lock(&sl->mu);
@@ -237,17 +267,23 @@ static enum MHD_Result handle_add(tl_witness_server *s, struct MHD_Connection *c
                 store_failed(resp, e, &d);
             }
         } else if (resp->inconsistent) {
-            snapshot(sl, &stored, &slen);
+            keep = new_evidence(sl, resp->status, wr);
+            if (keep)
+                snapshot(sl, &stored, &slen);
         }
         pthread_mutex_unlock(&sl->mu);
     } else if (resp->inconsistent && wr->log) {
         sl = &s->slots[wr->log->index];
         pthread_mutex_lock(&sl->mu);
-        snapshot(sl, &stored, &slen);
+        keep = new_evidence(sl, resp->status, wr);
+        if (keep)
+            snapshot(sl, &stored, &slen);
         pthread_mutex_unlock(&sl->mu);
     }
-    if (resp->inconsistent && sl)
+    if (resp->inconsistent && sl && keep)
         keep_evidence(s, sl, resp, now, stored, slen, r);
+    else if (resp->inconsistent)
+        atomic_fetch_add(&s->repeats, 1);
     free(stored);
     enum MHD_Result ret =
         send_body(c, r, resp->status, resp->content_type, resp->body, resp->body_len);
@@ -355,12 +391,17 @@ static enum MHD_Result serve_metrics(tl_witness_server *s, struct MHD_Connection
                   "treatylog_witness_cosignatures_total %llu\n",
               (unsigned long long)atomic_load(&s->cosignatures));
     sb_printf(&b,
-              "# HELP treatylog_witness_inconsistent_total ALARM: requests with a valid log "
-              "signature refused for inconsistency (fork or rollback evidence, kept under "
+              "# HELP treatylog_witness_inconsistent_total ALARM: distinct checkpoints with a "
+              "valid log signature refused for inconsistency (fork evidence, kept under "
               "evidence/). Alert on any increase.\n"
               "# TYPE treatylog_witness_inconsistent_total counter\n"
-              "treatylog_witness_inconsistent_total %llu\n",
-              (unsigned long long)atomic_load(&s->inconsistent));
+              "treatylog_witness_inconsistent_total %llu\n"
+              "# HELP treatylog_witness_inconsistent_repeats_total The same refusals again "
+              "(no new evidence kept).\n"
+              "# TYPE treatylog_witness_inconsistent_repeats_total counter\n"
+              "treatylog_witness_inconsistent_repeats_total %llu\n",
+              (unsigned long long)atomic_load(&s->inconsistent),
+              (unsigned long long)atomic_load(&s->repeats));
     sb_printf(&b,
               "# TYPE treatylog_witness_evidence_errors_total counter\n"
               "treatylog_witness_evidence_errors_total %llu\n"
@@ -661,6 +702,7 @@ void tl_witness_server_stop(tl_witness_server *s)
     for (size_t i = 0; i < s->nslots; i++) {
         pthread_mutex_destroy(&s->slots[i].mu);
         free(s->slots[i].rec);
+        free(s->slots[i].seen);
     }
     free(s->slots);
     free(s->by_hex);

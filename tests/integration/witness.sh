@@ -131,8 +131,14 @@ case "$f" in *-"$(hexof "$ORIG")"*) ok "evidence named <time>-<sha256(origin)>";
 cat "$WORK/st/evidence/"* > "$WORK/ev"
 grep -q '^treatylog-witness-evidence/v1$' "$WORK/ev" && grep -q "^origin $ORIG\$" "$WORK/ev" && grep -qF "$(sed -n 3p "$B/checkpoint")" "$WORK/ev" &&
   grep -qF "$(sed -n 3p "$A/checkpoints/100")" "$WORK/ev" && ok "evidence holds both roots: the stored checkpoint and the refused one" || bad "evidence content"
+# Anyone can replay the log's signed checkpoint with junk proofs: no new evidence for that.
+code=$(post "$WORK/b150"); [ "$code" = 422 ] || bad "b150 replay: $code"
+{ printf 'old 100\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n'; sed -n '/^$/,$p' "$WORK/b150" | tail -n +2; } > "$WORK/r"
+code=$(post "$WORK/r"); [ "$code" = 422 ] || bad "junk proof: $code"
+[ "$(ls "$WORK/st/evidence" | wc -l)" -eq 2 ] && ok "replays with junk proofs leave no new evidence" || bad "evidence grew: $(ls "$WORK/st/evidence" | wc -l)"
 curl -s "$WU/metrics" > "$WORK/m"
-grep -q '^treatylog_witness_inconsistent_total 2$' "$WORK/m" && ok "metrics alarm: 2" || bad "alarm metric: $(grep inconsistent "$WORK/m")"
+grep -q '^treatylog_witness_inconsistent_total 2$' "$WORK/m" && grep -q '^treatylog_witness_inconsistent_repeats_total 2$' "$WORK/m" &&
+  ok "metrics alarm: 2 distinct, 2 repeats" || bad "alarm metric: $(grep inconsistent "$WORK/m")"
 for c in 200 400 403 404 405 409 413 422; do
   grep -q "treatylog_witness_http_responses_total{code=\"$c\"} [1-9]" "$WORK/m" || bad "no $c counted"
 done
