@@ -93,8 +93,10 @@ TL_MUST_CHECK tl_err tl_schema_validate_notification(const tl_schemas *s, const 
  * integer beyond 64 bits, nothing after it, and no control character (U+0000..U+001F,
  * U+007F..U+009F) in a key or string value, except LF written as the escape "\n" inside a
  * string value. If one_line, the whole of buf must also be that object on one line: it starts
- * with '{', ends with '}' and contains no raw control character at all (DESIGN §3). On error:
- * TL_ERR_FORMAT (with the column or the path) or TL_ERR_NOMEM, and *out is untouched. */
+ * with '{', ends with '}' and contains no raw control character at all (DESIGN §3). On error
+ * *out is untouched and the result is TL_ERR_NOMEM or TL_ERR_FORMAT, whose message starts with
+ * "JSON" for syntax and encoding ("JSON column 17: ..." if one_line, else "JSON byte 17: ...")
+ * and with the path for a control character in a decoded string ("remarks: ..."). */
 TL_MUST_CHECK tl_err tl_schema_parse_json(json_t **out, const char *buf, size_t len, bool one_line,
                                           tl_diag *d);
 

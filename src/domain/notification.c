@@ -100,11 +100,14 @@ tl_err tl_notification_parse(tl_notification *out, const tl_schemas *s, const ch
                        TL_NOTIFICATION_MAX);
     if (len < TL_NOTIFICATION_HEADER_LEN ||
         memcmp(text, TL_NOTIFICATION_HEADER, TL_NOTIFICATION_HEADER_LEN) != 0) {
-        const char *lf = memchr(text, '\n', len);
-        if (lf && (size_t)(lf - text) > 10 && memcmp(text, "treatylog/", 10) == 0)
+        /* Name another treatylog format if line 1 is one (printable ASCII only). */
+        size_t n = 0;
+        while (n < len && n < 64 && text[n] >= 0x20 && text[n] < 0x7f)
+            n++;
+        if (n < len && text[n] == '\n' && n > 10 && memcmp(text, "treatylog/", 10) == 0)
             return tl_fail(d, TL_ERR_FORMAT,
                            "line 1: unknown format \"%.*s\" (want treatylog/notification/v1)",
-                           (int)((size_t)(lf - text) > 64 ? 64 : lf - text), text);
+                           (int)n, text);
         return tl_fail(d, TL_ERR_FORMAT, "line 1: must be \"treatylog/notification/v1\"");
     }
     const char *line = text + TL_NOTIFICATION_HEADER_LEN;
@@ -119,8 +122,12 @@ tl_err tl_notification_parse(tl_notification *out, const tl_schemas *s, const ch
                        "one line)");
     json_t *doc = NULL;
     tl_err e = tl_schema_parse_json(&doc, line, llen, true, d);
-    if (e != TL_OK)
-        return tl_diag_prefix(d, e, "line 2");
+    if (e != TL_OK) {
+        /* Syntax errors ("JSON column N: ...") get their line; content errors name a path. */
+        if (d && strncmp(d->msg, "JSON", 4) == 0)
+            return tl_diag_prefix(d, e, "line 2");
+        return e;
+    }
     e = tl_schema_validate_notification(s, doc, d);
     if (e != TL_OK) {
         json_decref(doc);
