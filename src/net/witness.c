@@ -472,15 +472,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r->kind = rest && strcmp(rest, "/add-checkpoint") == 0 ? K_ADD : K_OTHER;
         snprintf(r->what, sizeof r->what, "%s %s", method, url);
         *con_cls = r;
-        if (r->kind == K_ADD && strcmp(method, "POST") == 0)
-            return MHD_YES; /* wait for the body */
+        /* A declared oversized body is refused before it is read (and the connection
+         * closed). Anything else is answered on a later call, never this first one:
+         * libmicrohttpd closes the connection after a response queued before the request was
+         * read to its end, which would defeat keep-alive. */
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        uint64_t clen = 0;
+        if (r->kind == K_ADD && strcmp(method, "POST") == 0 && cl &&
+            tl_parse_u64(&clen, cl, strlen(cl)) == TL_OK && clen > TL_WITNESS_BODY_MAX) {
+            r->too_big = true;
+            return handle_add(s, c, r);
+        }
+        return MHD_YES;
     }
     if (r->kind == K_ADD && strcmp(method, "POST") == 0) {
         if (*upload_size > 0) {
             size_t n = *upload_size;
             *upload_size = 0;
             if (r->too_big || r->len + n > TL_WITNESS_BODY_MAX) {
-                r->too_big = true;
+                r->too_big = true; /* no Content-Length (chunked): discard, 413 at the end */
                 return MHD_YES;
             }
             if (r->len + n > r->cap) {

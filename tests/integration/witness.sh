@@ -113,6 +113,10 @@ $T append "$WORK/D" --lines "$WORK/ra" >/dev/null 2>&1
 # 405, 413, unknown paths
 code=$(http_status GET "$WU/add-checkpoint"); [ "$code" = 405 ] && ok "GET add-checkpoint: 405" || bad "405: $code"
 head -c 200000 /dev/zero | tr '\0' 'x' > "$WORK/big"; code=$(post "$WORK/big"); [ "$code" = 413 ] && ok "200 kB body: 413" || bad "413: $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Transfer-Encoding: chunked' --data-binary @"$WORK/big" "$WU/add-checkpoint")
+[ "$code" = 413 ] && ok "200 kB chunked body (no Content-Length): 413" || bad "chunked 413: $code"
+curl -sv -o /dev/null -o /dev/null "$WU/healthz" "$WU/$(hexof "$ORIG")/checkpoint" 2> "$WORK/kv"
+grep -qi "re-using existing connection" "$WORK/kv" && ok "GETs keep the connection alive" || bad "no keep-alive: $(grep -i connection "$WORK/kv")"
 code=$(http_status GET "$WU/nope"); [ "$code" = 404 ] && ok "unknown path: 404" || bad "unknown path: $code"
 code=$(http_status GET "$WU/$(hexof other.example/log)/checkpoint"); [ "$code" = 404 ] && ok "GET checkpoint of an unknown origin: 404" || bad "$code"
 code=$(http_status GET "$WU/healthz"); [ "$code" = 200 ] && ok "healthz: 200 ($(cat "$WORK/body"))" || bad "healthz $code"
