@@ -15,7 +15,10 @@
  *
  * Result (one line):
  *   bench witness_add_checkpoint requests=... seconds=... per_s=... p50_ms=... p99_ms=...
- *         origins=... connections=... commits=... batches=... server_cpu_s=... load=...
+ *         origins=... connections=... commits=... batches=... server_cpu_us_per_req=...
+ *         client_cpu_us_per_req=... cpus=... cpu_bound_per_s=... load=...
+ * cpu_bound_per_s = cpus / (server + client CPU per request): the rate if witness and client
+ * had every core to themselves, for a machine shared with other work (see load).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -230,6 +233,15 @@ static double metric(unsigned port, const char *name)
     return p ? strtod(p + strlen(key), NULL) : -1;
 }
 
+/* User + system seconds between two rusage samples. */
+static double cpu_between(const struct rusage *a, const struct rusage *b)
+{
+    return (double)(b->ru_utime.tv_sec - a->ru_utime.tv_sec) +
+           (double)(b->ru_stime.tv_sec - a->ru_stime.tv_sec) +
+           (double)(b->ru_utime.tv_usec - a->ru_utime.tv_usec) * 1e-6 +
+           (double)(b->ru_stime.tv_usec - a->ru_stime.tv_usec) * 1e-6;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: bench_witness TREATYLOG [--origins N] [--steps S] "
@@ -404,8 +416,9 @@ int main(int argc, char **argv)
                          .conns = conns, .bodies = bodies};
         cl[i].lat_ms = malloc((norigins / conns + 1) * steps * sizeof(double));
     }
-    struct rusage ru0, ru1;
+    struct rusage ru0, ru1, me0, me1;
     getrusage(RUSAGE_CHILDREN, &ru0);
+    getrusage(RUSAGE_SELF, &me0);
     double load = bench_loadavg();
     double t0 = bench_now();
     for (size_t i = 0; i < conns; i++)
@@ -413,16 +426,14 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < conns; i++)
         pthread_join(th[i], NULL);
     double secs = bench_now() - t0;
+    getrusage(RUSAGE_SELF, &me1);
     double commits = metric(port, "treatylog_witness_commits_total");
     double batches = metric(port, "treatylog_witness_commit_batches_total");
     kill(pid, SIGTERM);
     int status = 0;
     waitpid(pid, &status, 0);
     getrusage(RUSAGE_CHILDREN, &ru1);
-    double server_cpu = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) +
-                        (double)(ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
-                        (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) * 1e-6 +
-                        (double)(ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) * 1e-6;
+    double server_cpu = cpu_between(&ru0, &ru1), client_cpu = cpu_between(&me0, &me1);
 
     uint64_t ok = 0, other = 0;
     size_t nl = 0;
@@ -442,12 +453,20 @@ int main(int argc, char **argv)
     }
     qsort(all, nl, sizeof *all, cmp_double);
     double p50 = nl ? all[nl / 2] : 0, p99 = nl ? all[nl * 99 / 100] : 0;
+    /* CPU per request, and the rate two cores would give if server and client had them to
+     * themselves (the machine may be shared: compare with load). */
+    double n_req = (double)(ok + other);
+    double srv_us = n_req > 0 ? server_cpu / n_req * 1e6 : 0;
+    double cli_us = n_req > 0 ? client_cpu / n_req * 1e6 : 0;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    double cpu_bound = srv_us + cli_us > 0 ? (double)ncpu * 1e6 / (srv_us + cli_us) : 0;
     printf("bench witness_add_checkpoint requests=%llu ok=%llu other=%llu seconds=%.3f "
            "per_s=%.0f p50_ms=%.2f p99_ms=%.2f origins=%zu steps=%zu connections=%zu "
-           "commits=%.0f batches=%.0f server_cpu_s=%.2f exit=%d load=%.2f\n",
+           "commits=%.0f batches=%.0f server_cpu_us_per_req=%.0f client_cpu_us_per_req=%.0f "
+           "cpus=%ld cpu_bound_per_s=%.0f exit=%d load=%.2f\n",
            (unsigned long long)(ok + other), (unsigned long long)ok,
            (unsigned long long)other, secs, (double)ok / secs, p50, p99, norigins, steps,
-           conns, commits, batches, server_cpu, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-           load);
+           conns, commits, batches, srv_us, cli_us, ncpu, cpu_bound,
+           WIFEXITED(status) ? WEXITSTATUS(status) : -1, load);
     return other == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }
