@@ -456,12 +456,15 @@ tl_err tl_reader_hash(void *reader, unsigned height, uint64_t index, uint8_t out
     return TL_OK;
 }
 
-tl_err tl_reader_warm(tl_reader *r, uint64_t *tiles, tl_diag *d)
+tl_err tl_reader_warm_until(tl_reader *r, uint64_t *tiles, const _Atomic bool *stop,
+                           tl_diag *d)
 {
     uint64_t full = r->size / TL_TILE_WIDTH, done = 0;
     uint8_t probe[SUM_NODES][TL_HASH_LEN];
     tl_err e = TL_OK;
     for (uint64_t n = 0; n < full && e == TL_OK; n++) {
+        if (stop && (n & 63) == 0 && atomic_load_explicit(stop, memory_order_relaxed))
+            break;
         if (sum_get(r->sc, n, probe))
             continue;
         tl_tile t = {.entries = false, .level = 0, .index = n, .width = TL_TILE_WIDTH};
@@ -482,6 +485,11 @@ tl_err tl_reader_warm(tl_reader *r, uint64_t *tiles, tl_diag *d)
     if (tiles)
         *tiles = done;
     return e;
+}
+
+tl_err tl_reader_warm(tl_reader *r, uint64_t *tiles, tl_diag *d)
+{
+    return tl_reader_warm_until(r, tiles, NULL, d);
 }
 
 tl_err tl_reader_root(tl_reader *r, uint8_t out[static TL_HASH_LEN], tl_diag *d)

@@ -5,6 +5,7 @@
 #ifndef TREATYLOG_LOG_READER_SHARED_H
 #define TREATYLOG_LOG_READER_SHARED_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,5 +34,9 @@ void tl_sumcache_free(tl_sumcache *c);
  * and be shared if other threads' readers use it too). */
 TL_MUST_CHECK tl_err tl_reader_new_shared(tl_reader **out, tl_store *st, uint64_t size,
                                           tl_sumcache *sc, tl_diag *d);
+
+/* tl_reader_warm that returns early (TL_OK, part done) once *stop is true; stop may be NULL. */
+TL_MUST_CHECK tl_err tl_reader_warm_until(tl_reader *r, uint64_t *tiles,
+                                          const _Atomic bool *stop, tl_diag *d);
 
 #endif
