@@ -118,8 +118,7 @@ static bool send_all(int fd, const char *p, size_t n)
 
 /* Reads one HTTP/1.1 response (Content-Length framed); returns the status, 0 on error. The
  * body goes to out (truncated to cap-1, NUL-terminated). */
-static unsigned read_response(int fd, char *buf, size_t cap, size_t *have, char *out,
-                              size_t ocap)
+static unsigned read_response(int fd, char *buf, size_t cap, size_t *have, char *out, size_t ocap)
 {
     char *hdr_end = NULL;
     for (;;) {
@@ -294,8 +293,7 @@ int main(int argc, char **argv)
     if (bench_key(&lk) != 0)
         return 2;
     memset(seed, W_SEED, sizeof seed);
-    if (tl_skey_from_seed(&wk, "bench.example/witness", 21, TL_KEY_COSIG_V1, seed, NULL) !=
-        TL_OK)
+    if (tl_skey_from_seed(&wk, "bench.example/witness", 21, TL_KEY_COSIG_V1, seed, NULL) != TL_OK)
         return 2;
     char path[700], vkey[TL_VKEY_TEXT_MAX], skey[TL_SKEY_TEXT_MAX];
     tl_vkey_format(vkey, &lk.vkey);
@@ -322,7 +320,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "bench_witness: signing %zu checkpoints...\n", norigins * steps);
     tree t = {.n = (uint64_t)(steps * step_leaves)};
     t.leaf = malloc((size_t)t.n * TL_HASH_LEN);
-    uint8_t (*roots)[TL_HASH_LEN] = malloc((steps + 1) * TL_HASH_LEN);
+    uint8_t(*roots)[TL_HASH_LEN] = malloc((steps + 1) * TL_HASH_LEN);
     char **proofs = calloc(steps, sizeof *proofs);
     body *bodies = calloc(norigins * steps, sizeof *bodies);
     if (!t.leaf || !roots || !proofs || !bodies)
@@ -345,8 +343,8 @@ int main(int argc, char **argv)
     for (size_t s = 0; s < steps; s++) {
         uint8_t p[TL_PROOF_MAX][TL_HASH_LEN];
         size_t np = 0;
-        if (tl_merkle_consistency_proof(p, &np, s * step_leaves, (s + 1) * step_leaves,
-                                        subtree, &t) != TL_OK)
+        if (tl_merkle_consistency_proof(p, &np, s * step_leaves, (s + 1) * step_leaves, subtree,
+                                        &t) != TL_OK)
             return 2;
         proofs[s] = malloc(np * 45 + 1);
         size_t o = 0;
@@ -404,16 +402,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_witness: the witness did not start\n");
         return 2;
     }
-    fprintf(stderr, "bench_witness: witness at %s; %zu origins x %zu steps, %zu connections\n",
-            url, norigins, steps, conns);
+    fprintf(stderr, "bench_witness: witness at %s; %zu origins x %zu steps, %zu connections\n", url,
+            norigins, steps, conns);
 
     client *cl = calloc(conns, sizeof *cl);
     pthread_t *th = calloc(conns, sizeof *th);
     if (!cl || !th)
         return 2;
     for (size_t i = 0; i < conns; i++) {
-        cl[i] = (client){.id = (int)i, .port = port, .norigins = norigins, .steps = steps,
-                         .conns = conns, .bodies = bodies};
+        cl[i] = (client){.id = (int)i,
+                         .port = port,
+                         .norigins = norigins,
+                         .steps = steps,
+                         .conns = conns,
+                         .bodies = bodies};
         cl[i].lat_ms = malloc((norigins / conns + 1) * steps * sizeof(double));
     }
     struct rusage ru0, ru1, me0, me1;
@@ -442,8 +444,8 @@ int main(int argc, char **argv)
         other += cl[i].other;
         nl += cl[i].nlat;
         if (cl[i].first_bad)
-            fprintf(stderr, "bench_witness: client %zu: first non-200: %u %s\n", i,
-                    cl[i].first_bad, cl[i].first_bad_body);
+            fprintf(stderr, "bench_witness: client %zu: first non-200: %u %s\n", i, cl[i].first_bad,
+                    cl[i].first_bad_body);
     }
     double *all = malloc((nl ? nl : 1) * sizeof *all);
     size_t k = 0;
@@ -464,9 +466,8 @@ int main(int argc, char **argv)
            "per_s=%.0f p50_ms=%.2f p99_ms=%.2f origins=%zu steps=%zu connections=%zu "
            "commits=%.0f batches=%.0f server_cpu_us_per_req=%.0f client_cpu_us_per_req=%.0f "
            "cpus=%ld cpu_bound_per_s=%.0f exit=%d load=%.2f\n",
-           (unsigned long long)(ok + other), (unsigned long long)ok,
-           (unsigned long long)other, secs, (double)ok / secs, p50, p99, norigins, steps,
-           conns, commits, batches, srv_us, cli_us, ncpu, cpu_bound,
-           WIFEXITED(status) ? WEXITSTATUS(status) : -1, load);
+           (unsigned long long)(ok + other), (unsigned long long)ok, (unsigned long long)other,
+           secs, (double)ok / secs, p50, p99, norigins, steps, conns, commits, batches, srv_us,
+           cli_us, ncpu, cpu_bound, WIFEXITED(status) ? WEXITSTATUS(status) : -1, load);
     return other == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }

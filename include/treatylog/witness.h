@@ -38,10 +38,10 @@
 #include "treatylog/key.h"
 #include "treatylog/note.h"
 
-#define TL_WITNESS_BODY_MAX (128 * 1024) /* largest add-checkpoint body accepted */
-#define TL_WITNESS_PROOF_MAX 63          /* most consistency proof lines (tlog-witness) */
-#define TL_WITNESS_LOG_KEYS_MAX 8        /* most verifier keys configured for one origin */
-#define TL_WITNESS_TEXT_MAX 640          /* response body: one cosignature line or a message */
+#define TL_WITNESS_BODY_MAX     (128 * 1024) /* largest add-checkpoint body accepted */
+#define TL_WITNESS_PROOF_MAX    63           /* most consistency proof lines (tlog-witness) */
+#define TL_WITNESS_LOG_KEYS_MAX 8            /* most verifier keys configured for one origin */
+#define TL_WITNESS_TEXT_MAX     640          /* response body: one cosignature line or a message */
 
 #define TL_WITNESS_CTYPE_TEXT "text/plain; charset=utf-8"
 #define TL_WITNESS_CTYPE_SIZE "text/x.tlog.size"
@@ -110,8 +110,8 @@ typedef struct tl_witness_req {
 } tl_witness_req;
 
 typedef struct tl_witness_resp {
-    unsigned status;          /* 200, 400, 403, 404, 409, 413, 422; 500 for a bug or NOMEM */
-    const char *content_type; /* TL_WITNESS_CTYPE_TEXT or TL_WITNESS_CTYPE_SIZE (409) */
+    unsigned status;                /* 200, 400, 403, 404, 409, 413, 422; 500 for a bug or NOMEM */
+    const char *content_type;       /* TL_WITNESS_CTYPE_TEXT or TL_WITNESS_CTYPE_SIZE (409) */
     char body[TL_WITNESS_TEXT_MAX]; /* 200: cosignature line(s); 409: "<size>\n"; else
                                        "treatylog: <reason>\n"; NUL-terminated */
     size_t body_len;
@@ -162,11 +162,10 @@ void tl_witness_add_checkpoint(tl_witness_resp *resp, tl_witness_req *req,
  * its checkpoint text and checks that a cosignature by `witness` (type 0x04) verifies.
  * TL_ERR_FORMAT or TL_ERR_SIGNATURE otherwise. */
 TL_MUST_CHECK tl_err tl_witness_record_parse(tl_witness_state *st, tl_checkpoint *cp,
-                                             const char *rec, size_t len,
-                                             const tl_vkey *witness, tl_diag *d);
+                                             const char *rec, size_t len, const tl_vkey *witness,
+                                             tl_diag *d);
 
 /* Lower-case hex SHA-256 of the origin (the monitoring path component), NUL-terminated. */
-void tl_witness_origin_hex(char out[static 2 * TL_HASH_LEN + 1], const char *origin,
-                           size_t len);
+void tl_witness_origin_hex(char out[static 2 * TL_HASH_LEN + 1], const char *origin, size_t len);
 
 #endif

@@ -15,8 +15,8 @@
 #include "treatylog/witness.h"
 #include "treatylog/witness_server.h"
 
-#define USAGE                                                                                     \
-    "usage: treatylog witness serve --dir STATE --key KEY --log ORIGIN=VKEY [--log ...]\n"        \
+#define USAGE                                                                                      \
+    "usage: treatylog witness serve --dir STATE --key KEY --log ORIGIN=VKEY [--log ...]\n"         \
     "         [--listen ADDR] [--prefix /PATH] [--config FILE] [--SETTING VALUE...]\n"             \
     "       (settings: docs/witness.md)"
 
@@ -59,8 +59,7 @@ static bool loglist_add(loglist *l, const char *s)
 
 /* Reads "key value" lines (# comments, blank lines) into settings not set by flags, and every
  * `log` line into logs. Values point into *buf, which the caller frees. */
-static tl_err read_config(const char *path, setting *set, loglist *logs, char **buf,
-                          tl_diag *d)
+static tl_err read_config(const char *path, setting *set, loglist *logs, char **buf, tl_diag *d)
 {
     uint8_t *b = NULL;
     size_t len = 0;
@@ -115,8 +114,8 @@ static tl_err number(const setting *s, uint64_t *out, uint64_t min, uint64_t max
         return TL_OK;
     uint64_t v = 0;
     if (tl_parse_u64(&v, s->value, strlen(s->value)) != TL_OK || v < min || v > max)
-        return tl_fail(d, TL_ERR_USAGE, "%s must be a number from %llu to %llu (got '%s')",
-                       s->name, (unsigned long long)min, (unsigned long long)max, s->value);
+        return tl_fail(d, TL_ERR_USAGE, "%s must be a number from %llu to %llu (got '%s')", s->name,
+                       (unsigned long long)min, (unsigned long long)max, s->value);
     *out = v;
     return TL_OK;
 }

@@ -20,7 +20,7 @@
 #include "treatylog/text.h"
 
 #define EMPTY_ROOT_B64 "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
-#define B64_HASH_LEN 44
+#define B64_HASH_LEN   44
 
 /* ---- configured logs: a chained hash table over a vector in insertion order ---- */
 
@@ -69,8 +69,7 @@ const tl_witness_log *tl_witness_logs_at(const tl_witness_logs *s, size_t i)
     return i < s->n ? s->v[i] : NULL;
 }
 
-const tl_witness_log *tl_witness_logs_find(const tl_witness_logs *s, const char *origin,
-                                           size_t len)
+const tl_witness_log *tl_witness_logs_find(const tl_witness_logs *s, const char *origin, size_t len)
 {
     if (s->nbuckets == 0)
         return NULL;
@@ -139,9 +138,8 @@ tl_err tl_witness_logs_add(tl_witness_logs *s, const char *origin, size_t len, c
             if (tl_vkey_equal(&l->keys[i], k))
                 return TL_OK;
             if (l->keys[i].id == k->id && strcmp(l->keys[i].name, k->name) == 0)
-                return tl_fail(d, TL_ERR_USAGE,
-                               "origin %s: two keys named %s+%08x (ambiguous)", l->origin,
-                               k->name, k->id);
+                return tl_fail(d, TL_ERR_USAGE, "origin %s: two keys named %s+%08x (ambiguous)",
+                               l->origin, k->name, k->id);
         }
         if (l->nkeys == TL_WITNESS_LOG_KEYS_MAX)
             return tl_fail(d, TL_ERR_USAGE, "origin %s: more than %d keys", l->origin,
@@ -233,8 +231,8 @@ static bool parse_empty_root_mismatch(tl_checkpoint *cp, const char *text, size_
         return false;
     uint8_t root[TL_HASH_LEN];
     size_t rlen = 0;
-    if (tl_b64_decode(root, sizeof root, &rlen, l3, B64_HASH_LEN) != TL_OK ||
-        rlen != TL_HASH_LEN || memcmp(root, TL_EMPTY_ROOT, TL_HASH_LEN) == 0)
+    if (tl_b64_decode(root, sizeof root, &rlen, l3, B64_HASH_LEN) != TL_OK || rlen != TL_HASH_LEN ||
+        memcmp(root, TL_EMPTY_ROOT, TL_HASH_LEN) == 0)
         return false;
     char copy[TL_CHECKPOINT_TEXT_MAX];
     memcpy(copy, text, len);
@@ -474,8 +472,8 @@ void tl_witness_add_checkpoint(tl_witness_resp *resp, tl_witness_req *req,
 
 /* ---- stored records ---- */
 
-tl_err tl_witness_record_parse(tl_witness_state *st, tl_checkpoint *cp, const char *rec,
-                               size_t len, const tl_vkey *witness, tl_diag *d)
+tl_err tl_witness_record_parse(tl_witness_state *st, tl_checkpoint *cp, const char *rec, size_t len,
+                               const tl_vkey *witness, tl_diag *d)
 {
     tl_note *n = malloc(sizeof *n);
     if (!n)

@@ -14,8 +14,6 @@
  *     unlock
  *     answer                       a cosignature leaves only after the commit
  */
-#include "treatylog/witness_server.h"
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -32,14 +30,14 @@
 
 #include "treatylog/hash.h"
 #include "treatylog/text.h"
+#include "treatylog/witness_server.h"
 #include "witness_state.h"
 
-#define HEX_LEN (2 * TL_HASH_LEN)
-#define PREFIX_MAX 255
+#define HEX_LEN                 (2 * TL_HASH_LEN)
+#define PREFIX_MAX              255
 #define EVIDENCE_PER_ORIGIN_MAX 1024 /* distinct evidence files per origin and run */
-#define NSTATUS 11
-static const unsigned status_codes[NSTATUS] = {200, 400, 403, 404, 405, 409,
-                                               413, 422, 500, 503, 0};
+#define NSTATUS                 11
+static const unsigned status_codes[NSTATUS] = {200, 400, 403, 404, 405, 409, 413, 422, 500, 503, 0};
 
 /* One configured origin. mu guards state and rec: it is held from the decision until the new
  * record is durable, so two requests for one origin never decide against the same state. */
@@ -70,7 +68,7 @@ struct tl_witness_server {
     size_t nslots;
     hex_index *by_hex; /* sorted by hex, for GET <hex>/checkpoint */
     unsigned port;
-    pthread_mutex_t log_mu; /* access and alarm log lines */
+    pthread_mutex_t log_mu;               /* access and alarm log lines */
     _Atomic uint64_t status[NSTATUS];     /* every response */
     _Atomic uint64_t add_status[NSTATUS]; /* add-checkpoint responses */
     _Atomic uint64_t cosignatures, inconsistent, repeats, evidence_errors, store_errors;
@@ -134,8 +132,7 @@ static enum MHD_Result send_body(struct MHD_Connection *c, req *r, unsigned stat
 }
 
 /* A one-line "treatylog: <msg>" text answer. */
-static enum MHD_Result send_text(struct MHD_Connection *c, req *r, unsigned status,
-                                 const char *msg)
+static enum MHD_Result send_text(struct MHD_Connection *c, req *r, unsigned status, const char *msg)
 {
     char b[TL_DIAG_LEN + 64];
     int n = snprintf(b, sizeof b, "treatylog: %.500s\n", msg);
@@ -385,10 +382,11 @@ static enum MHD_Result serve_metrics(tl_witness_server *s, struct MHD_Connection
     sb_printf(&b, "# HELP treatylog_witness_add_checkpoint_total add-checkpoint requests by "
                   "status.\n# TYPE treatylog_witness_add_checkpoint_total counter\n");
     sb_codes(&b, "treatylog_witness_add_checkpoint_total", s->add_status);
-    sb_printf(&b, "# HELP treatylog_witness_cosignatures_total Cosignatures made (each after "
-                  "its state was durable).\n"
-                  "# TYPE treatylog_witness_cosignatures_total counter\n"
-                  "treatylog_witness_cosignatures_total %llu\n",
+    sb_printf(&b,
+              "# HELP treatylog_witness_cosignatures_total Cosignatures made (each after "
+              "its state was durable).\n"
+              "# TYPE treatylog_witness_cosignatures_total counter\n"
+              "treatylog_witness_cosignatures_total %llu\n",
               (unsigned long long)atomic_load(&s->cosignatures));
     sb_printf(&b,
               "# HELP treatylog_witness_inconsistent_total ALARM: distinct checkpoints with a "
@@ -476,8 +474,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
          * closed). Anything else is answered on a later call, never this first one:
          * libmicrohttpd closes the connection after a response queued before the request was
          * read to its end, which would defeat keep-alive. */
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *cl =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         uint64_t clen = 0;
         if (r->kind == K_ADD && strcmp(method, "POST") == 0 && cl &&
             tl_parse_u64(&clen, cl, strlen(cl)) == TL_OK && clen > TL_WITNESS_BODY_MAX) {
@@ -627,8 +625,9 @@ static tl_err load_slots(tl_witness_server *s, tl_diag *d)
                            memcmp(cp.origin, sl->log->origin, cp.origin_len) != 0))
             e = tl_fail(d, TL_ERR_FORMAT, "it is for origin %s", cp.origin);
         if (e != TL_OK)
-            return tl_diag_prefix(d, e, "%s/cosigned/%s (origin %s) is not a record of this "
-                                        "witness; refusing to start",
+            return tl_diag_prefix(d, e,
+                                  "%s/cosigned/%s (origin %s) is not a record of this "
+                                  "witness; refusing to start",
                                   s->cfg.dir, sl->hex, sl->log->origin);
     }
     qsort(s->by_hex, n, sizeof *s->by_hex, cmp_hex);
@@ -641,8 +640,9 @@ tl_err tl_witness_server_start(tl_witness_server **out, const tl_witness_server_
     if (!cfg || !cfg->dir || !cfg->key || !cfg->logs)
         return tl_fail(d, TL_ERR_USAGE, "witness server: need a state directory, key and logs");
     if (cfg->key->vkey.type != TL_KEY_COSIG_V1)
-        return tl_fail(d, TL_ERR_USAGE, "witness key %s is not a cosignature/v1 key (make one "
-                                        "with treatylog keygen NAME --witness)",
+        return tl_fail(d, TL_ERR_USAGE,
+                       "witness key %s is not a cosignature/v1 key (make one "
+                       "with treatylog keygen NAME --witness)",
                        cfg->key->vkey.name);
     const char *prefix = cfg->prefix ? cfg->prefix : "";
     size_t pl = strlen(prefix);

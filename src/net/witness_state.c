@@ -40,8 +40,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define HEX_LEN 64
-#define RECORD_MAX (1u << 20)
+#define HEX_LEN     64
+#define RECORD_MAX  (1u << 20)
 #define PATH_MAX_TL 4096
 
 typedef struct job {
@@ -88,8 +88,8 @@ static bool hex_ok(const char *hex)
     return hex[HEX_LEN] == '\0';
 }
 
-static tl_err write_all(const tl_sys *sys, int fd, const void *buf, size_t len,
-                        const char *path, tl_diag *d)
+static tl_err write_all(const tl_sys *sys, int fd, const void *buf, size_t len, const char *path,
+                        tl_diag *d)
 {
     const uint8_t *p = buf;
     while (len > 0) {
@@ -278,9 +278,9 @@ static void commit_batch(tl_wstate *s, job **b, size_t n)
     pthread_mutex_unlock(&s->mu);
     if (!healthy) {
         for (size_t i = 0; i < n; i++)
-            b[i]->err = tl_fail(&b[i]->d, TL_ERR_IO,
-                                "the witness state failed earlier (%.400s); restart to reload it",
-                                last);
+            b[i]->err =
+                tl_fail(&b[i]->d, TL_ERR_IO,
+                        "the witness state failed earlier (%.400s); restart to reload it", last);
         return;
     }
     size_t written = 0;
@@ -538,8 +538,8 @@ static tl_err clear_tmp(tl_wstate *s, tl_diag *d)
     return e;
 }
 
-tl_err tl_wstate_open(tl_wstate **out, const char *dir, const tl_vkey *witness,
-                      const tl_sys *sys, tl_diag *d)
+tl_err tl_wstate_open(tl_wstate **out, const char *dir, const tl_vkey *witness, const tl_sys *sys,
+                      tl_diag *d)
 {
     if (strlen(dir) >= PATH_MAX_TL - 128)
         return tl_fail(d, TL_ERR_USAGE, "state directory path too long");
@@ -568,8 +568,7 @@ tl_err tl_wstate_open(tl_wstate **out, const char *dir, const tl_vkey *witness,
     if (e == TL_OK && flock(s->lockfd, LOCK_EX | LOCK_NB) != 0)
         e = errno == EWOULDBLOCK
                 ? tl_fail(d, TL_ERR_LOCKED,
-                          "%s is in use by another witness process (lock %s/lock held)", dir,
-                          dir)
+                          "%s is in use by another witness process (lock %s/lock held)", dir, dir)
                 : io_fail(d, "flock", "lock");
     if (e == TL_OK)
         e = bind_key(s, witness, d);

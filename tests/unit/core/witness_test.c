@@ -2,8 +2,6 @@
  * test-vectors.md §6.3 scenario table with its exact status and byte-exact 200 bodies (clock
  * injected at 1767139200), then malformed bodies, the 63-line proof limit, bad base64, the
  * signature rows, the size-0 rows, the stored record and the configured-log set. */
-#include "treatylog/witness.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,16 +9,17 @@
 #include "testutil.h"
 #include "treatylog/hash.h"
 #include "treatylog/text.h"
+#include "treatylog/witness.h"
 
-#define T0 1767139200u
-#define EM "\xe2\x80\x94 "
-#define ORIGIN "treatylog.example/test-log"
+#define T0       1767139200u
+#define EM       "\xe2\x80\x94 "
+#define ORIGIN   "treatylog.example/test-log"
 #define LOG_VKEY "treatylog.example/test-log+b32a3142+AQ64NRjkpgPvbHp1LFPAugV/+u7R+Ty0APo7d2dkcYt0"
-#define LOG_SKEY                                                                                  \
+#define LOG_SKEY                                                                                   \
     "PRIVATE+KEY+treatylog.example/test-log+b32a3142+AWoaEIOzETe0K5xRhKH6PIW0nXMrPqdZj03y1FNVllt5"
-#define W_VKEY                                                                                    \
+#define W_VKEY                                                                                     \
     "treatylog.example/test-witness+6a9442cd+BOHrja/sexzmy+kdvxQLWNFvx/R9aP8WfSXo8Jpirh9o"
-#define W_SKEY                                                                                    \
+#define W_SKEY                                                                                     \
     "PRIVATE+KEY+treatylog.example/test-witness+6a9442cd+BMkdeZbK33ahbRpzsUlwRT0aLejTSOol1dEoHdKD" \
     "br9e"
 
@@ -28,27 +27,27 @@
 #define ROOT300 "gw31yQrqZZCcEOPrzX+bpy3nJ6QgngTKn8G1m0i62uU="
 #define TEXT256 ORIGIN "\n256\n" ROOT256 "\n"
 #define TEXT300 ORIGIN "\n300\n" ROOT300 "\n"
-#define SIG256                                                                                    \
+#define SIG256                                                                                     \
     EM "treatylog.example/test-log syoxQhHgnihAb9MUl08RRxVGQ2kKBvX+2KRPV/9DXI8a18d5vDXdTnx1LnhXz8" \
        "jueaXzx/M6K1MR3wxaMpviOAz3Ow8=\n"
-#define SIG300                                                                                    \
+#define SIG300                                                                                     \
     EM "treatylog.example/test-log syoxQmxdiQZDcJmTQkyEOhtoMCeigbYbe5ihpVQAoO4DVvUpW4eo0BwNMkvknZ" \
        "kWkymvouUAlsrWblus4pRTP+gTkA4=\n"
 #define CP256 TEXT256 "\n" SIG256
 #define CP300 TEXT300 "\n" SIG300
-#define CPFORK                                                                                    \
-    ORIGIN "\n300\nZVjcND4jnQRPr7u4Q2q9JjJFx+0XgH5M20jlRAGroAE=\n\n" EM                           \
-           "treatylog.example/test-log syoxQm9WkaqZqPD/nPcLZ2y9nifx123e6SFhHYM8AYu8sO2UrMaUCMCIx" \
+#define CPFORK                                                                                     \
+    ORIGIN "\n300\nZVjcND4jnQRPr7u4Q2q9JjJFx+0XgH5M20jlRAGroAE=\n\n" EM                            \
+           "treatylog.example/test-log syoxQm9WkaqZqPD/nPcLZ2y9nifx123e6SFhHYM8AYu8sO2UrMaUCMCIx"  \
            "wFZ0IFD2njoD3qikXo9e0JXtgHyug3xdwo=\n"
 #define P1 "uwaa/GEGqF4PM03Df+GfKIyZ5+fHBsK9y3f1tqCMyf8="
 #define PF "LZyLHMeqJdyfbU5vjIh3SRPtzjfZ9aaRE3/Ttcs+ETc="
 
 #define REQ0 "old 0\n\n" CP256
 #define REQ1 "old 256\n" P1 "\n\n" CP300
-#define COSIG0                                                                                    \
+#define COSIG0                                                                                     \
     EM "treatylog.example/test-witness apRCzQAAAABpVGeA0xRvHY7teXN9+zVuUgrYVoPUuTDRuEK1iTOWvT8rU3" \
        "rZXH5gw18YBvkn7YxumaQIdlX3h7Hq1iM460PiKst4Cw==\n"
-#define COSIG1                                                                                    \
+#define COSIG1                                                                                     \
     EM "treatylog.example/test-witness apRCzQAAAABpVGeAhwx6A4yhLn3WMdMG1eqfA8HhUF3d087aq/VPyuKeK+" \
        "BKysn/bxSI7Ztfa1lhfujNZJUQdl8VHW3CXeVmVc9JDA==\n"
 
@@ -94,8 +93,7 @@ static void state_of(tl_witness_state *st, uint64_t size, const char *root_b64)
 {
     size_t n = 0;
     st->size = size;
-    assert_int_equal(tl_b64_decode(st->root, TL_HASH_LEN, &n, root_b64, strlen(root_b64)),
-                     TL_OK);
+    assert_int_equal(tl_b64_decode(st->root, TL_HASH_LEN, &n, root_b64, strlen(root_b64)), TL_OK);
     assert_int_equal(n, TL_HASH_LEN);
 }
 
@@ -252,21 +250,19 @@ static void test_record(void **state)
     tl_witness_state back;
     tl_checkpoint cp;
     tl_diag d;
-    assert_int_equal(tl_witness_record_parse(&back, &cp, f->resp.record, f->resp.record_len,
-                                             &f->wvkey, &d),
-                     TL_OK);
+    assert_int_equal(
+        tl_witness_record_parse(&back, &cp, f->resp.record, f->resp.record_len, &f->wvkey, &d),
+        TL_OK);
     assert_int_equal(back.size, 256);
     assert_memory_equal(back.root, st.root, TL_HASH_LEN);
     assert_string_equal(cp.origin, ORIGIN);
     /* The same record under another witness key is refused. */
     tl_vkey other = f->wvkey;
     other.pub[0] ^= 1;
-    assert_int_not_equal(tl_witness_record_parse(&back, &cp, f->resp.record,
-                                                 f->resp.record_len, &other, &d),
-                         TL_OK);
+    assert_int_not_equal(
+        tl_witness_record_parse(&back, &cp, f->resp.record, f->resp.record_len, &other, &d), TL_OK);
     /* A record without the cosignature is refused too. */
-    assert_int_not_equal(tl_witness_record_parse(&back, &cp, CP256, strlen(CP256), &f->wvkey,
-                                                 &d),
+    assert_int_not_equal(tl_witness_record_parse(&back, &cp, CP256, strlen(CP256), &f->wvkey, &d),
                          TL_OK);
     /* The response line verifies as a cosignature on the checkpoint. */
     char note[sizeof CP256 + TL_SIGLINE_MAX];
@@ -287,30 +283,31 @@ static void test_malformed(void **state)
     tl_witness_state_init(&st);
     static const char *const bad[] = {
         "",
-        "old 0\n" CP256,                        /* no empty line before the note */
-        "\n\n" CP256,                           /* no old line */
-        "old\n\n" CP256,                        /* no number */
-        "old \n\n" CP256,                       /* empty number */
-        "old 01\n\n" CP256,                     /* leading zero */
-        "old -1\n\n" CP256,                     /* sign */
-        "old +1\n\n" CP256,                     /* sign */
-        "old  0\n\n" CP256,                     /* two spaces */
-        "old 0 \n\n" CP256,                     /* trailing space */
-        "Old 0\n\n" CP256,                      /* case */
-        "old\t0\n\n" CP256,                     /* tab */
-        "old 0\r\n\r\n" CP256,                  /* CR */
-        "old 18446744073709551616\n\n" CP256,   /* overflow */
-        "old 0\n\n",                            /* no note */
-        "old 0\n\n" TEXT256,                    /* a note without signatures */
-        "old 0\n\n" TEXT256 "\n",               /* blank line, no signatures */
-        "old 0\n\n" CP256 "trailing junk\n",    /* junk after the signatures */
-        "old 0\n\n" CP256 "\n",                 /* an empty line after them */
-        "old 0\n\n" ORIGIN "\n0256\n" ROOT256 "\n\n" SIG256,          /* size leading zero */
-        "old 0\n\n" ORIGIN "\n256\n" ROOT256 "x\n\n" SIG256,          /* root not base64 */
-        "old 0\n\n" ORIGIN "\n256\n\n" SIG256,                         /* two lines */
-        "old 0\n\n" TEXT256 "extension line\n\n" SIG256,              /* an extension line */
-        "old 0\n\n" "\n256\n" ROOT256 "\n\n" SIG256,                   /* empty origin */
-        "old 0\n\nold 0\n\n" CP256,             /* split at the FIRST \n\n: head is "old 0" */
+        "old 0\n" CP256,                                     /* no empty line before the note */
+        "\n\n" CP256,                                        /* no old line */
+        "old\n\n" CP256,                                     /* no number */
+        "old \n\n" CP256,                                    /* empty number */
+        "old 01\n\n" CP256,                                  /* leading zero */
+        "old -1\n\n" CP256,                                  /* sign */
+        "old +1\n\n" CP256,                                  /* sign */
+        "old  0\n\n" CP256,                                  /* two spaces */
+        "old 0 \n\n" CP256,                                  /* trailing space */
+        "Old 0\n\n" CP256,                                   /* case */
+        "old\t0\n\n" CP256,                                  /* tab */
+        "old 0\r\n\r\n" CP256,                               /* CR */
+        "old 18446744073709551616\n\n" CP256,                /* overflow */
+        "old 0\n\n",                                         /* no note */
+        "old 0\n\n" TEXT256,                                 /* a note without signatures */
+        "old 0\n\n" TEXT256 "\n",                            /* blank line, no signatures */
+        "old 0\n\n" CP256 "trailing junk\n",                 /* junk after the signatures */
+        "old 0\n\n" CP256 "\n",                              /* an empty line after them */
+        "old 0\n\n" ORIGIN "\n0256\n" ROOT256 "\n\n" SIG256, /* size leading zero */
+        "old 0\n\n" ORIGIN "\n256\n" ROOT256 "x\n\n" SIG256, /* root not base64 */
+        "old 0\n\n" ORIGIN "\n256\n\n" SIG256,               /* two lines */
+        "old 0\n\n" TEXT256 "extension line\n\n" SIG256,     /* an extension line */
+        "old 0\n\n"
+        "\n256\n" ROOT256 "\n\n" SIG256, /* empty origin */
+        "old 0\n\nold 0\n\n" CP256,      /* split at the FIRST \n\n: head is "old 0" */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         unsigned s = runs(f, &st, bad[i]);
@@ -340,15 +337,15 @@ static void test_bad_base64(void **state)
     tl_witness_state st;
     state_of(&st, 256, ROOT256);
     static const char *const bad[] = {
-        "uwaa/GEGqF4PM03Df+GfKIyZ5+fHBsK9y3f1tqCMyf8",    /* unpadded */
-        "uwaa_GEGqF4PM03Df-GfKIyZ5-fHBsK9y3f1tqCMyf8=",   /* URL-safe alphabet */
-        "uwaa/GEGqF4PM03Df+GfKIyZ5+fHBsK9y3f1tqCMyf9=",   /* non-zero trailing bits */
-        "uwaa/GEGqF4PM03Df+GfKIyZ5+fHBsK9y3f1tqCMyQ==",   /* 31 bytes */
-        "uwaa/GEGqF4PM03Df+GfKIyZ5+fHBsK9y3f1tqCMyf8=AAAA", /* 35 bytes */
-        " uwaa/GEGqF4PM03Df+GfKIyZ5+fHBsK9y3f1tqCMyf8=",  /* leading space */
-        "uwaa/GEGqF4PM03Df+GfKIyZ5+fHBsK9y3f1tqCMyf8= ",  /* trailing space */
-        "uwaa/GEGqF4PM03Df+GfKIyZ5+fHBsK9y3f1tqC=yf8=",   /* '=' inside */
-        "uwaa/GEGqF4PM03Df+GfKIyZ5+fHBsK9y3f1tqCMyf8==",  /* extra '=' */
+        "uwaa/GEGqF4PM03Df+GfKIyZ5+fHBsK9y3f1tqCMyf8",         /* unpadded */
+        "uwaa_GEGqF4PM03Df-GfKIyZ5-fHBsK9y3f1tqCMyf8=",        /* URL-safe alphabet */
+        "uwaa/GEGqF4PM03Df+GfKIyZ5+fHBsK9y3f1tqCMyf9=",        /* non-zero trailing bits */
+        "uwaa/GEGqF4PM03Df+GfKIyZ5+fHBsK9y3f1tqCMyQ==",        /* 31 bytes */
+        "uwaa/GEGqF4PM03Df+GfKIyZ5+fHBsK9y3f1tqCMyf8=AAAA",    /* 35 bytes */
+        " uwaa/GEGqF4PM03Df+GfKIyZ5+fHBsK9y3f1tqCMyf8=",       /* leading space */
+        "uwaa/GEGqF4PM03Df+GfKIyZ5+fHBsK9y3f1tqCMyf8= ",       /* trailing space */
+        "uwaa/GEGqF4PM03Df+GfKIyZ5+fHBsK9y3f1tqC=yf8=",        /* '=' inside */
+        "uwaa/GEGqF4PM03Df+GfKIyZ5+fHBsK9y3f1tqCMyf8==",       /* extra '=' */
         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\xc3\xa9", /* non-ASCII */
     };
     char body[1024];
@@ -441,8 +438,9 @@ static void test_signatures(void **state)
     assert_memory_equal(f->resp.record, want, strlen(want));
     /* A trusted key's line that is too short to be a signature: 403. */
     tl_witness_state_init(&st);
-    n = snprintf(body, sizeof body, "old 0\n\n" TEXT256 "\n" EM "treatylog.example/test-log "
-                                    "syoxQgAA\n" SIG256);
+    n = snprintf(body, sizeof body,
+                 "old 0\n\n" TEXT256 "\n" EM "treatylog.example/test-log "
+                 "syoxQgAA\n" SIG256);
     assert_int_equal(run(f, &st, body, (size_t)n), 403);
     /* A cosignature/v1 line by the witness itself does not authenticate the log. */
     n = snprintf(body, sizeof body, "old 0\n\n" TEXT256 "\n%s", COSIG0);
@@ -525,8 +523,8 @@ static void test_bad_clock_and_key(void **state)
     tl_witness_state st;
     tl_witness_state_init(&st);
     tl_witness_resp_clear(&f->resp);
-    tl_witness_add_checkpoint(&f->resp, &f->req, f->logs, &st, (uint64_t)INT64_MAX + 1,
-                              &f->wkey, REQ0, strlen(REQ0));
+    tl_witness_add_checkpoint(&f->resp, &f->req, f->logs, &st, (uint64_t)INT64_MAX + 1, &f->wkey,
+                              REQ0, strlen(REQ0));
     assert_int_equal(f->resp.status, 500);
     assert_null(f->resp.record);
     tl_witness_resp_clear(&f->resp);
@@ -603,12 +601,18 @@ static void test_origin_hex(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fixture_bytes),    cmocka_unit_test(test_scenario_table),
-        cmocka_unit_test(test_record),           cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_bad_base64),       cmocka_unit_test(test_proof_line_limit),
-        cmocka_unit_test(test_body_limit),       cmocka_unit_test(test_signatures),
-        cmocka_unit_test(test_size_zero),        cmocka_unit_test(test_fork_with_other_old),
-        cmocka_unit_test(test_bad_clock_and_key), cmocka_unit_test(test_logs_set),
+        cmocka_unit_test(test_fixture_bytes),
+        cmocka_unit_test(test_scenario_table),
+        cmocka_unit_test(test_record),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_bad_base64),
+        cmocka_unit_test(test_proof_line_limit),
+        cmocka_unit_test(test_body_limit),
+        cmocka_unit_test(test_signatures),
+        cmocka_unit_test(test_size_zero),
+        cmocka_unit_test(test_fork_with_other_old),
+        cmocka_unit_test(test_bad_clock_and_key),
+        cmocka_unit_test(test_logs_set),
         cmocka_unit_test(test_origin_hex),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

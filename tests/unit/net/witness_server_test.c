@@ -3,8 +3,6 @@
  * HTTP, content types, no cosignature when the state cannot be made durable, state kept
  * across a restart, concurrent requests for one origin never rolling the state back, the
  * prefix, and the method/path/size errors. */
-#include "treatylog/witness_server.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -17,29 +15,30 @@
 
 #include "testutil.h"
 #include "treatylog/hash.h"
+#include "treatylog/witness_server.h"
 
-#define T0 1767139200u
-#define EM "\xe2\x80\x94 "
-#define ORIGIN "treatylog.example/test-log"
+#define T0         1767139200u
+#define EM         "\xe2\x80\x94 "
+#define ORIGIN     "treatylog.example/test-log"
 #define ORIGIN_HEX "48dd9c762f8f450a64bfa35b16150d612444e3c9ca029ffe975c267de5f843be"
-#define LOG_VKEY "treatylog.example/test-log+b32a3142+AQ64NRjkpgPvbHp1LFPAugV/+u7R+Ty0APo7d2dkcYt0"
-#define W_SKEY                                                                                    \
+#define LOG_VKEY   "treatylog.example/test-log+b32a3142+AQ64NRjkpgPvbHp1LFPAugV/+u7R+Ty0APo7d2dkcYt0"
+#define W_SKEY                                                                                     \
     "PRIVATE+KEY+treatylog.example/test-witness+6a9442cd+BMkdeZbK33ahbRpzsUlwRT0aLejTSOol1dEoHdKD" \
     "br9e"
 #define TEXT256 ORIGIN "\n256\n3JNJ+Xh+0Ahtptl/Z5xRpRmPmORW6Vsdh/o6vAEv7DE=\n"
 #define TEXT300 ORIGIN "\n300\ngw31yQrqZZCcEOPrzX+bpy3nJ6QgngTKn8G1m0i62uU=\n"
-#define CP256                                                                                     \
-    TEXT256 "\n" EM "treatylog.example/test-log syoxQhHgnihAb9MUl08RRxVGQ2kKBvX+2KRPV/9DXI8a18d5" \
-                    "vDXdTnx1LnhXz8jueaXzx/M6K1MR3wxaMpviOAz3Ow8=\n"
-#define CP300                                                                                     \
+#define CP256                                                                                      \
+    TEXT256 "\n" EM "treatylog.example/test-log syoxQhHgnihAb9MUl08RRxVGQ2kKBvX+2KRPV/9DXI8a18d5"  \
+            "vDXdTnx1LnhXz8jueaXzx/M6K1MR3wxaMpviOAz3Ow8=\n"
+#define CP300                                                                                      \
     TEXT300 "\n" EM "treatylog.example/test-log syoxQmxdiQZDcJmTQkyEOhtoMCeigbYbe5ihpVQAoO4DVvUpW" \
-                    "4eo0BwNMkvknZkWkymvouUAlsrWblus4pRTP+gTkA4=\n"
+            "4eo0BwNMkvknZkWkymvouUAlsrWblus4pRTP+gTkA4=\n"
 #define REQ0 "old 0\n\n" CP256
 #define REQ1 "old 256\nuwaa/GEGqF4PM03Df+GfKIyZ5+fHBsK9y3f1tqCMyf8=\n\n" CP300
-#define COSIG0                                                                                    \
+#define COSIG0                                                                                     \
     EM "treatylog.example/test-witness apRCzQAAAABpVGeA0xRvHY7teXN9+zVuUgrYVoPUuTDRuEK1iTOWvT8rU3" \
        "rZXH5gw18YBvkn7YxumaQIdlX3h7Hq1iM460PiKst4Cw==\n"
-#define COSIG1                                                                                    \
+#define COSIG1                                                                                     \
     EM "treatylog.example/test-witness apRCzQAAAABpVGeAhwx6A4yhLn3WMdMG1eqfA8HhUF3d087aq/VPyuKeK+" \
        "BKysn/bxSI7Ztfa1lhfujNZJUQdl8VHW3CXeVmVc9JDA==\n"
 
@@ -148,8 +147,8 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ud)
 }
 
 /* method "POST" sends body; path is appended to the base URL. */
-static void http(const fixture *f, reply *r, const char *method, const char *path,
-                 const char *body, size_t len)
+static void http(const fixture *f, reply *r, const char *method, const char *path, const char *body,
+                 size_t len)
 {
     memset(r, 0, sizeof *r);
     char url[512];
@@ -306,8 +305,9 @@ static void test_prefix_and_errors(void **state)
     assert_int_equal(r.status, 404);
     http(f, &r, "GET", "/w/" ORIGIN_HEX "/checkpoints", NULL, 0);
     assert_int_equal(r.status, 404);
-    http(f, &r, "GET", "/w/0000000000000000000000000000000000000000000000000000000000000000/"
-                       "checkpoint",
+    http(f, &r, "GET",
+         "/w/0000000000000000000000000000000000000000000000000000000000000000/"
+         "checkpoint",
          NULL, 0);
     assert_int_equal(r.status, 404);
     http(f, &r, "GET", "/healthz", NULL, 0);

@@ -3,8 +3,6 @@
  * evidence files, and the durability contract under injected write, syncfs, rename and
  * directory-fsync failures (nothing changes before the commit point; after a failure at it the
  * store refuses writes until reopened). */
-#include "net/witness_state.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -14,12 +12,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "net/witness_state.h"
 #include "testutil.h"
 #include "treatylog/hash.h"
 
 #define HEX_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define HEX_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
-#define W_VKEY                                                                                    \
+#define W_VKEY                                                                                     \
     "treatylog.example/test-witness+6a9442cd+BOHrja/sexzmy+kdvxQLWNFvx/R9aP8WfSXo8Jpirh9o"
 
 /* Fault injection: fail the next call of one kind (errno given), counted from arming. */
@@ -82,7 +81,8 @@ static int setup(void **state)
     fixture *f = calloc(1, sizeof *f);
     if (!f)
         return -1;
-    snprintf(f->dir, sizeof f->dir, "%s/tl-wstate.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    snprintf(f->dir, sizeof f->dir, "%s/tl-wstate.XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(f->dir))
         return -1;
     if (tl_vkey_parse(&f->wv, W_VKEY, strlen(W_VKEY), NULL) != TL_OK)
@@ -364,8 +364,8 @@ static void test_evidence(void **state)
                                         &d),
                      TL_OK);
     assert_string_equal(name, "1767139200-" HEX_A);
-    assert_int_equal(tl_wstate_evidence(s, HEX_A, 1767139200, "o.example/log", 422, "proof",
-                                        "", 0, "B2", 2, name2, &d),
+    assert_int_equal(tl_wstate_evidence(s, HEX_A, 1767139200, "o.example/log", 422, "proof", "", 0,
+                                        "B2", 2, name2, &d),
                      TL_OK);
     assert_string_equal(name2, "1767139200-" HEX_A "-1");
     snprintf(path, sizeof path, "%s/evidence/%s", dir, name);
@@ -387,10 +387,8 @@ static void test_evidence(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_layout_lock_key),
-        cmocka_unit_test(test_cas),
-        cmocka_unit_test(test_faults),
-        cmocka_unit_test(test_group_commit_and_race),
+        cmocka_unit_test(test_layout_lock_key), cmocka_unit_test(test_cas),
+        cmocka_unit_test(test_faults),          cmocka_unit_test(test_group_commit_and_race),
         cmocka_unit_test(test_evidence),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
