@@ -53,7 +53,7 @@ typedef struct tl_witness_log {
     size_t origin_len;
     size_t index; /* position in the set, 0..count-1, in the order origins were first added */
     size_t nkeys;
-    tl_vkey keys[TL_WITNESS_LOG_KEYS_MAX]; /* type 0x01 log keys; no two share (name, id) */
+    tl_vkey *keys; /* nkeys type 0x01 log keys (owned by the set); no two share (name, id) */
 } tl_witness_log;
 
 typedef struct tl_witness_logs tl_witness_logs;

@@ -51,8 +51,10 @@ void tl_witness_logs_free(tl_witness_logs *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->n; i++)
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->v[i]->keys);
         free(s->v[i]);
+    }
     free(s->v);
     free(s->next);
     free(s->buckets);
@@ -144,14 +146,23 @@ tl_err tl_witness_logs_add(tl_witness_logs *s, const char *origin, size_t len, c
         if (l->nkeys == TL_WITNESS_LOG_KEYS_MAX)
             return tl_fail(d, TL_ERR_USAGE, "origin %s: more than %d keys", l->origin,
                            TL_WITNESS_LOG_KEYS_MAX);
+        tl_vkey *keys = realloc(l->keys, (l->nkeys + 1) * sizeof *keys);
+        if (!keys)
+            return tl_fail(d, TL_ERR_NOMEM, "out of memory adding a log key");
+        l->keys = keys;
         l->keys[l->nkeys++] = *k;
         return TL_OK;
     }
     if (grow(s) != TL_OK)
         return tl_fail(d, TL_ERR_NOMEM, "out of memory adding a log");
     l = calloc(1, sizeof *l);
-    if (!l)
+    tl_vkey *keys = malloc(sizeof *keys);
+    if (!l || !keys) {
+        free(l);
+        free(keys);
         return tl_fail(d, TL_ERR_NOMEM, "out of memory adding a log");
+    }
+    l->keys = keys;
     memcpy(l->origin, origin, len);
     l->origin_len = len;
     l->index = s->n;
