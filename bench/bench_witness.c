@@ -9,7 +9,8 @@
  * a tree of `record <i>` leaves, and for every origin S signed checkpoints of sizes L, 2L, ...,
  * SL with the consistency proof from the previous size (old 0 for the first). The witness
  * runs with its state in DIR (default: a fresh directory under $BENCH_TMP or /work/bench-tmp:
- * it must be a real disk, the group commit measures syncfs). C client threads, each with one
+ * it must be a real disk, the group commit measures syncfs; removed afterwards unless
+ * BENCH_KEEP is set). C client threads, each with one
  * keep-alive connection, own N/C origins each and send every origin's checkpoints in order,
  * step by step, so every request is a 200 that advances a state. Timed: all N*S requests.
  *
@@ -22,6 +23,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -232,6 +234,14 @@ static double metric(unsigned port, const char *name)
     return p ? strtod(p + strlen(key), NULL) : -1;
 }
 
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
 /* User + system seconds between two rusage samples. */
 static double cpu_between(const struct rusage *a, const struct rusage *b)
 {
@@ -255,6 +265,7 @@ int main(int argc, char **argv)
     const char *bin = argv[1];
     size_t norigins = 1000, steps = 20, step_leaves = 16, conns = 64;
     const char *dir = NULL;
+    bool keep = getenv("BENCH_KEEP") != NULL;
     for (int i = 2; i < argc; i++) {
         if (i + 1 >= argc)
             usage();
@@ -285,6 +296,8 @@ int main(int argc, char **argv)
             return 2;
         }
         dir = dirbuf;
+    } else {
+        keep = true; /* never delete a directory we were given */
     }
 
     /* Keys, config. */
@@ -469,5 +482,7 @@ int main(int argc, char **argv)
            (unsigned long long)(ok + other), (unsigned long long)ok, (unsigned long long)other,
            secs, (double)ok / secs, p50, p99, norigins, steps, conns, commits, batches, srv_us,
            cli_us, ncpu, cpu_bound, WIFEXITED(status) ? WEXITSTATUS(status) : -1, load);
+    if (!keep && nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        fprintf(stderr, "bench_witness: could not remove %s\n", dir);
     return other == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }
