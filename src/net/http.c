@@ -645,8 +645,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r->is_add = strcmp(url, "/add") == 0;
         *con_cls = r;
         atomic_fetch_add(&s->requests, 1);
-        if (r->is_add && strcmp(method, "POST") == 0)
-            return MHD_YES; /* wait for the body */
+        /* Answer on a later call, never the first: a response queued on the first call
+         * (before MHD has the whole request) makes MHD close the connection. */
+        return MHD_YES;
     }
     if (r->is_add) {
         if (strcmp(method, "POST") != 0)
