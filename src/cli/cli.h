@@ -56,6 +56,24 @@ typedef struct cli_opt {
 int cli_parse(const char *cmd, int argc, char **argv, const cli_opt *opts, size_t nopts,
               const char **pos, size_t maxpos, size_t *npos);
 
+/* A setting that is both a flag (--name VALUE) and a config-file key. */
+typedef struct cli_setting {
+    const char *name;
+    const char *value; /* NULL if not set */
+} cli_setting;
+
+/* Reads "key value" lines (# comments, blank lines) from path into the settings not already
+ * set (flags win). Lines whose key is repeat_key (if non-NULL) go to on_repeat instead. The
+ * values point into *buf (caller frees). Errors name the file and line. */
+TL_MUST_CHECK tl_err cli_read_settings(const char *path, cli_setting *set, size_t n,
+                                       const char *repeat_key,
+                                       bool (*on_repeat)(void *ctx, const char *value),
+                                       void *ctx, char **buf, tl_diag *d);
+
+/* The setting as a number in [min, max] into *out (untouched if the setting is unset). */
+TL_MUST_CHECK tl_err cli_setting_u64(const cli_setting *s, uint64_t *out, uint64_t min,
+                                     uint64_t max, tl_diag *d);
+
 /* Subcommands: argv[0] is the subcommand name. Each returns the process exit code. */
 int cmd_keygen(int argc, char **argv);
 int cmd_init(int argc, char **argv);

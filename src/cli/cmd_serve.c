@@ -13,12 +13,6 @@
 #include "treatylog/server.h"
 #include "treatylog/text.h"
 
-typedef struct setting {
-    const char *name;
-    const char *value; /* from a flag or the config file */
-    const char *help;
-} setting;
-
 enum {
     S_DIR,
     S_LISTEN,
@@ -37,81 +31,33 @@ enum {
     S_COUNT
 };
 
-/* Reads "key value" lines (# comments, blank lines) into settings not set by flags. The
- * values point into *buf, which the caller frees. */
-static tl_err read_config(const char *path, setting *set, char **buf, tl_diag *d)
+/* A numeric setting into an unsigned. */
+static tl_err number(const cli_setting *s, unsigned *out, unsigned min, unsigned max, tl_diag *d)
 {
-    uint8_t *b = NULL;
-    size_t len = 0;
-    tl_err e = cli_read_file(path, 1 << 20, &b, &len, d);
-    if (e != TL_OK)
-        return e;
-    *buf = (char *)b;
-    char *p = (char *)b;
-    size_t lineno = 0;
-    while (*p) {
-        lineno++;
-        char *nl = strchr(p, '\n');
-        if (nl)
-            *nl = '\0';
-        char *k = p;
-        while (*k == ' ' || *k == '\t')
-            k++;
-        p = nl ? nl + 1 : p + strlen(p);
-        if (*k == '\0' || *k == '#')
-            continue;
-        char *v = k;
-        while (*v && *v != ' ' && *v != '\t')
-            v++;
-        if (*v)
-            *v++ = '\0';
-        while (*v == ' ' || *v == '\t')
-            v++;
-        char *end = v + strlen(v);
-        while (end > v && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-            *--end = '\0';
-        size_t i = 0;
-        while (i < S_COUNT && strcmp(set[i].name, k) != 0)
-            i++;
-        if (i == S_COUNT)
-            return tl_fail(d, TL_ERR_USAGE, "%s line %zu: unknown setting '%s'", path, lineno, k);
-        if (*v == '\0')
-            return tl_fail(d, TL_ERR_USAGE, "%s line %zu: '%s' needs a value", path, lineno, k);
-        if (!set[i].value)
-            set[i].value = v;
-    }
-    return TL_OK;
-}
-
-static tl_err number(const setting *s, unsigned *out, unsigned min, unsigned max, tl_diag *d)
-{
-    if (!s->value)
-        return TL_OK;
-    uint64_t v = 0;
-    if (tl_parse_u64(&v, s->value, strlen(s->value)) != TL_OK || v < min || v > max)
-        return tl_fail(d, TL_ERR_USAGE, "%s must be a number from %u to %u (got '%s')", s->name,
-                       min, max, s->value);
-    *out = (unsigned)v;
-    return TL_OK;
+    uint64_t v = *out;
+    tl_err e = cli_setting_u64(s, &v, min, max, d);
+    if (e == TL_OK)
+        *out = (unsigned)v;
+    return e;
 }
 
 int cmd_serve(int argc, char **argv)
 {
-    setting set[S_COUNT] = {
-        [S_DIR] = {"dir", NULL, "log directory"},
-        [S_LISTEN] = {"listen", NULL, "HOST:PORT"},
-        [S_BATCH_MS] = {"batch-ms", NULL, "integration interval"},
-        [S_MAX_BATCH] = {"max-batch", NULL, "entries per batch"},
-        [S_MAX_BODY] = {"max-body", NULL, "largest POST body"},
-        [S_MAX_CONN] = {"max-connections", NULL, "concurrent connections"},
-        [S_JOURNAL_LIMIT] = {"journal-limit", NULL, "accepted, unintegrated entries"},
-        [S_WAIT_TIMEOUT] = {"wait-timeout-ms", NULL, "how long /add waits"},
-        [S_CONN_TIMEOUT] = {"conn-timeout", NULL, "idle connection timeout, s"},
-        [S_THREADS] = {"threads", NULL, "HTTP threads"},
-        [S_ACCESS_LOG] = {"access-log", NULL, "file, or - for stderr"},
-        [S_WITNESS_POLICY] = {"witness-policy", NULL, "tlog-policy file: witnesses, quorum"},
-        [S_WITNESS_INTERVAL] = {"witness-interval-ms", NULL, "re-ask witnesses this often"},
-        [S_WITNESS_TIMEOUT] = {"witness-timeout-ms", NULL, "per witness request"},
+    cli_setting set[S_COUNT] = {
+        [S_DIR] = {"dir", NULL},
+        [S_LISTEN] = {"listen", NULL},
+        [S_BATCH_MS] = {"batch-ms", NULL},
+        [S_MAX_BATCH] = {"max-batch", NULL},
+        [S_MAX_BODY] = {"max-body", NULL},
+        [S_MAX_CONN] = {"max-connections", NULL},
+        [S_JOURNAL_LIMIT] = {"journal-limit", NULL},
+        [S_WAIT_TIMEOUT] = {"wait-timeout-ms", NULL},
+        [S_CONN_TIMEOUT] = {"conn-timeout", NULL},
+        [S_THREADS] = {"threads", NULL},
+        [S_ACCESS_LOG] = {"access-log", NULL},
+        [S_WITNESS_POLICY] = {"witness-policy", NULL},
+        [S_WITNESS_INTERVAL] = {"witness-interval-ms", NULL},
+        [S_WITNESS_TIMEOUT] = {"witness-timeout-ms", NULL},
     };
     const char *config = NULL;
     cli_opt opts[S_COUNT + 1];
@@ -127,7 +73,8 @@ int cmd_serve(int argc, char **argv)
         set[S_DIR].value = pos[0];
     tl_diag d = {{0}};
     char *cfgbuf = NULL;
-    tl_err e = config ? read_config(config, set, &cfgbuf, &d) : TL_OK;
+    tl_err e = config ? cli_read_settings(config, set, S_COUNT, NULL, NULL, NULL, &cfgbuf, &d)
+                      : TL_OK;
     if (e == TL_OK && !set[S_DIR].value)
         e = tl_fail(&d, TL_ERR_USAGE, "usage: treatylog serve --dir DIR [--listen ADDR] "
                                       "[--config FILE] (see docs/operations.md)");

@@ -20,11 +20,6 @@
     "         [--listen ADDR] [--prefix /PATH] [--config FILE] [--SETTING VALUE...]\n"             \
     "       (settings: docs/witness.md)"
 
-typedef struct setting {
-    const char *name;
-    const char *value; /* from a flag or the config file */
-} setting;
-
 enum {
     S_DIR,
     S_LISTEN,
@@ -57,67 +52,15 @@ static bool loglist_add(loglist *l, const char *s)
     return true;
 }
 
-/* Reads "key value" lines (# comments, blank lines) into settings not set by flags, and every
- * `log` line into logs. Values point into *buf, which the caller frees. */
-static tl_err read_config(const char *path, setting *set, loglist *logs, char **buf, tl_diag *d)
+static bool on_log_line(void *ctx, const char *v)
 {
-    uint8_t *b = NULL;
-    size_t len = 0;
-    tl_err e = cli_read_file(path, 64u << 20, &b, &len, d);
-    if (e != TL_OK)
-        return e;
-    *buf = (char *)b;
-    char *p = (char *)b;
-    size_t lineno = 0;
-    while (*p) {
-        lineno++;
-        char *nl = strchr(p, '\n');
-        if (nl)
-            *nl = '\0';
-        char *k = p;
-        while (*k == ' ' || *k == '\t')
-            k++;
-        p = nl ? nl + 1 : p + strlen(p);
-        if (*k == '\0' || *k == '#')
-            continue;
-        char *v = k;
-        while (*v && *v != ' ' && *v != '\t')
-            v++;
-        if (*v)
-            *v++ = '\0';
-        while (*v == ' ' || *v == '\t')
-            v++;
-        char *end = v + strlen(v);
-        while (end > v && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-            *--end = '\0';
-        if (*v == '\0')
-            return tl_fail(d, TL_ERR_USAGE, "%s line %zu: '%s' needs a value", path, lineno, k);
-        if (strcmp(k, "log") == 0) {
-            if (!loglist_add(logs, v))
-                return tl_fail(d, TL_ERR_NOMEM, "reading %s", path);
-            continue;
-        }
-        size_t i = 0;
-        while (i < S_COUNT && strcmp(set[i].name, k) != 0)
-            i++;
-        if (i == S_COUNT)
-            return tl_fail(d, TL_ERR_USAGE, "%s line %zu: unknown setting '%s'", path, lineno, k);
-        if (!set[i].value)
-            set[i].value = v;
-    }
-    return TL_OK;
+    return loglist_add(ctx, v);
 }
 
-static tl_err number(const setting *s, uint64_t *out, uint64_t min, uint64_t max, tl_diag *d)
+static tl_err number(const cli_setting *s, uint64_t *out, uint64_t min, uint64_t max,
+                     tl_diag *d)
 {
-    if (!s->value)
-        return TL_OK;
-    uint64_t v = 0;
-    if (tl_parse_u64(&v, s->value, strlen(s->value)) != TL_OK || v < min || v > max)
-        return tl_fail(d, TL_ERR_USAGE, "%s must be a number from %llu to %llu (got '%s')", s->name,
-                       (unsigned long long)min, (unsigned long long)max, s->value);
-    *out = v;
-    return TL_OK;
+    return cli_setting_u64(s, out, min, max, d);
 }
 
 /* Reads a witness signer key file (type 0x04). */
@@ -164,7 +107,7 @@ static tl_err add_log(tl_witness_logs *logs, const char *arg, tl_diag *d)
 
 static int serve(int argc, char **argv)
 {
-    setting set[S_COUNT] = {
+    cli_setting set[S_COUNT] = {
         [S_DIR] = {"dir", NULL},
         [S_LISTEN] = {"listen", NULL},
         [S_KEY] = {"key", NULL},
@@ -214,7 +157,9 @@ static int serve(int argc, char **argv)
 
     tl_diag d = {{0}};
     char *cfgbuf = NULL;
-    tl_err e = config ? read_config(config, set, &logs, &cfgbuf, &d) : TL_OK;
+    tl_err e = config ? cli_read_settings(config, set, S_COUNT, "log", on_log_line, &logs,
+                                          &cfgbuf, &d)
+                      : TL_OK;
     if (e == TL_OK && (!set[S_DIR].value || !set[S_KEY].value || logs.n == 0))
         e = tl_fail(&d, TL_ERR_USAGE, "need --dir, --key and at least one --log\n%s", USAGE);
     tl_witness_server_config wc;

@@ -22,6 +22,7 @@
 #include <microhttpd.h>
 #include <zlib.h>
 
+#include "httputil.h"
 #include "treatylog/text.h"
 #include "treatylog/tile.h"
 
@@ -323,55 +324,18 @@ static enum MHD_Result serve_proof(tl_server *s, struct MHD_Connection *c, req *
     return send_buf(c, r, 200, ctype, body, len, "no-store");
 }
 
-/* Appends printf output to a growing buffer. */
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    if (b->oom)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = true;
-            return;
-        }
-        if (b->p && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap < b->len + (size_t)n + 1)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-}
 
 static enum MHD_Result serve_metrics(tl_server *s, struct MHD_Connection *c, req *r)
 {
     tl_seq_stats st;
     tl_seq_stats_get(s->seq, &st);
-    sbuf b = {0};
-    sb_printf(&b, "# HELP treatylog_tree_size Entries in the latest published checkpoint.\n"
+    tl_sbuf b = {0};
+    tl_sbuf_printf(&b, "# HELP treatylog_tree_size Entries in the latest published checkpoint.\n"
                   "# TYPE treatylog_tree_size gauge\ntreatylog_tree_size %llu\n",
               (unsigned long long)st.size);
-    sb_printf(&b, "# TYPE treatylog_checkpoints_total counter\ntreatylog_checkpoints_total %llu\n",
+    tl_sbuf_printf(&b, "# TYPE treatylog_checkpoints_total counter\ntreatylog_checkpoints_total %llu\n",
               (unsigned long long)st.checkpoints);
-    sb_printf(&b,
+    tl_sbuf_printf(&b,
               "# TYPE treatylog_submissions_total counter\n"
               "treatylog_submissions_total{result=\"accepted\"} %llu\n"
               "treatylog_submissions_total{result=\"duplicate\"} %llu\n"
@@ -379,46 +343,46 @@ static enum MHD_Result serve_metrics(tl_server *s, struct MHD_Connection *c, req
               "treatylog_submissions_total{result=\"pushback\"} %llu\n",
               (unsigned long long)st.accepted, (unsigned long long)st.duplicates,
               (unsigned long long)st.rejected, (unsigned long long)st.pushback);
-    sb_printf(&b, "# TYPE treatylog_io_errors_total counter\ntreatylog_io_errors_total %llu\n",
+    tl_sbuf_printf(&b, "# TYPE treatylog_io_errors_total counter\ntreatylog_io_errors_total %llu\n",
               (unsigned long long)st.io_errors);
-    sb_printf(&b,
+    tl_sbuf_printf(&b,
               "# HELP treatylog_journal_depth Accepted entries not yet integrated.\n"
               "# TYPE treatylog_journal_depth gauge\ntreatylog_journal_depth %llu\n"
               "# TYPE treatylog_journal_bytes gauge\ntreatylog_journal_bytes %llu\n",
               (unsigned long long)st.journal_depth, (unsigned long long)st.journal_bytes);
-    sb_printf(&b,
+    tl_sbuf_printf(&b,
               "# TYPE treatylog_batches_total counter\ntreatylog_batches_total %llu\n"
               "# TYPE treatylog_batch_entries_total counter\ntreatylog_batch_entries_total %llu\n",
               (unsigned long long)st.batches, (unsigned long long)st.batch_entries);
-    sb_printf(&b, "# HELP treatylog_integration_latency_seconds Submission to published "
+    tl_sbuf_printf(&b, "# HELP treatylog_integration_latency_seconds Submission to published "
                   "checkpoint.\n# TYPE treatylog_integration_latency_seconds histogram\n");
     for (size_t i = 0; i < TL_LATENCY_BUCKETS; i++)
-        sb_printf(&b, "treatylog_integration_latency_seconds_bucket{le=\"%g\"} %llu\n",
+        tl_sbuf_printf(&b, "treatylog_integration_latency_seconds_bucket{le=\"%g\"} %llu\n",
                   tl_seq_latency_bounds_ms[i] / 1000.0, (unsigned long long)st.latency_le_ms[i]);
-    sb_printf(&b,
+    tl_sbuf_printf(&b,
               "treatylog_integration_latency_seconds_bucket{le=\"+Inf\"} %llu\n"
               "treatylog_integration_latency_seconds_sum %.6f\n"
               "treatylog_integration_latency_seconds_count %llu\n",
               (unsigned long long)st.latency_count, st.latency_sum_s,
               (unsigned long long)st.latency_count);
-    sb_printf(&b, "# TYPE treatylog_http_responses_total counter\n");
+    tl_sbuf_printf(&b, "# TYPE treatylog_http_responses_total counter\n");
     for (size_t i = 0; i < NSTATUS; i++) {
         uint64_t v = atomic_load(&s->status[i]);
         if (status_codes[i])
-            sb_printf(&b, "treatylog_http_responses_total{code=\"%u\"} %llu\n", status_codes[i],
+            tl_sbuf_printf(&b, "treatylog_http_responses_total{code=\"%u\"} %llu\n", status_codes[i],
                       (unsigned long long)v);
         else
-            sb_printf(&b, "treatylog_http_responses_total{code=\"other\"} %llu\n",
+            tl_sbuf_printf(&b, "treatylog_http_responses_total{code=\"other\"} %llu\n",
                       (unsigned long long)v);
     }
-    sb_printf(&b,
+    tl_sbuf_printf(&b,
               "# TYPE treatylog_healthy gauge\ntreatylog_healthy %d\n"
               "# TYPE treatylog_writable gauge\ntreatylog_writable %d\n",
               st.healthy ? 1 : 0, st.writable ? 1 : 0);
     if (s->cfg.gather) {
         tl_gather_stats gs;
         tl_gather_stats_get(s->cfg.gather, &gs);
-        sb_printf(&b,
+        tl_sbuf_printf(&b,
                   "# HELP treatylog_witnessed_size Size of the newest checkpoint that met the "
                   "witness quorum.\n# TYPE treatylog_witnessed_size gauge\n"
                   "treatylog_witnessed_size %llu\n"
@@ -427,22 +391,22 @@ static enum MHD_Result serve_metrics(tl_server *s, struct MHD_Connection *c, req
                   "treatylog_witness_rounds_total %llu\n",
                   (unsigned long long)gs.witnessed_size, gs.quorum_met ? 1 : 0,
                   (unsigned long long)gs.rounds);
-        sb_printf(&b, "# TYPE treatylog_witness_up gauge\n");
+        tl_sbuf_printf(&b, "# TYPE treatylog_witness_up gauge\n");
         for (size_t i = 0; i < gs.nwitnesses; i++)
-            sb_printf(&b, "treatylog_witness_up{witness=\"%s\"} %d\n", gs.w[i].name,
+            tl_sbuf_printf(&b, "treatylog_witness_up{witness=\"%s\"} %d\n", gs.w[i].name,
                       gs.w[i].up ? 1 : 0);
-        sb_printf(&b, "# TYPE treatylog_witness_cosigned_size gauge\n");
+        tl_sbuf_printf(&b, "# TYPE treatylog_witness_cosigned_size gauge\n");
         for (size_t i = 0; i < gs.nwitnesses; i++)
-            sb_printf(&b, "treatylog_witness_cosigned_size{witness=\"%s\"} %llu\n",
+            tl_sbuf_printf(&b, "treatylog_witness_cosigned_size{witness=\"%s\"} %llu\n",
                       gs.w[i].name, (unsigned long long)gs.w[i].cosigned_size);
-        sb_printf(&b, "# HELP treatylog_witness_alarms_total Refusals for inconsistency and "
+        tl_sbuf_printf(&b, "# HELP treatylog_witness_alarms_total Refusals for inconsistency and "
                       "other fork evidence.\n# TYPE treatylog_witness_alarms_total counter\n");
         for (size_t i = 0; i < gs.nwitnesses; i++)
-            sb_printf(&b, "treatylog_witness_alarms_total{witness=\"%s\"} %llu\n",
+            tl_sbuf_printf(&b, "treatylog_witness_alarms_total{witness=\"%s\"} %llu\n",
                       gs.w[i].name, (unsigned long long)gs.w[i].alarms);
-        sb_printf(&b, "# TYPE treatylog_witness_failures_total counter\n");
+        tl_sbuf_printf(&b, "# TYPE treatylog_witness_failures_total counter\n");
         for (size_t i = 0; i < gs.nwitnesses; i++)
-            sb_printf(&b, "treatylog_witness_failures_total{witness=\"%s\"} %llu\n",
+            tl_sbuf_printf(&b, "treatylog_witness_failures_total{witness=\"%s\"} %llu\n",
                       gs.w[i].name, (unsigned long long)gs.w[i].failures);
     }
     if (b.oom) {
@@ -721,45 +685,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
-/* Parses HOST:PORT into a socket address. */
-static tl_err parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *slen,
-                           tl_diag *d)
-{
-    memset(ss, 0, sizeof *ss);
-    const char *colon = strrchr(s, ':');
-    if (!colon)
-        return tl_fail(d, TL_ERR_USAGE, "listen address '%s' needs HOST:PORT", s);
-    uint64_t port = 0;
-    if (tl_parse_u64(&port, colon + 1, strlen(colon + 1)) != TL_OK || port > 65535)
-        return tl_fail(d, TL_ERR_USAGE, "listen address '%s': bad port", s);
-    char host[256];
-    size_t hl = (size_t)(colon - s);
-    if (hl >= sizeof host)
-        return tl_fail(d, TL_ERR_USAGE, "listen address '%s': host too long", s);
-    memcpy(host, s, hl);
-    host[hl] = '\0';
-    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
-        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-        host[hl - 1] = '\0';
-        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1)
-            return tl_fail(d, TL_ERR_USAGE, "listen address '%s': bad IPv6 address", s);
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        *slen = sizeof *a6;
-        return TL_OK;
-    }
-    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-    a4->sin_family = AF_INET;
-    a4->sin_port = htons((uint16_t)port);
-    if (hl == 0 || strcmp(host, "*") == 0)
-        a4->sin_addr.s_addr = htonl(INADDR_ANY);
-    else if (strcmp(host, "localhost") == 0)
-        a4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    else if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
-        return tl_fail(d, TL_ERR_USAGE, "listen address '%s': bad IPv4 address", s);
-    *slen = sizeof *a4;
-    return TL_OK;
-}
 
 tl_err tl_server_start(tl_server **out, tl_seq *seq, const tl_server_config *cfg, tl_diag *d)
 {
@@ -775,8 +700,7 @@ tl_err tl_server_start(tl_server **out, tl_seq *seq, const tl_server_config *cfg
         s->cfg.max_body = TL_ENTRY_MAX;
     pthread_mutex_init(&s->log_mu, NULL);
     struct sockaddr_storage ss;
-    socklen_t slen = 0;
-    tl_err e = parse_listen(s->cfg.listen ? s->cfg.listen : "127.0.0.1:8420", &ss, &slen, d);
+    tl_err e = tl_http_parse_listen(s->cfg.listen ? s->cfg.listen : "127.0.0.1:8420", &ss, d);
     if (e != TL_OK) {
         free(s);
         return e;

@@ -29,6 +29,7 @@
 #include <microhttpd.h>
 
 #include "treatylog/hash.h"
+#include "httputil.h"
 #include "treatylog/text.h"
 #include "treatylog/witness_server.h"
 #include "witness_state.h"
@@ -325,52 +326,15 @@ static enum MHD_Result serve_checkpoint(tl_witness_server *s, struct MHD_Connect
     return ret;
 }
 
-/* Appends printf output to a growing buffer. */
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} sbuf;
 
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    if (b->oom)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = true;
-            return;
-        }
-        if (b->p && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap < b->len + (size_t)n + 1)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-}
-
-static void sb_codes(sbuf *b, const char *name, _Atomic uint64_t *v)
+static void sb_codes(tl_sbuf *b, const char *name, _Atomic uint64_t *v)
 {
     for (size_t i = 0; i < NSTATUS; i++) {
         unsigned long long n = (unsigned long long)atomic_load(&v[i]);
         if (status_codes[i])
-            sb_printf(b, "%s{code=\"%u\"} %llu\n", name, status_codes[i], n);
+            tl_sbuf_printf(b, "%s{code=\"%u\"} %llu\n", name, status_codes[i], n);
         else
-            sb_printf(b, "%s{code=\"other\"} %llu\n", name, n);
+            tl_sbuf_printf(b, "%s{code=\"other\"} %llu\n", name, n);
     }
 }
 
@@ -378,17 +342,17 @@ static enum MHD_Result serve_metrics(tl_witness_server *s, struct MHD_Connection
 {
     tl_wstate_stats st;
     tl_wstate_stats_get(s->st, &st);
-    sbuf b = {0};
-    sb_printf(&b, "# HELP treatylog_witness_add_checkpoint_total add-checkpoint requests by "
+    tl_sbuf b = {0};
+    tl_sbuf_printf(&b, "# HELP treatylog_witness_add_checkpoint_total add-checkpoint requests by "
                   "status.\n# TYPE treatylog_witness_add_checkpoint_total counter\n");
     sb_codes(&b, "treatylog_witness_add_checkpoint_total", s->add_status);
-    sb_printf(&b,
+    tl_sbuf_printf(&b,
               "# HELP treatylog_witness_cosignatures_total Cosignatures made (each after "
               "its state was durable).\n"
               "# TYPE treatylog_witness_cosignatures_total counter\n"
               "treatylog_witness_cosignatures_total %llu\n",
               (unsigned long long)atomic_load(&s->cosignatures));
-    sb_printf(&b,
+    tl_sbuf_printf(&b,
               "# HELP treatylog_witness_inconsistent_total ALARM: distinct checkpoints with a "
               "valid log signature refused for inconsistency (fork evidence, kept under "
               "evidence/). Alert on any increase.\n"
@@ -400,14 +364,14 @@ static enum MHD_Result serve_metrics(tl_witness_server *s, struct MHD_Connection
               "treatylog_witness_inconsistent_repeats_total %llu\n",
               (unsigned long long)atomic_load(&s->inconsistent),
               (unsigned long long)atomic_load(&s->repeats));
-    sb_printf(&b,
+    tl_sbuf_printf(&b,
               "# TYPE treatylog_witness_evidence_errors_total counter\n"
               "treatylog_witness_evidence_errors_total %llu\n"
               "# TYPE treatylog_witness_store_errors_total counter\n"
               "treatylog_witness_store_errors_total %llu\n",
               (unsigned long long)atomic_load(&s->evidence_errors),
               (unsigned long long)atomic_load(&s->store_errors));
-    sb_printf(&b,
+    tl_sbuf_printf(&b,
               "# HELP treatylog_witness_commits_total Records made durable, and the group "
               "commits (one syncfs each) that carried them.\n"
               "# TYPE treatylog_witness_commits_total counter\n"
@@ -415,9 +379,9 @@ static enum MHD_Result serve_metrics(tl_witness_server *s, struct MHD_Connection
               "# TYPE treatylog_witness_commit_batches_total counter\n"
               "treatylog_witness_commit_batches_total %llu\n",
               (unsigned long long)st.commits, (unsigned long long)st.batches);
-    sb_printf(&b, "# TYPE treatylog_witness_http_responses_total counter\n");
+    tl_sbuf_printf(&b, "# TYPE treatylog_witness_http_responses_total counter\n");
     sb_codes(&b, "treatylog_witness_http_responses_total", s->status);
-    sb_printf(&b,
+    tl_sbuf_printf(&b,
               "# TYPE treatylog_witness_logs gauge\ntreatylog_witness_logs %zu\n"
               "# TYPE treatylog_witness_healthy gauge\ntreatylog_witness_healthy %d\n",
               s->nslots, st.healthy ? 1 : 0);
@@ -561,42 +525,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 /* ---- start and stop ---- */
 
-/* Parses HOST:PORT into a socket address (as src/net/http.c does for the log). */
-static tl_err parse_listen(const char *s, struct sockaddr_storage *ss, tl_diag *d)
-{
-    memset(ss, 0, sizeof *ss);
-    const char *colon = strrchr(s, ':');
-    if (!colon)
-        return tl_fail(d, TL_ERR_USAGE, "listen address '%s' needs HOST:PORT", s);
-    uint64_t port = 0;
-    if (tl_parse_u64(&port, colon + 1, strlen(colon + 1)) != TL_OK || port > 65535)
-        return tl_fail(d, TL_ERR_USAGE, "listen address '%s': bad port", s);
-    char host[256];
-    size_t hl = (size_t)(colon - s);
-    if (hl >= sizeof host)
-        return tl_fail(d, TL_ERR_USAGE, "listen address '%s': host too long", s);
-    memcpy(host, s, hl);
-    host[hl] = '\0';
-    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
-        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-        host[hl - 1] = '\0';
-        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1)
-            return tl_fail(d, TL_ERR_USAGE, "listen address '%s': bad IPv6 address", s);
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        return TL_OK;
-    }
-    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-    a4->sin_family = AF_INET;
-    a4->sin_port = htons((uint16_t)port);
-    if (hl == 0 || strcmp(host, "*") == 0)
-        a4->sin_addr.s_addr = htonl(INADDR_ANY);
-    else if (strcmp(host, "localhost") == 0)
-        a4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    else if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
-        return tl_fail(d, TL_ERR_USAGE, "listen address '%s': bad IPv4 address", s);
-    return TL_OK;
-}
 
 /* Loads every configured origin's record into its slot. */
 static tl_err load_slots(tl_witness_server *s, tl_diag *d)
@@ -658,7 +586,7 @@ tl_err tl_witness_server_start(tl_witness_server **out, const tl_witness_server_
     s->key = *cfg->key;
     pthread_mutex_init(&s->log_mu, NULL);
     struct sockaddr_storage ss;
-    tl_err e = parse_listen(cfg->listen ? cfg->listen : "127.0.0.1:8421", &ss, d);
+    tl_err e = tl_http_parse_listen(cfg->listen ? cfg->listen : "127.0.0.1:8421", &ss, d);
     if (e == TL_OK)
         e = tl_wstate_open(&s->st, cfg->dir, &s->key.vkey, cfg->sys, d);
     if (e == TL_OK)

@@ -1,0 +1,28 @@
+/* httputil.h - small helpers shared by the HTTP servers in src/net (private to the layer):
+ * listen-address parsing and a growing text buffer for /metrics pages. */
+#ifndef TREATYLOG_NET_HTTPUTIL_H
+#define TREATYLOG_NET_HTTPUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "treatylog/err.h"
+
+/* Parses "HOST:PORT", "[V6]:PORT", ":PORT" or "*:PORT" (any), "localhost:PORT" into *ss.
+ * TL_OK or TL_ERR_USAGE with the reason. */
+TL_MUST_CHECK tl_err tl_http_parse_listen(const char *s, struct sockaddr_storage *ss,
+                                          tl_diag *d);
+
+/* A growing NUL-terminated text buffer; oom is set (and later appends ignored) when memory
+ * runs out. Free p when done. */
+typedef struct tl_sbuf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+} tl_sbuf;
+
+/* Appends printf output. */
+void tl_sbuf_printf(tl_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif
