@@ -998,6 +998,25 @@ static void test_submission_hook(void **state)
     tl_skey_wipe(&k);
 }
 
+static void test_deep_paths(void **state)
+{
+    (void)state;
+    /* Free-form content may nest (up to jansson's limit); paths past 48 levels end in "...". */
+    json_t *doc = example("vd11.ch2.defence-planning");
+    json_t *inner = json_string("deep\x07");
+    for (int i = 0; i < 60; i++) {
+        json_t *a = json_array();
+        json_array_append_new(a, inner);
+        inner = a;
+    }
+    json_object_set_new(json_object_get(json_object_get(doc, "body"), "sections"), "x", inner);
+    tl_diag d;
+    assert_int_equal(parse_doc(doc, &d), TL_ERR_FORMAT);
+    assert_true(strncmp(d.msg, "body.sections.x[0][0][0]", 24) == 0);
+    assert_non_null(strstr(d.msg, "[0]...: control character U+0007 in a string"));
+    json_decref(doc);
+}
+
 /* ---------------------------------------------------------------------------------------
  * values.h
  */
@@ -1186,6 +1205,17 @@ static void test_loader(void **state)
         "\"body\":{\"n\":\"1\"}}]}";
     assert_int_equal(load_with("xx.test.json", ex_bad, &d), TL_ERR_FORMAT);
     assert_string_equal(d.msg, "xx.test.json: examples[0]: body.n: must be an integer");
+    /* A $ref loop is caught when an example meets it. */
+    assert_int_equal(load_with("xx.test.json",
+                               "{\"type\":\"object\",\"properties\":{\"n\":{\"$ref\":"
+                               "\"#/$defs/loop\"}},\"$defs\":{\"loop\":{\"$ref\":\"#/$defs/"
+                               "loop\"}},\"examples\":[{\"type\":\"xx.test\",\"from\":\"XA\","
+                               "\"serial\":1,\"sent\":\"2025-01-01T00:00:00Z\",\"to\":[\"*\"],"
+                               "\"treaty_ref\":\"none\",\"refs\":[],\"body\":{\"n\":1}}]}",
+                               &d),
+                     TL_ERR_FORMAT);
+    assert_string_equal(d.msg, "xx.test.json: examples[0]: body.n: nested too deeply (more than "
+                               "64 schema levels)");
     /* File names that are not type names. */
     assert_int_equal(load_with("XX.test.json", NEW_TYPE_OK, &d), TL_ERR_FORMAT);
     assert_int_equal(load_with("xx..test.json", NEW_TYPE_OK, &d), TL_ERR_FORMAT);
@@ -1222,6 +1252,7 @@ int main(void)
         cmocka_unit_test(test_refs_required),
         cmocka_unit_test(test_decoded_fields),
         cmocka_unit_test(test_submission_hook),
+        cmocka_unit_test(test_deep_paths),
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_loader),
     };
