@@ -32,7 +32,7 @@ case $url in http://127.0.0.1:*) ok "serve is up at $url" ;; *) bad "serve did n
 json_num() { grep -o "\"$1\":[0-9]*" "$WORK/last.out" | head -1 | cut -d: -f2; }
 
 expect_ok "load --wait 1 --verify: 400 requests" $T load "$url" --rate 200 --duration 2 \
-  --connections 16 --verify "$WORK/k.pub" --json
+  --connections 128 --verify "$WORK/k.pub" --json
 [ "$(json_num 200)" = 400 ] && [ "$(json_num sent)" = 400 ] && ok "...all 400 answered 200" ||
   bad "...not all 200: $(cat "$WORK/last.out")"
 grep -q '"verify":{"checked":4,"failed":0}' "$WORK/last.out" && ok "...4 sampled proofs verify" ||
