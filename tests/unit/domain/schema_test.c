@@ -516,8 +516,8 @@ static void test_formats_parties(void **state)
                                 "\"X\"",
                                 "\"*\"",
                                 "\"1A\"",
-                                "\"\xc3\x84"
-                                "A\"",
+                                ("\"\xc3\x84"
+                                 "A\""), /* split: \x84A would be one escape */
                                 "\"X \"",
                                 "null"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
