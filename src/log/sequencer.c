@@ -403,6 +403,8 @@ static void *journal_main(void *arg)
         sub *list = take(&s->in, max, &n);
         s->inflight += n;
         bool healthy = s->st.healthy && ents;
+        char why[TL_DIAG_LEN];
+        msgf(why, sizeof why, "%s", s->st.last_error);
         pthread_mutex_unlock(&s->mu);
 
         /* Split: already integrated (answer with a proof) vs. new (journal). */
@@ -421,7 +423,7 @@ static void *journal_main(void *arg)
         tl_err e = healthy ? TL_OK : TL_ERR_IO;
         tl_diag d = {{0}};
         if (!healthy)
-            msgf(d.msg, sizeof d.msg, "the log stopped: %s", s->st.last_error);
+            msgf(d.msg, sizeof d.msg, "the log stopped: %s", why);
         uint64_t accepted = wall_ms();
         if (e == TL_OK && nb > 0) {
             for (size_t i = 0; i < nb; i++) {
