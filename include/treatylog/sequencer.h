@@ -72,8 +72,12 @@ TL_MUST_CHECK tl_err tl_seq_open(tl_seq **out, const char *dir, const tl_seq_con
 TL_MUST_CHECK tl_err tl_seq_submit(tl_seq *s, const uint8_t *body, size_t len, bool wait,
                                    tl_answer_fn cb, void *ctx, tl_diag *d);
 
-/* Stops accepting, integrates and publishes everything accepted, stops the threads, closes.
- * NULL-safe. */
+/* Stops accepting, integrates and publishes everything accepted, answers every waiter and
+ * stops the threads. Reads (checkpoint, proofs) keep working until tl_seq_close, so an HTTP
+ * front can finish its in-flight requests in between. Idempotent, NULL-safe. */
+void tl_seq_stop(tl_seq *s);
+
+/* tl_seq_stop, then frees everything. Nothing may use s afterwards. NULL-safe. */
 void tl_seq_close(tl_seq *s);
 
 /* The latest published checkpoint note (a malloc'd copy) and its size. */

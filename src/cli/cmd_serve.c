@@ -184,8 +184,9 @@ int cmd_serve(int argc, char **argv)
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
     tl_server_quiesce(srv);
     tl_gather_stop(gather);
-    tl_seq_close(seq); /* answers every waiter, publishes, joins its threads */
-    tl_server_stop(srv);
+    tl_seq_stop(seq);      /* answers every waiter, publishes, joins its threads */
+    tl_server_stop(srv);   /* in-flight requests finish; reads still work until here */
+    tl_seq_close(seq);
     free(policy);
     if (alog)
         fclose(alog);

@@ -1035,20 +1035,26 @@ tl_err tl_seq_submit(tl_seq *s, const uint8_t *body, size_t len, bool wait, tl_a
     return e;
 }
 
+void tl_seq_stop(tl_seq *s)
+{
+    if (!s || !s->threads)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->cv_in);
+    pthread_cond_broadcast(&s->cv_jq);
+    pthread_cond_broadcast(&s->cv_pub);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->jt, NULL);
+    pthread_join(s->it, NULL);
+    s->threads = false;
+}
+
 void tl_seq_close(tl_seq *s)
 {
     if (!s)
         return;
-    if (s->threads) {
-        pthread_mutex_lock(&s->mu);
-        s->stopping = true;
-        pthread_cond_broadcast(&s->cv_in);
-        pthread_cond_broadcast(&s->cv_jq);
-        pthread_cond_broadcast(&s->cv_pub);
-        pthread_mutex_unlock(&s->mu);
-        pthread_join(s->jt, NULL);
-        pthread_join(s->it, NULL);
-    }
+    tl_seq_stop(s);
     tl_journal_close(s->jr);
     tl_hashindex_close(s->hx);
     tl_reader_free(s->rd);
