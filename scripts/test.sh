@@ -24,6 +24,16 @@ run "build (ASan+UBSan)" scripts/setup.sh build-asan -DTL_SANITIZE=ON -DCMAKE_BU
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run "tests (ASan+UBSan)" ctest --test-dir build-asan -j"$J" --output-on-failure
 
+# ThreadSanitizer over the concurrent parts: the sequencer, the witness, the HTTP servers.
+unset ASAN_OPTIONS UBSAN_OPTIONS
+run "build (ThreadSanitizer)" scripts/setup.sh build-tsan -DCMAKE_C_COMPILER=clang \
+    -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_C_FLAGS=-fsanitize=thread -O1" \
+    -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread
+export TSAN_OPTIONS=halt_on_error=1:exitcode=66
+run "tests (ThreadSanitizer)" ctest --test-dir build-tsan -j"$J" --output-on-failure \
+    -R 'unit/(seq|witness_server|witness_state|readpool)_test|integration/(serve|witness|witness_e2e|monitor)$'
+unset TSAN_OPTIONS
+
 run "build (libFuzzer)" scripts/setup.sh build-fuzz -DTL_FUZZ=ON -DCMAKE_C_COMPILER=clang \
     -DTL_FUZZ_SECONDS="${TL_FUZZ_SECONDS:-10}"
 run "fuzz (brief)" ctest --test-dir build-fuzz -R '^fuzz/' -j"$J" --output-on-failure
@@ -31,7 +41,7 @@ run "fuzz (brief)" ctest --test-dir build-fuzz -R '^fuzz/' -j"$J" --output-on-fa
 echo
 echo "=== summary"
 printf '%s\n' "${summary[@]}"
-# Totals over the three CTest runs, from their "N% tests passed, F tests failed out of T".
+# Totals over the CTest runs, from their "N% tests passed, F tests failed out of T".
 total=0 failed=0
 while read -r f t; do total=$((total + t)); failed=$((failed + f)); done < <(
   sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1 \2/p' "$LOG")
