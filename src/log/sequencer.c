@@ -26,6 +26,7 @@
 #include "treatylog/journal.h"
 #include "treatylog/log.h"
 #include "treatylog/merkle.h"
+#include "treatylog/readpool.h"
 #include "treatylog/text.h"
 #include "treatylog/tile.h"
 #include "treatylog/tlogproof.h"
@@ -73,7 +74,8 @@ struct tl_seq {
     uint64_t pub_size;
     uint64_t last_publish_ns;
     pthread_mutex_t rd_mu;
-    tl_reader *rd;
+    tl_reader *rd;       /* the sequencer threads' reader (rd_mu) */
+    tl_readpool *pool;   /* readers for the HTTP threads */
     tl_seq_stats st;
     pthread_t jt, it;
     bool threads;
@@ -905,6 +907,8 @@ tl_err tl_seq_open(tl_seq **out, const char *dir, const tl_seq_config *cfg, tl_d
         e = tl_store_posix_open(&s->ro, dir, false, NULL, d);
     if (e == TL_OK)
         e = tl_reader_new(&s->rd, s->ro, tl_log_size(s->log), d);
+    if (e == TL_OK)
+        e = tl_readpool_new(&s->pool, s->ro, 0, d);
     char hpath[4096];
     if (e == TL_OK) {
         int k = snprintf(hpath, sizeof hpath, "%s/.treatylog/index.db", dir);
@@ -1058,6 +1062,7 @@ void tl_seq_close(tl_seq *s)
     tl_journal_close(s->jr);
     tl_hashindex_close(s->hx);
     tl_reader_free(s->rd);
+    tl_readpool_free(s->pool);
     if (s->ro)
         s->ro->ops->close(s->ro);
     tl_log_close(s->log);
@@ -1154,9 +1159,12 @@ tl_err tl_seq_proof_inclusion(tl_seq *s, uint64_t index, uint64_t size, char **b
         return tl_fail(d, TL_ERR_RANGE, "index %llu is not in a log of size %llu",
                        (unsigned long long)index, (unsigned long long)size);
     }
-    pthread_mutex_lock(&s->rd_mu);
-    e = make_proof(s, index, size, note, nlen, body, len, d);
-    pthread_mutex_unlock(&s->rd_mu);
+    uint8_t proof[TL_PROOF_MAX][TL_HASH_LEN];
+    size_t np = 0;
+    e = tl_readpool_inclusion(s->pool, index, size, proof, &np, d);
+    if (e == TL_OK)
+        e = tl_tlog_proof_format(body, len, index, (const uint8_t(*)[TL_HASH_LEN])proof, np,
+                                 NULL, 0, note, nlen, d);
     free(note);
     return e;
 }
@@ -1175,12 +1183,7 @@ tl_err tl_seq_proof_consistency(tl_seq *s, uint64_t old, uint64_t size, char **b
                        (unsigned long long)old, (unsigned long long)size);
     uint8_t proof[TL_PROOF_MAX][TL_HASH_LEN];
     size_t np = 0;
-    pthread_mutex_lock(&s->rd_mu);
-    tl_reader_set_size(s->rd, size);
-    e = tl_merkle_consistency_proof(proof, &np, old, size, tl_reader_hash, s->rd);
-    if (e != TL_OK)
-        e = tl_fail(d, TL_ERR_IO, "%s", tl_reader_error(s->rd));
-    pthread_mutex_unlock(&s->rd_mu);
+    e = tl_readpool_consistency(s->pool, old, size, proof, &np, d);
     if (e != TL_OK)
         return e;
     char *b = malloc(np * 45 + 1);
