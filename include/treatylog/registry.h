@@ -34,25 +34,25 @@
 #include "treatylog/key.h"
 #include "treatylog/values.h"
 
-#define TL_REGISTRY_HEADER          "treatylog/registry/v1\n"
-#define TL_REGISTRY_HEADER_LEN      22
-#define TL_REGISTRY_MAX             65535 /* largest registry text, bytes (an entry's limit) */
-#define TL_REGISTRY_PARTIES_MAX     256   /* parties in the registry (and in one document) */
-#define TL_REGISTRY_KEYS_MAX        4     /* current keys per party */
-#define TL_REGISTRY_ROLES_MAX       8     /* roles per party */
-#define TL_REGISTRY_ROLE_MAX        32    /* a role: [a-z][a-z0-9-]*, bytes */
-#define TL_REGISTRY_NAME_MAX        200   /* a party's display name, bytes of UTF-8 */
-#define TL_REGISTRY_RULESETS_MAX    16
-#define TL_REGISTRY_RULESET_NAME_MAX 64   /* a ruleset name: [a-z0-9._-]+, bytes */
+#define TL_REGISTRY_HEADER           "treatylog/registry/v1\n"
+#define TL_REGISTRY_HEADER_LEN       22
+#define TL_REGISTRY_MAX              65535 /* largest registry text, bytes (an entry's limit) */
+#define TL_REGISTRY_PARTIES_MAX      256   /* parties in the registry (and in one document) */
+#define TL_REGISTRY_KEYS_MAX         4     /* current keys per party */
+#define TL_REGISTRY_ROLES_MAX        8     /* roles per party */
+#define TL_REGISTRY_ROLE_MAX         32    /* a role: [a-z][a-z0-9-]*, bytes */
+#define TL_REGISTRY_NAME_MAX         200   /* a party's display name, bytes of UTF-8 */
+#define TL_REGISTRY_RULESETS_MAX     16
+#define TL_REGISTRY_RULESET_NAME_MAX 64 /* a ruleset name: [a-z0-9._-]+, bytes */
 
 typedef struct tl_party {
-    char code[TL_PARTY_LEN + 1];           /* ISO 3166-1 alpha-2 form, NUL-terminated */
-    char name[TL_REGISTRY_NAME_MAX + 1];   /* NUL-terminated */
-    size_t nkeys;                          /* 1..TL_REGISTRY_KEYS_MAX */
-    tl_vkey keys[TL_REGISTRY_KEYS_MAX];    /* current keys: type 0x01, name == code */
+    char code[TL_PARTY_LEN + 1];         /* ISO 3166-1 alpha-2 form, NUL-terminated */
+    char name[TL_REGISTRY_NAME_MAX + 1]; /* NUL-terminated */
+    size_t nkeys;                        /* 1..TL_REGISTRY_KEYS_MAX */
+    tl_vkey keys[TL_REGISTRY_KEYS_MAX];  /* current keys: type 0x01, name == code */
     size_t nroles;
     char roles[TL_REGISTRY_ROLES_MAX][TL_REGISTRY_ROLE_MAX + 1];
-    uint64_t since;                        /* index of the entry that last changed this party */
+    uint64_t since; /* index of the entry that last changed this party */
 } tl_party;
 
 typedef struct tl_registry_ruleset {
@@ -63,11 +63,11 @@ typedef struct tl_registry_ruleset {
 /* The state. Large (about 400 KiB): allocate with tl_registry_new(). Parties are kept in the
  * order they were added (a removal closes the gap). */
 typedef struct tl_registry {
-    bool genesis;            /* a genesis document has been applied */
-    uint64_t index;          /* index of the entry that last changed the registry */
+    bool genesis;   /* a genesis document has been applied */
+    uint64_t index; /* index of the entry that last changed the registry */
     size_t nparties;
     tl_party parties[TL_REGISTRY_PARTIES_MAX];
-    char *witness_policy;    /* tlog-policy text (malloc'd, owned), NULL before genesis */
+    char *witness_policy; /* tlog-policy text (malloc'd, owned), NULL before genesis */
     size_t witness_policy_len;
     size_t nrulesets;
     tl_registry_ruleset rulesets[TL_REGISTRY_RULESETS_MAX];
@@ -114,7 +114,7 @@ bool tl_registry_has_role(const tl_registry *r, const char *code, const char *ro
  * NUL-terminated copy (caller frees), *len its length; sign it with tl_note_sign. With
  * genesis_only, any action but "genesis" is refused (for `treatylog init`). TL_ERR_FORMAT,
  * TL_ERR_TOOBIG or TL_ERR_NOMEM otherwise, with *text untouched. */
-TL_MUST_CHECK tl_err tl_registry_from_json(char **text, size_t *len, const char *json,
-                                           size_t jlen, bool genesis_only, tl_diag *d);
+TL_MUST_CHECK tl_err tl_registry_from_json(char **text, size_t *len, const char *json, size_t jlen,
+                                           bool genesis_only, tl_diag *d);
 
 #endif

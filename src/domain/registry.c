@@ -73,8 +73,7 @@ static bool ruleset_name_ok(const char *s, size_t len)
         return false;
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-'))
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
             return false;
     }
     return true;
@@ -133,8 +132,8 @@ static tl_err decode_keys(tl_party *p, size_t i, const json_t *keys, tl_diag *d)
                            "parties[%zu].keys[%zu]: must be an Ed25519 key (type 0x01)", i, k);
         if (key.name_len != TL_PARTY_LEN || memcmp(key.name, p->code, TL_PARTY_LEN) != 0)
             return tl_fail(d, TL_ERR_FORMAT,
-                           "parties[%zu].keys[%zu]: key name \"%.64s\" is not the party code %s",
-                           i, k, key.name, p->code);
+                           "parties[%zu].keys[%zu]: key name \"%.64s\" is not the party code %s", i,
+                           k, key.name, p->code);
         for (size_t j = 0; j < k; j++)
             if (memcmp(p->keys[j].pub, key.pub, TL_PUBKEY_LEN) == 0 || p->keys[j].id == key.id)
                 return tl_fail(d, TL_ERR_FORMAT,
@@ -163,8 +162,8 @@ static tl_err decode_roles(tl_party *p, size_t i, const json_t *roles, tl_diag *
                            i, k, TL_REGISTRY_ROLE_MAX);
         for (size_t j = 0; j < k; j++)
             if (strcmp(p->roles[j], s) == 0)
-                return tl_fail(d, TL_ERR_FORMAT, "parties[%zu].roles[%zu]: duplicate role %s", i,
-                               k, s);
+                return tl_fail(d, TL_ERR_FORMAT, "parties[%zu].roles[%zu]: duplicate role %s", i, k,
+                               s);
         memcpy(p->roles[k], s, len + 1);
     }
     p->nroles = n;
@@ -180,8 +179,8 @@ static tl_err decode_party(regdoc *doc, size_t i, const json_t *obj, tl_diag *d)
     json_object_foreach((json_t *)obj, key, val)
     {
         if (!field_allowed(doc->act, key))
-            return tl_fail(d, TL_ERR_FORMAT, "parties[%zu]: unknown field \"%.64s\" in %s", i,
-                           key, action_names[doc->act]);
+            return tl_fail(d, TL_ERR_FORMAT, "parties[%zu]: unknown field \"%.64s\" in %s", i, key,
+                           action_names[doc->act]);
     }
     tl_party *p = &doc->parties[i];
     memset(p, 0, sizeof *p);
@@ -253,8 +252,7 @@ static tl_err decode_rulesets(regdoc *doc, const json_t *v, tl_diag *d)
         json_object_foreach((json_t *)o, key, val)
         {
             if (strcmp(key, "name") != 0 && strcmp(key, "sha256") != 0)
-                return tl_fail(d, TL_ERR_FORMAT, "rulesets[%zu]: unknown field \"%.64s\"", i,
-                               key);
+                return tl_fail(d, TL_ERR_FORMAT, "rulesets[%zu]: unknown field \"%.64s\"", i, key);
         }
         tl_registry_ruleset *rs = &doc->rulesets[i];
         const json_t *name = json_object_get(o, "name");
@@ -343,8 +341,7 @@ static tl_err decode(regdoc *doc, const json_t *obj, tl_diag *d)
 static tl_err parse_text(json_t **obj, const char *text, size_t len, tl_diag *d)
 {
     if (len > TL_REGISTRY_MAX)
-        return tl_fail(d, TL_ERR_TOOBIG, "registry: %zu bytes, more than %d", len,
-                       TL_REGISTRY_MAX);
+        return tl_fail(d, TL_ERR_TOOBIG, "registry: %zu bytes, more than %d", len, TL_REGISTRY_MAX);
     if (len < TL_REGISTRY_HEADER_LEN ||
         memcmp(text, TL_REGISTRY_HEADER, TL_REGISTRY_HEADER_LEN) != 0)
         return tl_fail(d, TL_ERR_FORMAT, "line 1: must be \"treatylog/registry/v1\"");
@@ -431,8 +428,7 @@ static tl_err apply_doc(tl_registry *s, const regdoc *doc, const tl_note *n, uin
             return tl_fail(d, TL_ERR_CONFLICT, "%s: the registry has no genesis yet",
                            action_names[doc->act]);
         if (index <= s->index)
-            return tl_fail(d, TL_ERR_CONFLICT,
-                           "entry %llu: not after the last registry entry %llu",
+            return tl_fail(d, TL_ERR_CONFLICT, "entry %llu: not after the last registry entry %llu",
                            (unsigned long long)index, (unsigned long long)s->index);
     }
     for (size_t i = 0; i < doc->nparties; i++) {
@@ -489,8 +485,8 @@ static tl_err apply_doc(tl_registry *s, const regdoc *doc, const tl_note *n, uin
     return TL_OK;
 }
 
-tl_err tl_registry_apply(tl_registry *r, const char *note, size_t len,
-                         const tl_vkey *operator_key, uint64_t index, tl_diag *d)
+tl_err tl_registry_apply(tl_registry *r, const char *note, size_t len, const tl_vkey *operator_key,
+                         uint64_t index, tl_diag *d)
 {
     if (!r || !operator_key || operator_key->type != TL_KEY_ED25519)
         return tl_fail(d, TL_ERR_USAGE, "registry: need a registry and an Ed25519 operator key");

@@ -238,18 +238,18 @@ static void test_add_remove(void **state)
     (void)state;
     tl_registry *r = genesis();
     tl_diag d = {{0}};
-    assert_int_equal(apply(r, doc("add", json_pack("[o]", party("XC", "Carpania", xc_vkey,
-                                                                  "secretariat"))),
-                           3, &d),
-                     TL_OK);
+    assert_int_equal(
+        apply(r, doc("add", json_pack("[o]", party("XC", "Carpania", xc_vkey, "secretariat"))), 3,
+              &d),
+        TL_OK);
     assert_int_equal(r->nparties, 3);
     assert_int_equal(r->index, 3);
     assert_int_equal(tl_registry_party(r, "XC")->since, 3);
     assert_true(tl_registry_has_role(r, "XC", "secretariat"));
     refused(r, doc("add", json_pack("[o]", party("XC", "Again", xc_vkey, NULL))), 4,
             TL_ERR_CONFLICT, "already registered");
-    refused(r, doc("add", json_pack("[o]", party("XD", "Dawn", xc_vkey, NULL))), 4,
-            TL_ERR_FORMAT, "not the party code");
+    refused(r, doc("add", json_pack("[o]", party("XD", "Dawn", xc_vkey, NULL))), 4, TL_ERR_FORMAT,
+            "not the party code");
 
     assert_int_equal(apply(r, doc("remove", json_pack("[{s:s}]", "code", "XA")), 5, &d), TL_OK);
     assert_int_equal(r->nparties, 2);
@@ -261,8 +261,7 @@ static void test_add_remove(void **state)
     refused(r, doc("remove", json_pack("[{s:s, s:s}]", "code", "XB", "name", "B")), 6,
             TL_ERR_FORMAT, "unknown field \"name\" in remove");
     /* Index must increase. */
-    refused(r, doc("remove", json_pack("[{s:s}]", "code", "XB")), 5, TL_ERR_CONFLICT,
-            "not after");
+    refused(r, doc("remove", json_pack("[{s:s}]", "code", "XB")), 5, TL_ERR_CONFLICT, "not after");
     tl_registry_free(r);
 }
 
@@ -295,13 +294,14 @@ static void test_rotate(void **state)
     assert_string_equal(a->name, "Arcadia");
     assert_true(tl_registry_has_role(r, "XA", "chair"));
     /* Now the old key no longer counts. */
-    refused2(r, doc("rotate", json_pack("[{s:s, s:[s]}]", "code", "XA", "keys", xa_vkey)), &op,
-             &xa, 2, TL_ERR_SIGNATURE, "current key");
-    refused2(r, doc("rotate", json_pack("[{s:s, s:[s]}]", "code", "XC", "keys", xc_vkey)), &op,
-             &xc, 2, TL_ERR_CONFLICT, "not registered");
-    refused2(r, doc("rotate", json_pack("[{s:s, s:[s], s:s}]", "code", "XA", "keys", xa_vkey,
-                                        "name", "X")),
-             &op, &xa2, 2, TL_ERR_FORMAT, "unknown field \"name\" in rotate");
+    refused2(r, doc("rotate", json_pack("[{s:s, s:[s]}]", "code", "XA", "keys", xa_vkey)), &op, &xa,
+             2, TL_ERR_SIGNATURE, "current key");
+    refused2(r, doc("rotate", json_pack("[{s:s, s:[s]}]", "code", "XC", "keys", xc_vkey)), &op, &xc,
+             2, TL_ERR_CONFLICT, "not registered");
+    refused2(
+        r,
+        doc("rotate", json_pack("[{s:s, s:[s], s:s}]", "code", "XA", "keys", xa_vkey, "name", "X")),
+        &op, &xa2, 2, TL_ERR_FORMAT, "unknown field \"name\" in rotate");
     tl_registry_free(r);
 }
 
@@ -376,8 +376,9 @@ static void test_bad_documents(void **state)
                         json_pack("[s]", "Chair"));
     refused(r, g, 0, TL_ERR_FORMAT, "roles[0]");
     g = genesis_doc();
-    json_object_set_new(json_array_get(json_object_get(g, "rulesets"), 0), "sha256",
-                        json_string("5891B5B522D5DF086D0FF0B110FBD9D21BB4FC7163AF34D08286A2E846F6BE03"));
+    json_object_set_new(
+        json_array_get(json_object_get(g, "rulesets"), 0), "sha256",
+        json_string("5891B5B522D5DF086D0FF0B110FBD9D21BB4FC7163AF34D08286A2E846F6BE03"));
     refused(r, g, 0, TL_ERR_FORMAT, "rulesets[0].sha256");
     g = genesis_doc();
     json_object_set_new(g, "witness_policy", json_string("quorum nobody\n"));
@@ -418,11 +419,12 @@ static void test_apply_after_failure(void **state)
 {
     (void)state;
     tl_registry *r = genesis();
-    refused(r, doc("add", json_pack("[o]", party("XA", "Dup", xa_vkey, NULL))), 1,
-            TL_ERR_CONFLICT, "already registered");
+    refused(r, doc("add", json_pack("[o]", party("XA", "Dup", xa_vkey, NULL))), 1, TL_ERR_CONFLICT,
+            "already registered");
     /* Atomic across several parties: XC is fine, XB is a duplicate. */
-    refused(r, doc("add", json_pack("[o, o]", party("XC", "Carpania", xc_vkey, NULL),
-                                    party("XB", "Dup", xb_vkey, NULL))),
+    refused(r,
+            doc("add", json_pack("[o, o]", party("XC", "Carpania", xc_vkey, NULL),
+                                 party("XB", "Dup", xb_vkey, NULL))),
             1, TL_ERR_CONFLICT, "parties[1]: XB is already registered");
     assert_null(tl_registry_party(r, "XC"));
     /* A bad policy replacement with a valid party change. */
@@ -430,9 +432,9 @@ static void test_apply_after_failure(void **state)
     json_object_set_new(a, "witness_policy", json_string("nonsense\n"));
     refused(r, a, 1, TL_ERR_FORMAT, "witness_policy");
     tl_diag d = {{0}};
-    assert_int_equal(apply(r, doc("add", json_pack("[o]", party("XC", "Carpania", xc_vkey, NULL))),
-                           1, &d),
-                     TL_OK);
+    assert_int_equal(
+        apply(r, doc("add", json_pack("[o]", party("XC", "Carpania", xc_vkey, NULL))), 1, &d),
+        TL_OK);
     assert_int_equal(r->nparties, 3);
     tl_registry_free(r);
 }
@@ -447,8 +449,8 @@ static void test_replay(void **state)
     json_t *docs[5];
     docs[0] = genesis_doc();
     docs[1] = doc("add", json_pack("[o]", party("XC", "Carpania", xc_vkey, "secretariat")));
-    docs[2] = doc("rotate", json_pack("[{s:s, s:[s, s]}]", "code", "XA", "keys", xa2_vkey,
-                                      xa_vkey));
+    docs[2] =
+        doc("rotate", json_pack("[{s:s, s:[s, s]}]", "code", "XA", "keys", xa2_vkey, xa_vkey));
     docs[3] = doc("remove", json_pack("[{s:s}]", "code", "XB"));
     docs[4] = doc("add", json_array());
     json_object_set_new(docs[4], "witness_policy", json_string(policy2));
@@ -505,8 +507,7 @@ static void test_replay(void **state)
         }
     }
     /* Replaying an entry again is refused (index not increasing, or state conflict). */
-    assert_int_equal(tl_registry_apply(run, notes[1], nlens[1], &op.vkey, 18, &d),
-                     TL_ERR_CONFLICT);
+    assert_int_equal(tl_registry_apply(run, notes[1], nlens[1], &op.vkey, 18, &d), TL_ERR_CONFLICT);
     for (size_t i = 0; i < 5; i++)
         free(notes[i]);
     tl_registry_free(run);
