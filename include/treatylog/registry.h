@@ -79,6 +79,10 @@ tl_registry *tl_registry_new(void);
 /* Frees a registry and what it owns. NULL-safe. */
 void tl_registry_free(tl_registry *r);
 
+/* A deep copy of r (a snapshot to keep while r moves on; a plain memcpy would share
+ * witness_policy). Free with tl_registry_free(). NULL when out of memory. */
+tl_registry *tl_registry_clone(const tl_registry *r);
+
 /* Applies the registry entry at log index `index`: note[0..len) is a signed note
  * (tl_note_parse) that must carry a valid signature by operator_key, whose text is a valid
  * registry document (tl_registry_check_text), and whose action fits the current state:

@@ -51,6 +51,23 @@ void tl_registry_free(tl_registry *r)
     free(r);
 }
 
+tl_registry *tl_registry_clone(const tl_registry *r)
+{
+    tl_registry *c = malloc(sizeof *c);
+    if (!c)
+        return NULL;
+    memcpy(c, r, sizeof *c);
+    if (r->witness_policy) {
+        c->witness_policy = malloc(r->witness_policy_len + 1);
+        if (!c->witness_policy) {
+            free(c);
+            return NULL;
+        }
+        memcpy(c->witness_policy, r->witness_policy, r->witness_policy_len + 1);
+    }
+    return c;
+}
+
 /* ---------------------------------------------------------------------------------------
  * Decoding one document (no state).
  */

@@ -177,15 +177,14 @@ static tl_registry *genesis(void)
 static void refused2(tl_registry *r, json_t *d, const tl_skey *s1, const tl_skey *s2,
                      uint64_t index, tl_err want, const char *needle)
 {
-    tl_registry *before = tl_registry_new();
+    tl_registry *before = tl_registry_clone(r);
     assert_non_null(before);
-    memcpy(before, r, sizeof *before);
     tl_diag dg = {{0}};
     tl_err e = apply2(r, d, s1, s2, index, &dg);
     if (e != want || !strstr(dg.msg, needle))
         fail_msg("got %d \"%s\", want %d with \"%s\"", e, dg.msg, want, needle);
     assert_true(same_state(before, r));
-    free(before); /* shares witness_policy with r: not tl_registry_free */
+    tl_registry_free(before);
 }
 
 static void refused(tl_registry *r, json_t *d, uint64_t index, tl_err want, const char *needle)
@@ -506,11 +505,18 @@ static void test_replay(void **state)
             break;
         }
     }
+    /* A clone is a deep snapshot: it survives later applies and frees of the original. */
+    tl_registry *snap = tl_registry_clone(run);
+    assert_non_null(snap);
+    assert_true(same_state(snap, run));
     /* Replaying an entry again is refused (index not increasing, or state conflict). */
     assert_int_equal(tl_registry_apply(run, notes[1], nlens[1], &op.vkey, 18, &d), TL_ERR_CONFLICT);
     for (size_t i = 0; i < 5; i++)
         free(notes[i]);
     tl_registry_free(run);
+    assert_string_equal(snap->witness_policy, policy2);
+    assert_int_equal(snap->index, 17);
+    tl_registry_free(snap);
 }
 
 static void test_from_json(void **state)
