@@ -76,6 +76,8 @@ struct tl_seq {
     pthread_mutex_t rd_mu;
     tl_reader *rd;       /* the sequencer threads' reader (rd_mu) */
     tl_readpool *pool;   /* readers for the HTTP threads */
+    pthread_t wt;        /* warms the pool's level-0 summaries once, after start-up */
+    bool warming;
     tl_seq_stats st;
     pthread_t jt, it;
     bool threads;
@@ -858,6 +860,20 @@ static tl_err reindex(tl_seq *s, uint64_t from, uint64_t size, tl_diag *d)
     return e;
 }
 
+/* Summarises the level-0 tiles in the background, so that proofs soon read 512 bytes
+ * instead of whole tiles (about 1 s of one core per 10M entries; serving starts at once). */
+static void *warm_main(void *arg)
+{
+    tl_seq *s = arg;
+    pthread_mutex_lock(&s->mu);
+    uint64_t size = s->pub_size;
+    pthread_mutex_unlock(&s->mu);
+    tl_diag d;
+    tl_err e = tl_readpool_warm(s->pool, size, &d);
+    (void)e; /* best effort: a failure only costs speed */
+    return NULL;
+}
+
 /* The newest archived witnessed checkpoint, at start-up. */
 static void keep_witnessed(void *ctx, uint64_t size, const char *first, size_t first_len,
                            const char *last, size_t last_len)
@@ -969,6 +985,7 @@ tl_err tl_seq_open(tl_seq **out, const char *dir, const tl_seq_config *cfg, tl_d
             e = tl_fail(d, TL_ERR_INTERNAL, "cannot start the integration thread");
         } else {
             s->threads = true;
+            s->warming = pthread_create(&s->wt, NULL, warm_main, s) == 0;
         }
     }
     if (e != TL_OK) {
@@ -1059,6 +1076,11 @@ void tl_seq_close(tl_seq *s)
     if (!s)
         return;
     tl_seq_stop(s);
+    if (s->warming) {
+        tl_readpool_stop_warm(s->pool);
+        pthread_join(s->wt, NULL);
+        s->warming = false;
+    }
     tl_journal_close(s->jr);
     tl_hashindex_close(s->hx);
     tl_reader_free(s->rd);

@@ -17,7 +17,7 @@
 #include "treatylog/tlogproof.h"
 
 /* Fault switches: test-only globals. */
-static volatile int fail_fsync, fail_syncfs;
+static _Atomic int fail_fsync, fail_syncfs;
 
 static int f_open(const char *p, int fl, mode_t m)
 {
