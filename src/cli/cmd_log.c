@@ -4,24 +4,83 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
 #include "cli.h"
 #include "treatylog/log.h"
+#include "treatylog/note.h"
+#include "treatylog/registry.h"
 #include "treatylog/tile.h"
+
+/* The genesis entry of a treaty log (DESIGN §3): the registry document, signed by the
+ * operator, as entry 0 in the treatylog/entry/v1 layout
+ *   "treatylog/entry/v1" LF "logged" SP <unix ms> LF LF <signed registry note>
+ * Checked by applying it to an empty registry before anything is written. */
+static tl_err genesis_entry(const char *path, const tl_skey *k, uint8_t **entry, size_t *elen,
+                            tl_diag *d)
+{
+    uint8_t *json = NULL;
+    size_t jlen = 0;
+    tl_err e = cli_read_file(path, 1 << 20, &json, &jlen, d);
+    if (e != TL_OK)
+        return e;
+    char *text = NULL, *note = NULL;
+    size_t tlen = 0, nlen = 0;
+    e = tl_registry_from_json(&text, &tlen, (const char *)json, jlen, true, d);
+    free(json);
+    if (e == TL_OK)
+        e = tl_note_sign(&note, &nlen, text, tlen, k, d);
+    free(text);
+    tl_registry *reg = e == TL_OK ? tl_registry_new() : NULL;
+    if (e == TL_OK && !reg)
+        e = tl_fail(d, TL_ERR_NOMEM, "registry");
+    if (e == TL_OK)
+        e = tl_registry_apply(reg, note, nlen, &k->vkey, 0, d);
+    tl_registry_free(reg);
+    if (e != TL_OK) {
+        free(note);
+        return tl_diag_prefix(d, e, "%s", path);
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char head[64];
+    int hn = snprintf(head, sizeof head, "treatylog/entry/v1\nlogged %llu\n\n",
+                      (unsigned long long)ts.tv_sec * 1000ull +
+                          (unsigned long long)ts.tv_nsec / 1000000ull);
+    size_t n = (size_t)hn + nlen;
+    if (n > TL_ENTRY_MAX) {
+        free(note);
+        return tl_fail(d, TL_ERR_TOOBIG, "%s: the signed registry is %zu bytes, over the %d-byte "
+                                         "entry limit", path, n, TL_ENTRY_MAX);
+    }
+    uint8_t *buf = malloc(n);
+    if (!buf) {
+        free(note);
+        return tl_fail(d, TL_ERR_NOMEM, "genesis entry");
+    }
+    memcpy(buf, head, (size_t)hn);
+    memcpy(buf + hn, note, nlen);
+    free(note);
+    *entry = buf;
+    *elen = n;
+    return TL_OK;
+}
 
 int cmd_init(int argc, char **argv)
 {
-    const char *keyfile = NULL, *origin = NULL;
-    const cli_opt opts[] = {{"key", &keyfile, NULL}, {"origin", &origin, NULL}};
+    const char *keyfile = NULL, *origin = NULL, *registry = NULL;
+    const cli_opt opts[] = {
+        {"key", &keyfile, NULL}, {"origin", &origin, NULL}, {"registry", &registry, NULL}};
     const char *pos[1];
     size_t npos = 0;
-    int rc = cli_parse("init", argc, argv, opts, 2, pos, 1, &npos);
+    int rc = cli_parse("init", argc, argv, opts, 3, pos, 1, &npos);
     if (rc)
         return rc;
     if (npos != 1 || !keyfile)
-        return cli_usage("init", "usage: treatylog init DIR --key KEYFILE [--origin ORIGIN]");
+        return cli_usage("init", "usage: treatylog init DIR --key KEYFILE [--origin ORIGIN] "
+                                 "[--registry FILE]");
     tl_diag d = {{0}};
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -38,7 +97,26 @@ int cmd_init(int argc, char **argv)
         tl_diag_prefix(&d, e, "%s", keyfile);
         return cli_fail("init", e, &d);
     }
+    uint8_t *genesis = NULL;
+    size_t glen = 0;
+    if (registry) {
+        e = genesis_entry(registry, &k, &genesis, &glen, &d);
+        if (e != TL_OK) {
+            tl_skey_wipe(&k);
+            return cli_fail("init", e, &d);
+        }
+    }
     e = tl_log_create(pos[0], origin, &k, &d);
+    if (e == TL_OK && genesis) {
+        tl_log *l = NULL;
+        e = tl_log_open(&l, pos[0], NULL, &d);
+        if (e == TL_OK)
+            e = tl_log_add(l, genesis, glen, NULL, &d);
+        if (e == TL_OK)
+            e = tl_log_publish(l, &d);
+        tl_log_close(l);
+    }
+    free(genesis);
     char vkey[TL_VKEY_TEXT_MAX + 1];
     size_t vn = tl_vkey_format(vkey, &k.vkey);
     char name[TL_KEYNAME_MAX + 1];
