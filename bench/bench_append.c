@@ -94,6 +94,24 @@ static int floor_put(floor_ctx *f, const char *rel, const uint8_t *data, size_t 
     return rc;
 }
 
+/* What the posix store does for a full tile or bundle (docs/decisions/0002): create it in
+ * place, O_CREAT|O_EXCL, write, close; no temp file, no rename. */
+static int floor_create(floor_ctx *f, const char *rel, const uint8_t *data, size_t len, int kind)
+{
+    char dst[512];
+    int b = snprintf(dst, sizeof dst, "%s/%s", f->dir, rel);
+    if (b < 0 || (size_t)b >= sizeof dst || floor_mkdirs(f, dst, kind) != 0)
+        return -1;
+    int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    ssize_t w = write(fd, data, len);
+    int rc = (w < 0 || (size_t)w != len) ? -1 : 0;
+    if (close(fd) != 0)
+        rc = -1;
+    return rc;
+}
+
 static int floor_tile(floor_ctx *f, bool entries, unsigned level, uint64_t index, unsigned width,
                       const uint8_t *data, size_t len)
 {
@@ -101,13 +119,16 @@ static int floor_tile(floor_ctx *f, bool entries, unsigned level, uint64_t index
                  .width = (uint16_t)width};
     char path[TL_TILE_PATH_MAX];
     tl_tile_path(path, &t);
+    if (width == TL_TILE_WIDTH)
+        return floor_create(f, path, data, len, entries ? 0 : 1);
     return floor_put(f, path, data, len, entries ? 0 : 1, false);
 }
 
 /* The I/O floor: the objects a log of n entries published every `batch` writes (full and
  * partial bundles and hash tiles of every level, one checkpoint per publish), the same sizes
- * and the same system calls as the posix store (temp + rename per object, syncfs, then the
- * checkpoint fsync'ed, renamed and the directory fsync'ed), without hashing, signing or
+ * and the same system calls as the posix store (full objects created in place, partial ones
+ * temp + rename, syncfs, then the checkpoint fsync'ed, renamed and the directory fsync'ed;
+ * before 6898b12 full objects were temp + rename too), without hashing, signing or
  * any library code. Returns the wall seconds, or a negative value on error. */
 static double io_floor(const char *dir, uint64_t n, uint64_t batch, size_t size)
 {
