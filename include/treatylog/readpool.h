@@ -51,8 +51,8 @@ TL_MUST_CHECK tl_err tl_readpool_inclusion(tl_readpool *p, uint64_t index, uint6
 /* RFC 6962 PROOF(old, D[0:size]) from a pooled reader; errors as tl_readpool_inclusion
  * (TL_ERR_RANGE if old > size). */
 TL_MUST_CHECK tl_err tl_readpool_consistency(tl_readpool *p, uint64_t old, uint64_t size,
-                                             uint8_t proof[TL_PROOF_MAX][TL_HASH_LEN],
-                                             size_t *n, tl_diag *d);
+                                             uint8_t proof[TL_PROOF_MAX][TL_HASH_LEN], size_t *n,
+                                             tl_diag *d);
 
 /* Summarises every full level-0 tile of `size` not yet in the shared cache (tl_reader_warm
  * with a pooled reader), so that later proofs never read a tile whole. About 1 s of one core

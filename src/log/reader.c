@@ -38,17 +38,17 @@
 #include "log/reader_shared.h"
 #include "treatylog/tile.h"
 
-#define SUM_NODES 16             /* height-4 nodes of a full tile */
-#define GROUP 16                 /* leaves under one height-4 node */
-#define SUM_SLOTS (1u << 16)     /* summary slots, power of two */
-#define SUM_STRIPES 64           /* mutexes of a shared summary cache, power of two */
-#define XSETS 128                /* expanded-tile cache: sets (power of two) ... */
-#define XWAYS 4                  /* ... of this many tiles each: 512 tiles, 8 MiB at most */
-#define XNODES 510               /* rows 0..7 of an expanded tile: 256 + 128 + ... + 2 */
-#define TILE_BYTES (TL_TILE_WIDTH * TL_HASH_LEN)
-#define ENTRY_BUF_KEEP (1u << 20) /* bundle buffer kept between calls */
-#define ENTRY_STEP (16u << 10)    /* bundle bytes read at a time, at first */
-#define OBJECT_MAX (64u << 20)    /* as the posix store: larger than any log object */
+#define SUM_NODES      16         /* height-4 nodes of a full tile */
+#define GROUP          16         /* leaves under one height-4 node */
+#define SUM_SLOTS      (1u << 16) /* summary slots, power of two */
+#define SUM_STRIPES    64         /* mutexes of a shared summary cache, power of two */
+#define XSETS          128        /* expanded-tile cache: sets (power of two) ... */
+#define XWAYS          4          /* ... of this many tiles each: 512 tiles, 8 MiB at most */
+#define XNODES         510        /* rows 0..7 of an expanded tile: 256 + 128 + ... + 2 */
+#define TILE_BYTES     (TL_TILE_WIDTH * TL_HASH_LEN)
+#define ENTRY_BUF_KEEP (1u << 20)  /* bundle buffer kept between calls */
+#define ENTRY_STEP     (16u << 10) /* bundle bytes read at a time, at first */
+#define OBJECT_MAX     (64u << 20) /* as the posix store: larger than any log object */
 
 /* Offset of row r (nodes of height 8L + r) in an expanded tile: 512 - 512/2^r. */
 static unsigned row_off(unsigned r)
@@ -394,8 +394,8 @@ static tl_err get_leaves(tl_reader *r, const tl_tile *t, unsigned pos, const uin
         uint64_t len = 0;
         tl_diag d2;
         r->grp_ok = false;
-        if (fetch(r, path, (uint64_t)g * GROUP * TL_HASH_LEN, &r->grp[0][0], sizeof r->grp,
-                  &got, &len, &d2) == TL_OK &&
+        if (fetch(r, path, (uint64_t)g * GROUP * TL_HASH_LEN, &r->grp[0][0], sizeof r->grp, &got,
+                  &len, &d2) == TL_OK &&
             got == sizeof r->grp) {
             r->grp_ok = true;
             r->grp_n = t->index;
@@ -456,8 +456,7 @@ tl_err tl_reader_hash(void *reader, unsigned height, uint64_t index, uint8_t out
     return TL_OK;
 }
 
-tl_err tl_reader_warm_until(tl_reader *r, uint64_t *tiles, const _Atomic bool *stop,
-                           tl_diag *d)
+tl_err tl_reader_warm_until(tl_reader *r, uint64_t *tiles, const _Atomic bool *stop, tl_diag *d)
 {
     uint64_t full = r->size / TL_TILE_WIDTH, done = 0;
     uint8_t probe[SUM_NODES][TL_HASH_LEN];

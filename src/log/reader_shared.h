@@ -36,7 +36,7 @@ TL_MUST_CHECK tl_err tl_reader_new_shared(tl_reader **out, tl_store *st, uint64_
                                           tl_sumcache *sc, tl_diag *d);
 
 /* tl_reader_warm that returns early (TL_OK, part done) once *stop is true; stop may be NULL. */
-TL_MUST_CHECK tl_err tl_reader_warm_until(tl_reader *r, uint64_t *tiles,
-                                          const _Atomic bool *stop, tl_diag *d);
+TL_MUST_CHECK tl_err tl_reader_warm_until(tl_reader *r, uint64_t *tiles, const _Atomic bool *stop,
+                                          tl_diag *d);
 
 #endif

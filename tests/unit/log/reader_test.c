@@ -15,15 +15,15 @@
 #include "treatylog/merkle.h"
 #include "treatylog/tile.h"
 
-#define N 70000u /* three tile levels: 273 level-0 tiles, 1 full and 1 partial level-1 tile */
+#define N    70000u /* three tile levels: 273 level-0 tiles, 1 full and 1 partial level-1 tile */
 #define HMAX 18
 
 /* Test-only state (the library has none): the log directory and the reference tree. */
 static char base[256], dir[300];
 static tl_skey key;
 static uint8_t (*tree[HMAX])[32]; /* tree[h][k] = MTH of leaves [k*2^h, (k+1)*2^h) */
-static const uint64_t published[] = {1, 2, 3, 16, 17, 255, 256, 257, 511, 600, 4096, 4097,
-                                     65535, 65536, 65537, N};
+static const uint64_t published[] = {1,   2,   3,    16,   17,    255,   256,   257,
+                                     511, 600, 4096, 4097, 65535, 65536, 65537, N};
 #define NPUB (sizeof published / sizeof published[0])
 
 static void entry_bytes(uint8_t *buf, size_t *len, uint64_t i)
@@ -162,8 +162,8 @@ static void check_proofs(tl_reader *r, uint64_t size)
     for (size_t p = 0; p < NPUB && published[p] <= size; p++) {
         uint8_t a[TL_PROOF_MAX][32], b[TL_PROOF_MAX][32];
         size_t na = 0, nb = 0;
-        assert_int_equal(
-            tl_merkle_consistency_proof(a, &na, published[p], size, tl_reader_hash, r), TL_OK);
+        assert_int_equal(tl_merkle_consistency_proof(a, &na, published[p], size, tl_reader_hash, r),
+                         TL_OK);
         assert_int_equal(tl_merkle_consistency_proof(b, &nb, published[p], size, mem_hash, &sz),
                          TL_OK);
         assert_int_equal(na, nb);
@@ -184,8 +184,8 @@ static void check_entries(tl_reader *r, uint64_t size)
         tl_diag d;
         tl_err e = tl_reader_entry(r, i, &ent, &len, &d);
         if (e != TL_OK)
-            fail_msg("entry %llu at size %llu: %s", (unsigned long long)i,
-                     (unsigned long long)size, d.msg);
+            fail_msg("entry %llu at size %llu: %s", (unsigned long long)i, (unsigned long long)size,
+                     d.msg);
         entry_bytes(want, &wlen, i);
         assert_int_equal(len, wlen);
         assert_memory_equal(ent, want, len);
@@ -381,8 +381,7 @@ static void test_short_and_long_tiles(void **state)
     set_length("tile/0/001", 8292);
     expect_hash_error(r, 6, 5, TL_ERR_FORMAT, "tile tile/0/001 has 8292 bytes, want 8192");
     set_length("tile/0/003.p/32", 33 * 32);
-    expect_hash_error(r, 0, 790, TL_ERR_FORMAT,
-                      "tile tile/0/003.p/32 has 1056 bytes, want 1024");
+    expect_hash_error(r, 0, 790, TL_ERR_FORMAT, "tile tile/0/003.p/32 has 1056 bytes, want 1024");
     set_length("tile/1/000.p/3", 3 * 32 - 1);
     expect_hash_error(r, 8, 2, TL_ERR_FORMAT, "tile tile/1/000.p/3 has 95 bytes, want 96");
     tl_reader_free(r);
@@ -412,8 +411,9 @@ static void test_partial_fallback(void **state)
     tl_reader_free(r);
     set_length("tile/0/002", 8191);
     assert_int_equal(tl_reader_new(&r, st, 600, &d), TL_OK);
-    expect_hash_error(r, 0, 520, TL_ERR_FORMAT,
-                      "tile tile/0/002.p/88 (full tile read as fallback) has 8191 bytes, want 8192");
+    expect_hash_error(
+        r, 0, 520, TL_ERR_FORMAT,
+        "tile tile/0/002.p/88 (full tile read as fallback) has 8191 bytes, want 8192");
     tl_reader_free(r);
     st->ops->close(st);
 }

@@ -14,8 +14,8 @@
 #include "treatylog/merkle.h"
 #include "treatylog/readpool.h"
 
-#define N 20000u /* 78 full level-0 tiles, a partial one, a partial level-1 tile */
-#define HMAX 16
+#define N       20000u /* 78 full level-0 tiles, a partial one, a partial level-1 tile */
+#define HMAX    16
 #define THREADS 4
 
 /* Test-only state (the library has none). */

@@ -127,8 +127,7 @@ static void test_full_tiles_in_place(void **state)
     reset();
     /* New directories on the way (tile/0/x001/), no rename. */
     assert_int_equal(st->ops->stage(st, "tile/0/x001/234", tile, sizeof tile, &d), TL_OK);
-    assert_int_equal(st->ops->stage(st, "tile/entries/x001/234", bundle, sizeof bundle, &d),
-                     TL_OK);
+    assert_int_equal(st->ops->stage(st, "tile/entries/x001/234", bundle, sizeof bundle, &d), TL_OK);
     assert_int_equal(st->ops->stage(st, "tile/2/000", tile, sizeof tile, &d), TL_OK);
     assert_int_equal(n_rename, 0);
     assert_int_equal(n_open_excl, 3 + 3); /* each first found its directory missing */
@@ -175,7 +174,7 @@ static void test_others_renamed(void **state)
     memset(b, 1, sizeof b);
     reset();
     const char *paths[] = {"tile/0/000.p/2", "tile/entries/000.p/2", "tile/1/x002/000.p/255",
-                           "checkpoints/17", ".treatylog/log.vkey", "tile/0/00"};
+                           "checkpoints/17", ".treatylog/log.vkey",  "tile/0/00"};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
         assert_int_equal(st->ops->stage(st, paths[i], b, sizeof b, &d), TL_OK);
     assert_int_equal(n_open_excl, 0);
@@ -245,8 +244,7 @@ static void test_read_at(void **state)
     assert_int_equal(got, 0);
     assert_int_equal(st->ops->read_at(st, "tile/0/002", 0, buf, 512, &got, &d), TL_ERR_NOTFOUND);
     assert_int_equal(got, 0);
-    assert_int_equal(st->ops->read_at(st, "tile/0/001/x", 0, buf, 512, &got, &d),
-                     TL_ERR_NOTFOUND);
+    assert_int_equal(st->ops->read_at(st, "tile/0/001/x", 0, buf, 512, &got, &d), TL_ERR_NOTFOUND);
     assert_int_equal(st->ops->read_at(st, "tile/0", 0, buf, 512, &got, &d), TL_ERR_NOTFOUND);
     assert_int_equal(st->ops->read_at(st, "../x", 0, buf, 512, &got, &d), TL_ERR_USAGE);
     /* A FIFO neither hangs read() nor read_at(). */
