@@ -13,25 +13,40 @@ $T init "$d" --key "$WORK/k.key" >/dev/null 2>&1
 records 40000 "$WORK/big"
 cp "$d/checkpoint" "$WORK/prev"
 # How long an uninterrupted append of 20,000 entries takes here (sanitizer builds are several
-# times slower): kills are spread over 0 to 1.5 times that, so most land mid-run and some after.
-$T init "$WORK/probe" --key "$WORK/k.key" >/dev/null 2>&1
-t0=$(date +%s%N); head -n 20000 "$WORK/big" | $T append "$WORK/probe" --lines >/dev/null 2>&1; t1=$(date +%s%N)
-span_ms=$(( (t1 - t0) * 3 / 2 / 1000000 + 20 ))
+# times slower; the slowest of three probes). From it, each trial's expected duration E for
+# its batch: odd trials are killed at a random moment in [0, E) (mid-run), even ones in
+# [0.7 E, 1.6 E) (around the sync and the commit, or just after), so both kinds always occur.
+probe_ms=0
+for p in 1 2 3; do
+  $T init "$WORK/probe$p" --key "$WORK/k.key" >/dev/null 2>&1
+  t0=$(date +%s%N); head -n 20000 "$WORK/big" | $T append "$WORK/probe$p" --lines >/dev/null 2>&1; t1=$(date +%s%N)
+  ms=$(( (t1 - t0) / 1000000 )); [ $ms -gt $probe_ms ] && probe_ms=$ms
+done
 killed=0 completed=0 grew=0 badtrials=0
 i=0
-while [ $killed -lt "$TRIALS" ] && [ $i -lt $((TRIALS * 4)) ]; do
+late=10   # tenths of E where the even trials' window starts; moves later while none publish
+early=10  # tenths of E where the odd trials' window ends; moves earlier when one finishes
+while { [ $killed -lt "$TRIALS" ] || [ $grew -lt 1 ]; } && [ $i -lt $((TRIALS * 4)) ]; do
   i=$((i+1))
   # Each trial appends 1,000 to 20,000 entries (up to 80 tiles and bundles)
   # and is killed at a random moment: while reading, staging tiles, syncing, committing, or
   # (some trials) after it finished.
-  head -n $((1000 + RANDOM % 19000)) "$WORK/big" > "$WORK/batch"
+  n=$((1000 + RANDOM % 19000))
+  head -n $n "$WORK/big" > "$WORK/batch"
+  e_ms=$(( probe_ms * n / 20000 + 5 ))
   $T append "$d" --lines "$WORK/batch" >/dev/null 2>&1 &
   pid=$!
-  ms=$(( (RANDOM * 32768 + RANDOM) % span_ms ))
+  if [ $((i % 2)) -eq 1 ]; then ms=$(( (RANDOM * 32768 + RANDOM) % (e_ms * early / 10 + 1) ))
+  else ms=$(( e_ms * (late - 3) / 10 + (RANDOM * 32768 + RANDOM) % (e_ms * 9 / 10 + 1) )); fi
   sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
   kill -9 $pid 2>/dev/null
   wait $pid 2>/dev/null
-  [ $? -eq 137 ] && killed=$((killed+1))   # 128 + SIGKILL: it was still running
+  if [ $? -eq 137 ]; then   # 128 + SIGKILL: it was still running
+    killed=$((killed+1))
+    [ $((i % 2)) -eq 0 ] && [ $grew -eq 0 ] && late=$((late + 2))
+  elif [ $((i % 2)) -eq 1 ] && [ $early -gt 2 ]; then
+    early=$((early - 1))
+  fi
   if ! $T audit "$d" --vkey "$VK" --from-checkpoint "$WORK/prev" >"$WORK/audit.out" 2>&1; then
     badtrials=$((badtrials+1)); echo "trial $i: audit failed:"; cat "$WORK/audit.out"
     continue
