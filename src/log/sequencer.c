@@ -3,10 +3,11 @@
  *
  * Ownership (as in Sunlight's sequencer): the journal thread owns the journal; the integration
  * thread owns the log writer and the hash-index writes; everything shared (queues, the
- * pending set, the published checkpoint, counters) is guarded by `mu`; the proof reader by
- * `rd_mu`. A submission is in exactly one of: `in` (waiting for the journal), in flight in the
- * journal thread, `jq` (durable, waiting for integration), in flight in the integration thread.
- * Until it is in the hash index it is also in the pending set, so a duplicate attaches to it.
+ * pending set, the published checkpoint, counters) is guarded by `mu`; every proof comes from
+ * the reader pool (thread-safe, one shared tile cache). A submission is in exactly one of:
+ * `in` (waiting for the journal), in flight in the journal thread, `jq` (durable, waiting for
+ * integration), in flight in the integration thread. Until it is in the hash index it is also
+ * in the pending set, so a duplicate attaches to it.
  *
  * Receipts: each journal write is one batch; its leaf hashes form an RFC 6962 tree whose root
  * the log signs once ("treatylog/batch/v1" note), and each receipt carries the entry's
@@ -73,9 +74,7 @@ struct tl_seq {
     size_t cp_len;
     uint64_t pub_size;
     uint64_t last_publish_ns;
-    pthread_mutex_t rd_mu;
-    tl_reader *rd;       /* the sequencer threads' reader (rd_mu) */
-    tl_readpool *pool;   /* readers for the HTTP threads */
+    tl_readpool *pool;   /* readers for every thread (thread-safe) */
     pthread_t wt;        /* warms the pool's level-0 summaries once, after start-up */
     bool warming;
     tl_seq_stats st;
@@ -242,19 +241,18 @@ static void answer_error(sub *x, tl_err e, const char *msg)
 
 /* ---- proofs ---- */
 
-/* A tlog-proof for index against the published checkpoint (caller holds rd_mu, and passes
- * the checkpoint note it wants). */
+/* A tlog-proof for index against the published checkpoint (the caller passes the checkpoint
+ * note it wants). Thread-safe. */
 static tl_err make_proof(tl_seq *s, uint64_t index, uint64_t size, const char *note,
                          size_t nlen, char **body, size_t *blen, tl_diag *d)
 {
     if (index >= size)
         return tl_fail(d, TL_ERR_RANGE, "index %llu is not below size %llu",
                        (unsigned long long)index, (unsigned long long)size);
-    tl_reader_set_size(s->rd, size);
     uint8_t proof[TL_PROOF_MAX][TL_HASH_LEN];
     size_t np = 0;
-    if (tl_merkle_inclusion_proof(proof, &np, index, size, tl_reader_hash, s->rd) != TL_OK)
-        return tl_fail(d, TL_ERR_IO, "%s", tl_reader_error(s->rd));
+    if (tl_readpool_inclusion(s->pool, index, size, proof, &np, d) != TL_OK)
+        return TL_ERR_IO; /* as with the lone reader; d holds the reader's message */
     return tl_tlog_proof_format(body, blen, index, (const uint8_t(*)[TL_HASH_LEN])proof, np,
                                 NULL, 0, note, nlen, d);
 }
@@ -549,7 +547,6 @@ static void *journal_main(void *arg)
             uint64_t size = 0;
             tl_diag pd = {{0}};
             tl_err pe = published(s, &cp, &cplen, &size, &pd);
-            pthread_mutex_lock(&s->rd_mu);
             for (size_t i = 0; i < nk; i++) {
                 tl_answer a = {.kind = TL_ANSWER_PROOF, .index = known_idx[i]};
                 tl_err ke = pe == TL_OK ? make_proof(s, known_idx[i], size, cp, cplen, &a.body,
@@ -575,7 +572,6 @@ static void *journal_main(void *arg)
                 free(a.body);
                 free_sub(p);
             }
-            pthread_mutex_unlock(&s->rd_mu);
             free(cp);
         }
         /* Hand the durable entries to the integration thread, in journal order. */
@@ -762,9 +758,7 @@ static void *integrate_main(void *arg)
         if (tl_hashindex_covered(s->hx) < first) {
             /* An earlier batch's index write failed (e.g. disk full): catch up first, so the
              * index never has a hole that would let a duplicate through. */
-            pthread_mutex_lock(&s->rd_mu);
             he = reindex(s, tl_hashindex_covered(s->hx), first, &hd);
-            pthread_mutex_unlock(&s->rd_mu);
         }
         if (he == TL_OK)
             he = tl_hashindex_put(s->hx, (const uint8_t(*)[TL_HASH_LEN])leaves, first, n, size,
@@ -804,7 +798,6 @@ static void *integrate_main(void *arg)
         }
         pthread_mutex_unlock(&s->mu);
         /* Proofs for those who wait. */
-        pthread_mutex_lock(&s->rd_mu);
         for (int pass = 0; pass < 2; pass++) {
             for (sub *p = pass ? dups : list; p; p = p->next) {
                 if (!p->cb)
@@ -818,7 +811,6 @@ static void *integrate_main(void *arg)
                 free(a.body);
             }
         }
-        pthread_mutex_unlock(&s->rd_mu);
         for (sub *p = list, *q; p; p = q) {
             q = p->next;
             free_sub(p);
@@ -841,13 +833,13 @@ static tl_err reindex(tl_seq *s, uint64_t from, uint64_t size, tl_diag *d)
     uint8_t(*leaves)[TL_HASH_LEN] = malloc(CHUNK * TL_HASH_LEN);
     if (!leaves)
         return tl_fail(d, TL_ERR_NOMEM, "reindex");
-    tl_reader_set_size(s->rd, size);
-    tl_err e = TL_OK;
+    tl_reader *rd = NULL;
+    tl_err e = tl_readpool_get(s->pool, size, &rd, d);
     for (uint64_t i = from; i < size && e == TL_OK;) {
         size_t n = 0;
         for (; n < CHUNK && i + n < size; n++) {
-            if (tl_reader_hash(s->rd, 0, i + n, leaves[n]) != TL_OK) {
-                e = tl_fail(d, TL_ERR_IO, "%s", tl_reader_error(s->rd));
+            if (tl_reader_hash(rd, 0, i + n, leaves[n]) != TL_OK) {
+                e = tl_fail(d, TL_ERR_IO, "%s", tl_reader_error(rd));
                 break;
             }
         }
@@ -856,6 +848,7 @@ static tl_err reindex(tl_seq *s, uint64_t from, uint64_t size, tl_diag *d)
                                  i + n == size ? size : i + n, d);
         i += n;
     }
+    tl_readpool_put(s->pool, rd);
     free(leaves);
     return e;
 }
@@ -905,7 +898,6 @@ tl_err tl_seq_open(tl_seq **out, const char *dir, const tl_seq_config *cfg, tl_d
         return tl_fail(d, TL_ERR_USAGE, "max batch and journal limit must be positive");
     }
     pthread_mutex_init(&s->mu, NULL);
-    pthread_mutex_init(&s->rd_mu, NULL);
     pthread_cond_init(&s->cv_in, NULL);
     pthread_cond_init(&s->cv_jq, NULL);
     pthread_cond_init(&s->cv_pub, NULL);
@@ -921,8 +913,6 @@ tl_err tl_seq_open(tl_seq **out, const char *dir, const tl_seq_config *cfg, tl_d
         e = tl_log_open(&s->log, dir, s->cfg.sys, d);
     if (e == TL_OK)
         e = tl_store_posix_open(&s->ro, dir, false, NULL, d);
-    if (e == TL_OK)
-        e = tl_reader_new(&s->rd, s->ro, tl_log_size(s->log), d);
     if (e == TL_OK)
         e = tl_readpool_new(&s->pool, s->ro, 0, d);
     char hpath[4096];
@@ -1083,7 +1073,6 @@ void tl_seq_close(tl_seq *s)
     }
     tl_journal_close(s->jr);
     tl_hashindex_close(s->hx);
-    tl_reader_free(s->rd);
     tl_readpool_free(s->pool);
     if (s->ro)
         s->ro->ops->close(s->ro);
@@ -1091,7 +1080,6 @@ void tl_seq_close(tl_seq *s)
     free(s->cp_note);
     free(s->pend);
     pthread_mutex_destroy(&s->mu);
-    pthread_mutex_destroy(&s->rd_mu);
     pthread_cond_destroy(&s->cv_in);
     pthread_cond_destroy(&s->cv_jq);
     pthread_cond_destroy(&s->cv_pub);
