@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "treatylog/err.h"
 #include "treatylog/key.h"
@@ -73,6 +74,11 @@ TL_MUST_CHECK tl_err cli_read_settings(const char *path, cli_setting *set, size_
 /* The setting as a number in [min, max] into *out (untouched if the setting is unset). */
 TL_MUST_CHECK tl_err cli_setting_u64(const cli_setting *s, uint64_t *out, uint64_t min,
                                      uint64_t max, tl_diag *d);
+
+/* Opens an access log for the `access-log` setting: "-" is stderr (*owned NULL), else the
+ * file in append mode (*owned = it, for the caller to fclose). A NULL value opens nothing. */
+TL_MUST_CHECK tl_err cli_open_access_log(const char *value, FILE **log, FILE **owned,
+                                         tl_diag *d);
 
 /* Subcommands: argv[0] is the subcommand name. Each returns the process exit code. */
 int cmd_keygen(int argc, char **argv);

@@ -111,17 +111,8 @@ int cmd_serve(int argc, char **argv)
     if (set[S_LISTEN].value)
         hc.listen = set[S_LISTEN].value;
     FILE *alog = NULL;
-    if (e == TL_OK && set[S_ACCESS_LOG].value) {
-        if (strcmp(set[S_ACCESS_LOG].value, "-") == 0) {
-            hc.access_log = stderr;
-        } else {
-            alog = fopen(set[S_ACCESS_LOG].value, "a");
-            if (!alog)
-                e = tl_fail(&d, TL_ERR_IO, "access log %s: %s", set[S_ACCESS_LOG].value,
-                            strerror(errno));
-            hc.access_log = alog;
-        }
-    }
+    if (e == TL_OK)
+        e = cli_open_access_log(set[S_ACCESS_LOG].value, &hc.access_log, &alog, &d);
     if (e != TL_OK) {
         free(cfgbuf);
         free(policy);

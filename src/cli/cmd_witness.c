@@ -183,17 +183,8 @@ static int serve(int argc, char **argv)
     for (size_t i = 0; e == TL_OK && i < logs.n; i++)
         e = add_log(wl, logs.v[i], &d);
     FILE *alog = NULL;
-    if (e == TL_OK && set[S_ACCESS_LOG].value) {
-        if (strcmp(set[S_ACCESS_LOG].value, "-") == 0) {
-            wc.access_log = stderr;
-        } else {
-            alog = fopen(set[S_ACCESS_LOG].value, "a");
-            if (!alog)
-                e = tl_fail(&d, TL_ERR_IO, "access log %s: %s", set[S_ACCESS_LOG].value,
-                            strerror(errno));
-            wc.access_log = alog;
-        }
-    }
+    if (e == TL_OK)
+        e = cli_open_access_log(set[S_ACCESS_LOG].value, &wc.access_log, &alog, &d);
     free(logs.v);
     if (e != TL_OK) {
         if (have_key)

@@ -1,5 +1,7 @@
 /* settings.c - settings that are both flags and config-file keys (serve, witness serve):
  * reading "key value" files and checking numbers. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,5 +69,22 @@ tl_err cli_setting_u64(const cli_setting *s, uint64_t *out, uint64_t min, uint64
         return tl_fail(d, TL_ERR_USAGE, "%s must be a number from %llu to %llu (got '%s')",
                        s->name, (unsigned long long)min, (unsigned long long)max, s->value);
     *out = v;
+    return TL_OK;
+}
+
+tl_err cli_open_access_log(const char *value, FILE **log, FILE **owned, tl_diag *d)
+{
+    *owned = NULL;
+    if (!value)
+        return TL_OK;
+    if (strcmp(value, "-") == 0) {
+        *log = stderr;
+        return TL_OK;
+    }
+    FILE *f = fopen(value, "a");
+    if (!f)
+        return tl_fail(d, TL_ERR_IO, "access log %s: %s", value, strerror(errno));
+    *log = f;
+    *owned = f;
     return TL_OK;
 }

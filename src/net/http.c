@@ -739,11 +739,8 @@ unsigned tl_server_port(const tl_server *s)
 
 void tl_server_quiesce(tl_server *s)
 {
-    if (s && s->mhd) {
-        MHD_socket fd = MHD_quiesce_daemon(s->mhd);
-        if (fd != MHD_INVALID_SOCKET)
-            close(fd);
-    }
+    if (s)
+        tl_http_quiesce(s->mhd);
 }
 
 void tl_server_stop(tl_server *s)

@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
 
 #include "treatylog/text.h"
 
@@ -74,4 +77,13 @@ void tl_sbuf_printf(tl_sbuf *b, const char *fmt, ...)
         b->p = np;
         b->cap = cap;
     }
+}
+
+void tl_http_quiesce(struct MHD_Daemon *mhd)
+{
+    if (!mhd)
+        return;
+    MHD_socket fd = MHD_quiesce_daemon(mhd);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
 }

@@ -14,6 +14,11 @@
 TL_MUST_CHECK tl_err tl_http_parse_listen(const char *s, struct sockaddr_storage *ss,
                                           tl_diag *d);
 
+struct MHD_Daemon;
+
+/* Stops a libmicrohttpd daemon from accepting connections (in-flight requests go on). */
+void tl_http_quiesce(struct MHD_Daemon *mhd);
+
 /* A growing NUL-terminated text buffer; oom is set (and later appends ignored) when memory
  * runs out. Free p when done. */
 typedef struct tl_sbuf {

@@ -624,11 +624,8 @@ unsigned tl_witness_server_port(const tl_witness_server *s)
 
 void tl_witness_server_quiesce(tl_witness_server *s)
 {
-    if (s && s->mhd) {
-        MHD_socket fd = MHD_quiesce_daemon(s->mhd);
-        if (fd != MHD_INVALID_SOCKET)
-            close(fd);
-    }
+    if (s)
+        tl_http_quiesce(s->mhd);
 }
 
 void tl_witness_server_stop(tl_witness_server *s)
