@@ -26,7 +26,7 @@
  * its length. The entry is then head followed by the submission. */
 size_t tl_entry_head(char head[static TL_ENTRY_HEAD_MAX], uint64_t logged_ms);
 
-/* Splits an entry e[0..len): *logged_ms gets the logged time, *sub/*sublen the submission
+/* Splits an entry e[0..len): *logged_ms gets the logged time, *sub and *sublen the submission
  * (pointing into e; at least one byte). TL_ERR_FORMAT (with the reason in d) for anything but
  * the exact layout above (no leading zeros, no CR, no missing blank line). */
 TL_MUST_CHECK tl_err tl_entry_parse(const uint8_t *e, size_t len, uint64_t *logged_ms,
