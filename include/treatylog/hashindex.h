@@ -23,6 +23,12 @@ TL_MUST_CHECK tl_err tl_hashindex_open(tl_hashindex **out, const char *path, tl_
 TL_MUST_CHECK tl_err tl_hashindex_put(tl_hashindex *h, const uint8_t (*leaves)[TL_HASH_LEN],
                                       uint64_t first, size_t n, uint64_t covered, tl_diag *d);
 
+/* The same, also mapping keys[i] (if keys is non-NULL) to first+i: the dedup keys of keyed
+ * (treaty) entries, which differ from their leaf hashes. */
+TL_MUST_CHECK tl_err tl_hashindex_put_keyed(tl_hashindex *h, const uint8_t (*leaves)[TL_HASH_LEN],
+                                            const uint8_t (*keys)[TL_HASH_LEN], uint64_t first,
+                                            size_t n, uint64_t covered, tl_diag *d);
+
 /* The index of a leaf hash: TL_OK, or TL_ERR_NOTFOUND. */
 TL_MUST_CHECK tl_err tl_hashindex_get(tl_hashindex *h, const uint8_t leaf[static TL_HASH_LEN],
                                       uint64_t *index, tl_diag *d);

@@ -24,6 +24,17 @@
  * the reason in d to refuse. Called on the submitting thread. */
 typedef tl_err (*tl_validate_fn)(void *ctx, const uint8_t *body, size_t len, tl_diag *d);
 
+/* Keyed mode (treaty entries): splits a logged entry into its dedup key and the length of the
+ * header that tlog-proofs carry as `extra` (entry = header || submission). Returns false for
+ * an entry that has no such split (it is then keyed by its leaf hash, with no extra). */
+typedef bool (*tl_entry_split_fn)(const uint8_t *entry, size_t len, uint8_t key[TL_HASH_LEN],
+                                  size_t *head_len);
+
+/* Called on the integration thread after entries first..first+n-1 are published (and in the
+ * hash index), before their submitters are answered. Must not block for long. */
+typedef void (*tl_integrated_fn)(void *ctx, uint64_t first, const uint8_t *const *entries,
+                                 const size_t *lens, size_t n);
+
 typedef struct tl_seq_config {
     unsigned batch_ms;          /* integrate at most this long after the first waiting entry */
     unsigned max_batch;         /* most entries per integration (and per journal write) */
@@ -34,6 +45,9 @@ typedef struct tl_seq_config {
     const tl_sys *sys;          /* NULL: real system calls */
     tl_validate_fn validate;    /* NULL: raw mode, any bytes are an entry */
     void *validate_ctx;
+    tl_entry_split_fn split;    /* NULL: entries are keyed by their leaf hash (raw mode) */
+    tl_integrated_fn integrated; /* NULL: nobody follows integration */
+    void *integrated_ctx;
 } tl_seq_config;
 
 /* The defaults: 50 ms, 10000, 100000, 10000 ms, 30000 ms, 64 MiB, NULL, NULL. */
@@ -71,6 +85,22 @@ TL_MUST_CHECK tl_err tl_seq_open(tl_seq **out, const char *dir, const tl_seq_con
  * TL_ERR_TOOBIG, TL_ERR_FORMAT/SIGNATURE/CONFLICT from the validation hook. */
 TL_MUST_CHECK tl_err tl_seq_submit(tl_seq *s, const uint8_t *body, size_t len, bool wait,
                                    tl_answer_fn cb, void *ctx, tl_diag *d);
+
+/* Submits one entry in keyed mode (cfg.split set): `entry` is already built (header ||
+ * submission), key (from cfg.split of the entry) deduplicates, and head_len bytes of the entry
+ * go into the answer's tlog-proof as `extra`. The validation hook is NOT called: the caller
+ * has validated. Otherwise as tl_seq_submit. */
+TL_MUST_CHECK tl_err tl_seq_submit_keyed(tl_seq *s, const uint8_t *entry, size_t len,
+                                         const uint8_t key[static TL_HASH_LEN], size_t head_len,
+                                         bool wait, tl_answer_fn cb, void *ctx, tl_diag *d);
+
+/* Whether an entry with this leaf hash is in the log: TL_OK with *index if integrated,
+ * TL_ERR_PUSHBACK if accepted and durable-or-queued but not yet integrated, TL_ERR_NOTFOUND. */
+TL_MUST_CHECK tl_err tl_seq_lookup_leaf(tl_seq *s, const uint8_t leaf[static TL_HASH_LEN],
+                                        uint64_t *index, tl_diag *d);
+
+/* The published size (cheap). */
+uint64_t tl_seq_size(tl_seq *s);
 
 /* Stops accepting, integrates and publishes everything accepted, answers every waiter and
  * stops the threads. Reads (checkpoint, proofs) keep working until tl_seq_close, so an HTTP

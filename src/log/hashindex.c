@@ -82,14 +82,24 @@ tl_err tl_hashindex_open(tl_hashindex **out, const char *path, tl_diag *d)
 tl_err tl_hashindex_put(tl_hashindex *h, const uint8_t (*leaves)[TL_HASH_LEN], uint64_t first,
                         size_t n, uint64_t covered, tl_diag *d)
 {
+    return tl_hashindex_put_keyed(h, leaves, NULL, first, n, covered, d);
+}
+
+tl_err tl_hashindex_put_keyed(tl_hashindex *h, const uint8_t (*leaves)[TL_HASH_LEN],
+                              const uint8_t (*keys)[TL_HASH_LEN], uint64_t first, size_t n,
+                              uint64_t covered, tl_diag *d)
+{
     pthread_mutex_lock(&h->mu);
     tl_err e = exec(h, "BEGIN", d);
-    for (size_t i = 0; i < n && e == TL_OK; i++) {
-        sqlite3_bind_blob(h->ins, 1, leaves[i], TL_HASH_LEN, SQLITE_STATIC);
-        sqlite3_bind_int64(h->ins, 2, (sqlite3_int64)(first + i));
-        if (sqlite3_step(h->ins) != SQLITE_DONE)
-            e = db_fail(h, d, "insert");
-        sqlite3_reset(h->ins);
+    for (int pass = 0; pass < (keys ? 2 : 1); pass++) {
+        const uint8_t(*hs)[TL_HASH_LEN] = pass ? keys : leaves;
+        for (size_t i = 0; i < n && e == TL_OK; i++) {
+            sqlite3_bind_blob(h->ins, 1, hs[i], TL_HASH_LEN, SQLITE_STATIC);
+            sqlite3_bind_int64(h->ins, 2, (sqlite3_int64)(first + i));
+            if (sqlite3_step(h->ins) != SQLITE_DONE)
+                e = db_fail(h, d, "insert");
+            sqlite3_reset(h->ins);
+        }
     }
     if (e == TL_OK) {
         sqlite3_bind_int64(h->setcov, 1, (sqlite3_int64)covered);

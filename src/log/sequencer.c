@@ -37,11 +37,14 @@ const unsigned tl_seq_latency_bounds_ms[TL_LATENCY_BUCKETS] = {5,   10,  25,   5
 
 typedef struct sub {
     struct sub *next;  /* queue link */
-    struct sub *hnext; /* pending-set chain */
+    struct sub *hnext; /* pending-set chain (by key) */
+    struct sub *lnext; /* pending-set chain (by leaf) */
     struct sub *dups;  /* later submissions of the same entry, answered with this one */
     uint8_t *body;
     size_t len;
-    uint8_t leaf[TL_HASH_LEN];
+    uint8_t leaf[TL_HASH_LEN]; /* of the entry */
+    uint8_t key[TL_HASH_LEN];  /* dedup key: the leaf hash, or the submission's key */
+    size_t head_len;           /* keyed mode: bytes of body that go into a proof's extra */
     bool wait;
     tl_answer_fn cb; /* NULL once answered */
     void *ctx;
@@ -67,7 +70,8 @@ struct tl_seq {
     uint64_t wit_size;
     queue in, jq;
     size_t inflight; /* taken by the journal thread, not yet in jq */
-    sub **pend;      /* pending set buckets */
+    sub **pend;      /* pending set buckets, by key */
+    sub **pendl;     /* the same set, by leaf hash */
     size_t pend_mask;
     bool stopping, journal_done;
     char *cp_note;
@@ -175,9 +179,18 @@ static size_t bucket(const tl_seq *s, const uint8_t leaf[TL_HASH_LEN])
     return (size_t)k & s->pend_mask;
 }
 
-static sub *pend_find(tl_seq *s, const uint8_t leaf[TL_HASH_LEN])
+static sub *pend_find(tl_seq *s, const uint8_t key[TL_HASH_LEN])
 {
-    for (sub *p = s->pend[bucket(s, leaf)]; p; p = p->hnext) {
+    for (sub *p = s->pend[bucket(s, key)]; p; p = p->hnext) {
+        if (memcmp(p->key, key, TL_HASH_LEN) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+static sub *pend_find_leaf(tl_seq *s, const uint8_t leaf[TL_HASH_LEN])
+{
+    for (sub *p = s->pendl[bucket(s, leaf)]; p; p = p->lnext) {
         if (memcmp(p->leaf, leaf, TL_HASH_LEN) == 0)
             return p;
     }
@@ -186,14 +199,23 @@ static sub *pend_find(tl_seq *s, const uint8_t leaf[TL_HASH_LEN])
 
 static void pend_add(tl_seq *s, sub *x)
 {
-    size_t b = bucket(s, x->leaf);
+    size_t b = bucket(s, x->key);
     x->hnext = s->pend[b];
     s->pend[b] = x;
+    b = bucket(s, x->leaf);
+    x->lnext = s->pendl[b];
+    s->pendl[b] = x;
 }
 
 static void pend_remove(tl_seq *s, sub *x)
 {
-    for (sub **pp = &s->pend[bucket(s, x->leaf)]; *pp; pp = &(*pp)->hnext) {
+    for (sub **pp = &s->pendl[bucket(s, x->leaf)]; *pp; pp = &(*pp)->lnext) {
+        if (*pp == x) {
+            *pp = x->lnext;
+            break;
+        }
+    }
+    for (sub **pp = &s->pend[bucket(s, x->key)]; *pp; pp = &(*pp)->hnext) {
         if (*pp == x) {
             *pp = x->hnext;
             return;
@@ -242,9 +264,10 @@ static void answer_error(sub *x, tl_err e, const char *msg)
 /* ---- proofs ---- */
 
 /* A tlog-proof for index against the published checkpoint (the caller passes the checkpoint
- * note it wants). Thread-safe. */
-static tl_err make_proof(tl_seq *s, uint64_t index, uint64_t size, const char *note,
-                         size_t nlen, char **body, size_t *blen, tl_diag *d)
+ * note it wants), with extra[0..extra_len) as its extra line if extra_len > 0. Thread-safe. */
+static tl_err make_proof_extra(tl_seq *s, uint64_t index, uint64_t size, const char *note,
+                               size_t nlen, const uint8_t *extra, size_t extra_len, char **body,
+                               size_t *blen, tl_diag *d)
 {
     if (index >= size)
         return tl_fail(d, TL_ERR_RANGE, "index %llu is not below size %llu",
@@ -254,7 +277,30 @@ static tl_err make_proof(tl_seq *s, uint64_t index, uint64_t size, const char *n
     if (tl_readpool_inclusion(s->pool, index, size, proof, &np, d) != TL_OK)
         return TL_ERR_IO; /* as with the lone reader; d holds the reader's message */
     return tl_tlog_proof_format(body, blen, index, (const uint8_t(*)[TL_HASH_LEN])proof, np,
-                                NULL, 0, note, nlen, d);
+                                extra_len ? extra : NULL, extra_len, note, nlen, d);
+}
+
+/* The same for an entry known only by index: in keyed mode its header is read from the log. */
+static tl_err make_proof(tl_seq *s, uint64_t index, uint64_t size, const char *note,
+                         size_t nlen, char **body, size_t *blen, tl_diag *d)
+{
+    if (!s->cfg.split || index >= size)
+        return make_proof_extra(s, index, size, note, nlen, NULL, 0, body, blen, d);
+    tl_reader *rd = NULL;
+    uint8_t *ent = NULL;
+    size_t elen = 0, head = 0;
+    uint8_t key[TL_HASH_LEN];
+    tl_err e = tl_readpool_get(s->pool, size, &rd, d);
+    if (e == TL_OK) {
+        e = tl_reader_entry(rd, index, &ent, &elen, d);
+        tl_readpool_put(s->pool, rd);
+    }
+    if (e == TL_OK && !s->cfg.split(ent, elen, key, &head))
+        head = 0;
+    if (e == TL_OK)
+        e = make_proof_extra(s, index, size, note, nlen, ent, head, body, blen, d);
+    free(ent);
+    return e;
 }
 
 /* The published checkpoint: copy under mu. */
@@ -415,7 +461,7 @@ static void *journal_main(void *arg)
             next = p->next;
             uint64_t idx = 0;
             tl_diag d;
-            if (healthy && tl_hashindex_get(s->hx, p->leaf, &idx, &d) == TL_OK) {
+            if (healthy && tl_hashindex_get(s->hx, p->key, &idx, &d) == TL_OK) {
                 known[nk] = p;
                 known_idx[nk++] = idx;
             } else {
@@ -648,6 +694,13 @@ static void *integrate_main(void *arg)
     tl_seq *s = arg;
     size_t max = s->cfg.max_batch;
     uint8_t(*leaves)[TL_HASH_LEN] = malloc(max * TL_HASH_LEN);
+    uint8_t(*keys)[TL_HASH_LEN] = malloc(max * TL_HASH_LEN);
+    const uint8_t **ents = malloc(max * sizeof *ents);
+    size_t *lens = malloc(max * sizeof *lens);
+    if (!keys || !ents || !lens) {
+        free(leaves);
+        leaves = NULL; /* unhealthy: see below */
+    }
     unsigned backoff_ms = 0, stop_failures = 0;
     for (;;) {
         pthread_mutex_lock(&s->mu);
@@ -692,6 +745,9 @@ static void *integrate_main(void *arg)
         for (sub *p = list; p && e == TL_OK; p = p->next, i++) {
             e = tl_log_add(s->log, p->body, p->len, &p->index, &d);
             memcpy(leaves[i], p->leaf, TL_HASH_LEN);
+            memcpy(keys[i], p->key, TL_HASH_LEN);
+            ents[i] = p->body;
+            lens[i] = p->len;
         }
         if (e == TL_OK)
             e = tl_log_publish(s->log, &d);
@@ -761,8 +817,10 @@ static void *integrate_main(void *arg)
             he = reindex(s, tl_hashindex_covered(s->hx), first, &hd);
         }
         if (he == TL_OK)
-            he = tl_hashindex_put(s->hx, (const uint8_t(*)[TL_HASH_LEN])leaves, first, n, size,
-                                  &hd);
+            he = tl_hashindex_put_keyed(s->hx, (const uint8_t(*)[TL_HASH_LEN])leaves,
+                                        s->cfg.split ? (const uint8_t(*)[TL_HASH_LEN])keys
+                                                     : NULL,
+                                        first, n, size, &hd);
         pthread_mutex_lock(&s->mu);
         if (cp_copy) {
             memcpy(cp_copy, cp, ncp);
@@ -797,6 +855,8 @@ static void *integrate_main(void *arg)
             p->dups = NULL;
         }
         pthread_mutex_unlock(&s->mu);
+        if (s->cfg.integrated)
+            s->cfg.integrated(s->cfg.integrated_ctx, first, ents, lens, n);
         /* Proofs for those who wait. */
         for (int pass = 0; pass < 2; pass++) {
             for (sub *p = pass ? dups : list; p; p = p->next) {
@@ -804,7 +864,11 @@ static void *integrate_main(void *arg)
                     continue;
                 tl_answer a = {.kind = TL_ANSWER_PROOF, .index = p->index};
                 tl_diag pd;
-                if (make_proof(s, p->index, size, cp, ncp, &a.body, &a.body_len, &pd) == TL_OK)
+                tl_err pe = pass == 0 ? make_proof_extra(s, p->index, size, cp, ncp, p->body,
+                                                         p->head_len, &a.body, &a.body_len, &pd)
+                                      : make_proof(s, p->index, size, cp, ncp, &a.body,
+                                                   &a.body_len, &pd);
+                if (pe == TL_OK)
                     answer(p, &a, pass == 1);
                 else
                     answer_error(p, TL_ERR_IO, pd.msg);
@@ -821,6 +885,9 @@ static void *integrate_main(void *arg)
         }
     }
     free(leaves);
+    free(keys);
+    free(ents);
+    free(lens);
     return NULL;
 }
 
@@ -831,25 +898,38 @@ static tl_err reindex(tl_seq *s, uint64_t from, uint64_t size, tl_diag *d)
 {
     enum { CHUNK = 4096 };
     uint8_t(*leaves)[TL_HASH_LEN] = malloc(CHUNK * TL_HASH_LEN);
-    if (!leaves)
+    uint8_t(*keys)[TL_HASH_LEN] = s->cfg.split ? malloc(CHUNK * TL_HASH_LEN) : NULL;
+    if (!leaves || (s->cfg.split && !keys)) {
+        free(leaves);
         return tl_fail(d, TL_ERR_NOMEM, "reindex");
+    }
     tl_reader *rd = NULL;
     tl_err e = tl_readpool_get(s->pool, size, &rd, d);
     for (uint64_t i = from; i < size && e == TL_OK;) {
         size_t n = 0;
-        for (; n < CHUNK && i + n < size; n++) {
+        for (; n < CHUNK && i + n < size && e == TL_OK; n++) {
             if (tl_reader_hash(rd, 0, i + n, leaves[n]) != TL_OK) {
                 e = tl_fail(d, TL_ERR_IO, "%s", tl_reader_error(rd));
                 break;
             }
+            if (keys) { /* keyed: the entry itself names its key */
+                uint8_t *ent = NULL;
+                size_t elen = 0, head = 0;
+                e = tl_reader_entry(rd, i + n, &ent, &elen, d);
+                if (e == TL_OK && !s->cfg.split(ent, elen, keys[n], &head))
+                    memcpy(keys[n], leaves[n], TL_HASH_LEN);
+                free(ent);
+            }
         }
         if (e == TL_OK)
-            e = tl_hashindex_put(s->hx, (const uint8_t(*)[TL_HASH_LEN])leaves, i, n,
-                                 i + n == size ? size : i + n, d);
+            e = tl_hashindex_put_keyed(s->hx, (const uint8_t(*)[TL_HASH_LEN])leaves,
+                                       (const uint8_t(*)[TL_HASH_LEN])keys, i, n,
+                                       i + n == size ? size : i + n, d);
         i += n;
     }
     tl_readpool_put(s->pool, rd);
     free(leaves);
+    free(keys);
     return e;
 }
 
@@ -907,8 +987,9 @@ tl_err tl_seq_open(tl_seq **out, const char *dir, const tl_seq_config *cfg, tl_d
     while (nb < 2 * (size_t)s->cfg.journal_limit)
         nb *= 2;
     s->pend = calloc(nb, sizeof *s->pend);
+    s->pendl = calloc(nb, sizeof *s->pendl);
     s->pend_mask = nb - 1;
-    tl_err e = s->pend ? TL_OK : tl_fail(d, TL_ERR_NOMEM, "pending set");
+    tl_err e = s->pend && s->pendl ? TL_OK : tl_fail(d, TL_ERR_NOMEM, "pending set");
     if (e == TL_OK)
         e = tl_log_open(&s->log, dir, s->cfg.sys, d);
     if (e == TL_OK)
@@ -986,35 +1067,9 @@ tl_err tl_seq_open(tl_seq **out, const char *dir, const tl_seq_config *cfg, tl_d
     return TL_OK;
 }
 
-tl_err tl_seq_submit(tl_seq *s, const uint8_t *body, size_t len, bool wait, tl_answer_fn cb,
-                     void *ctx, tl_diag *d)
+/* Queues x (built by the caller) unless it duplicates a pending entry; frees x on error. */
+static tl_err enqueue(tl_seq *s, sub *x, tl_diag *d)
 {
-    if (len > TL_ENTRY_MAX)
-        return tl_fail(d, TL_ERR_TOOBIG, "entry of %zu bytes is over the %d-byte limit", len,
-                       TL_ENTRY_MAX);
-    if (s->cfg.validate) {
-        tl_err e = s->cfg.validate(s->cfg.validate_ctx, body, len, d);
-        if (e != TL_OK) {
-            pthread_mutex_lock(&s->mu);
-            s->st.rejected++;
-            pthread_mutex_unlock(&s->mu);
-            return e;
-        }
-    }
-    sub *x = calloc(1, sizeof *x);
-    if (x)
-        x->body = malloc(len ? len : 1);
-    if (!x || !x->body) {
-        free(x);
-        return tl_fail(d, TL_ERR_NOMEM, "submission");
-    }
-    memcpy(x->body, body, len);
-    x->len = len;
-    x->wait = wait;
-    x->cb = cb;
-    x->ctx = ctx;
-    x->t0_ns = now_ns();
-    tl_leaf_hash(x->leaf, body, len);
     pthread_mutex_lock(&s->mu);
     s->st.submitted++;
     tl_err e = TL_OK;
@@ -1022,7 +1077,7 @@ tl_err tl_seq_submit(tl_seq *s, const uint8_t *body, size_t len, bool wait, tl_a
         e = tl_fail(d, TL_ERR_IO, "the server is shutting down");
     else if (!s->st.healthy)
         e = tl_fail(d, TL_ERR_IO, "%s", s->st.last_error);
-    sub *first = e == TL_OK ? pend_find(s, x->leaf) : NULL;
+    sub *first = e == TL_OK ? pend_find(s, x->key) : NULL;
     if (first) {
         x->hnext = first->dups;
         first->dups = x;
@@ -1044,6 +1099,85 @@ tl_err tl_seq_submit(tl_seq *s, const uint8_t *body, size_t len, bool wait, tl_a
     if (e != TL_OK)
         free_sub(x);
     return e;
+}
+
+static sub *new_sub(const uint8_t *body, size_t len, bool wait, tl_answer_fn cb, void *ctx)
+{
+    sub *x = calloc(1, sizeof *x);
+    if (x)
+        x->body = malloc(len ? len : 1);
+    if (!x || !x->body) {
+        free(x);
+        return NULL;
+    }
+    memcpy(x->body, body, len);
+    x->len = len;
+    x->wait = wait;
+    x->cb = cb;
+    x->ctx = ctx;
+    x->t0_ns = now_ns();
+    tl_leaf_hash(x->leaf, body, len);
+    return x;
+}
+
+tl_err tl_seq_submit(tl_seq *s, const uint8_t *body, size_t len, bool wait, tl_answer_fn cb,
+                     void *ctx, tl_diag *d)
+{
+    if (len > TL_ENTRY_MAX)
+        return tl_fail(d, TL_ERR_TOOBIG, "entry of %zu bytes is over the %d-byte limit", len,
+                       TL_ENTRY_MAX);
+    if (s->cfg.validate) {
+        tl_err e = s->cfg.validate(s->cfg.validate_ctx, body, len, d);
+        if (e != TL_OK) {
+            pthread_mutex_lock(&s->mu);
+            s->st.rejected++;
+            pthread_mutex_unlock(&s->mu);
+            return e;
+        }
+    }
+    sub *x = new_sub(body, len, wait, cb, ctx);
+    if (!x)
+        return tl_fail(d, TL_ERR_NOMEM, "submission");
+    memcpy(x->key, x->leaf, TL_HASH_LEN);
+    return enqueue(s, x, d);
+}
+
+tl_err tl_seq_submit_keyed(tl_seq *s, const uint8_t *entry, size_t len,
+                           const uint8_t key[static TL_HASH_LEN], size_t head_len, bool wait,
+                           tl_answer_fn cb, void *ctx, tl_diag *d)
+{
+    if (!s->cfg.split)
+        return tl_fail(d, TL_ERR_USAGE, "keyed submission to a log not in keyed mode");
+    if (len > TL_ENTRY_MAX)
+        return tl_fail(d, TL_ERR_TOOBIG, "entry of %zu bytes is over the %d-byte limit", len,
+                       TL_ENTRY_MAX);
+    if (head_len > len)
+        return tl_fail(d, TL_ERR_USAGE, "header longer than the entry");
+    sub *x = new_sub(entry, len, wait, cb, ctx);
+    if (!x)
+        return tl_fail(d, TL_ERR_NOMEM, "submission");
+    memcpy(x->key, key, TL_HASH_LEN);
+    x->head_len = head_len;
+    return enqueue(s, x, d);
+}
+
+tl_err tl_seq_lookup_leaf(tl_seq *s, const uint8_t leaf[static TL_HASH_LEN], uint64_t *index,
+                          tl_diag *d)
+{
+    pthread_mutex_lock(&s->mu);
+    bool pending = pend_find_leaf(s, leaf) != NULL;
+    pthread_mutex_unlock(&s->mu);
+    if (pending)
+        return TL_ERR_PUSHBACK;
+    return tl_hashindex_get(s->hx, leaf, index, d);
+}
+
+uint64_t tl_seq_size(tl_seq *s)
+{
+    pthread_mutex_lock(&s->mu);
+    uint64_t n = s->pub_size;
+    pthread_mutex_unlock(&s->mu);
+    return n;
 }
 
 void tl_seq_stop(tl_seq *s)
@@ -1079,6 +1213,7 @@ void tl_seq_close(tl_seq *s)
     tl_log_close(s->log);
     free(s->cp_note);
     free(s->pend);
+    free(s->pendl);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv_in);
     pthread_cond_destroy(&s->cv_jq);
