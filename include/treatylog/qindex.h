@@ -1,0 +1,117 @@
+/* qindex.h - the query index (issue 5, decision 0003): a SQLite database of every treaty-mode
+ * entry's envelope fields (index, leaf, logged, kind, type, from, serial, sent, to, refs,
+ * activity, start, end, troops, signers, the submission), behind GET /v1/entries, GET
+ * /v1/entries/<index>, the stats page, `treatylog list/show`, and the lookups the treaty
+ * validator makes (serials used, leaves and their types, registry entries).
+ *
+ * Derived data: rebuildable from the log at any time (`treatylog reindex`), and it records how
+ * many entries it covers, so a server indexes only what is past `covered` after a restart.
+ * Two indexes built from the same log entries (with the same operator key and schemas) have
+ * the same rows: the JSON of tl_qindex_query over the whole range is byte-identical.
+ *
+ * Entries are indexed by kind:
+ *   notification  a signed note whose text is a valid treatylog/notification/v1 document
+ *   registry      a signed note whose text is a valid treatylog/registry/v1 document:
+ *                 type "registry.<action>", from "operator"
+ *   other         anything else (a raw entry, a document that does not validate): no fields,
+ *                 never an error that stops indexing
+ * With an operator key, registry entries are applied in order (tl_registry_apply) and each
+ * entry's `signers` are the registered parties whose current key signed it (as of that index);
+ * without one, signers is null. The registry state is rebuilt on the first put after open from
+ * the stored registry entries alone (no log read).
+ *
+ * THREAD SAFETY: a tl_qindex holds one SQLite connection serialised by a mutex: every function
+ * may be called from any thread. HTTP readers may open more read-only handles on the same file
+ * (WAL mode: readers never block the writer).
+ */
+#ifndef TREATYLOG_QINDEX_H
+#define TREATYLOG_QINDEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "treatylog/err.h"
+#include "treatylog/hash.h"
+#include "treatylog/key.h"
+#include "treatylog/schema.h"
+#include "treatylog/values.h"
+
+#define TL_QINDEX_LIMIT_DEFAULT 100                       /* rows per page when no limit is given */
+#define TL_QINDEX_LIMIT_MAX     1000                      /* largest page */
+#define TL_QINDEX_TYPE_MAX      (TL_SCHEMA_TYPE_MAX + 16) /* longest type, "registry.<action>" */
+
+typedef struct tl_qindex tl_qindex;
+
+/* Opens (readonly: never creates, never writes) or opens-or-creates the index at path. WAL
+ * mode. TL_ERR_NOTFOUND for a missing file when readonly, TL_ERR_FORMAT for a file of another
+ * schema version (rebuild it), TL_ERR_IO for SQLite errors, TL_ERR_NOMEM. */
+TL_MUST_CHECK tl_err tl_qindex_open(tl_qindex **out, const char *path, bool readonly, tl_diag *d);
+
+/* Closes the index. NULL-safe. */
+void tl_qindex_close(tl_qindex *q);
+
+/* How many log entries the index covers (entries 0..covered-1 are indexed). */
+uint64_t tl_qindex_covered(tl_qindex *q);
+
+/* Indexes the n consecutive log entries entries[i] (lens[i] bytes) at indexes first..first+n-1,
+ * in one transaction, and records covered = first + n. Re-putting entries already covered is a
+ * no-op for them (only the part past `covered` is indexed, so a batch delivered twice after a
+ * crash is harmless); first > covered (a gap) is TL_ERR_RANGE. operator_key (the log's key,
+ * which signs registry documents) may be NULL: then registry entries are not applied and
+ * signers are not recorded. schemas validates notifications (required). On error nothing is
+ * written. TL_ERR_IO, TL_ERR_NOMEM, TL_ERR_USAGE (readonly handle). */
+TL_MUST_CHECK tl_err tl_qindex_put(tl_qindex *q, uint64_t first, const uint8_t *const *entries,
+                                   const size_t *lens, size_t n, const tl_vkey *operator_key,
+                                   const tl_schemas *schemas, tl_diag *d);
+
+/* The filters of GET /v1/entries, as the strings of the query parameters (NULL = absent), so
+ * the HTTP layer passes them as they came: party (a party code, or "operator"), type (exact,
+ * or a prefix ending in '*'), since/until (RFC 3339 date "2022-02-11" or UTC date-time
+ * "2022-02-11T12:00:00Z", on logged; since inclusive, until exclusive), ref (base64 leaf hash:
+ * entries whose refs contain it), after (an index: rows past it), limit (1..1000, default 100). */
+typedef struct tl_qfilter {
+    const char *party, *type, *since, *until, *ref, *after, *limit;
+} tl_qfilter;
+
+/* The answer of GET /v1/entries: *out = {"entries":[ROW...],"next":N|null,"size":size}, rows in
+ * ascending index (decision 0003; next is the `after` of the following page). A bad parameter
+ * is TL_ERR_FORMAT with d naming it ("limit: must be a number from 1 to 1000"; HTTP 400).
+ * The caller json_decref()s *out. */
+TL_MUST_CHECK tl_err tl_qindex_query(tl_qindex *q, const tl_qfilter *f, uint64_t size, json_t **out,
+                                     tl_diag *d);
+
+/* The answer of GET /v1/entries/<index> without bounds and proof (the HTTP layer adds them):
+ * the ROW plus "notification" (the JSON object; null for kind other), "signers" (party codes,
+ * or null if unknown) and "submission" (the signed note text; null for a raw entry).
+ * TL_ERR_NOTFOUND if index >= covered. The caller json_decref()s *out. */
+TL_MUST_CHECK tl_err tl_qindex_entry(tl_qindex *q, uint64_t index, json_t **out, tl_diag *d);
+
+/* The serial lookup of the treaty validator: TL_OK and the submission key of the first
+ * notification from party (2-letter code) with that serial, or TL_ERR_NOTFOUND. */
+TL_MUST_CHECK tl_err tl_qindex_serial_used(tl_qindex *q, const char *party, uint64_t serial,
+                                           uint8_t key_out[static TL_HASH_LEN], tl_diag *d);
+
+/* The refs lookup: TL_OK if an entry with this leaf hash is indexed, with its index (the first
+ * one) and type (NUL-terminated, "" for kind other), or TL_ERR_NOTFOUND. */
+TL_MUST_CHECK tl_err tl_qindex_leaf_type(tl_qindex *q, const uint8_t leaf[static TL_HASH_LEN],
+                                         uint64_t *index, char type[static TL_QINDEX_TYPE_MAX + 1],
+                                         tl_diag *d);
+
+/* Calls cb with the index of every registry entry, ascending (those that applied, or all of
+ * them if the index was built without an operator key): replaying them rebuilds the registry.
+ * cb returns false to stop. */
+TL_MUST_CHECK tl_err tl_qindex_registry_entries(tl_qindex *q, bool (*cb)(void *ctx, uint64_t index),
+                                                void *ctx, tl_diag *d);
+
+/* For GET /v1/stats: *out = {"per_day":[["2022-02-11",N],...],"parties":["UA",...]}: entries
+ * per UTC day of logged (ascending; days without entries left out) and the parties that sent
+ * notifications (sorted). The caller json_decref()s *out. */
+TL_MUST_CHECK tl_err tl_qindex_stats(tl_qindex *q, json_t **out, tl_diag *d);
+
+/* Writes logged_ms as "YYYY-MM-DDThh:mm:ss.mmmZ" (NUL-terminated) into out. */
+void tl_qindex_format_ms(char out[static 32], int64_t logged_ms);
+
+#endif
