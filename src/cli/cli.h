@@ -93,5 +93,29 @@ int cmd_verify_receipt(int argc, char **argv);
 int cmd_witness(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
 int cmd_notify(int argc, char **argv);
+int cmd_submit(int argc, char **argv);
+int cmd_registry(int argc, char **argv);
+
+/* Shared by submit and registry (cmd_submit.c). */
+
+/* Takes every "--name VALUE" out of argv[1..*argc) (before "--") into vals (at most max; *n
+ * gets their number) and closes the gaps. Returns 0, or prints the problem and EXIT_USAGE. */
+int submit_take_repeated(const char *cmd, int *argc, char **argv, const char *name,
+                         const char **vals, size_t max, size_t *n);
+
+/* A signer key file (type 0x01), read and wiped. */
+TL_MUST_CHECK tl_err submit_load_skey(const char *path, tl_skey *k, tl_diag *d);
+
+/* Appends a signature line by each of keys[0..nkeys) over text to the signed note *note
+ * (malloc'd, realloc'd; NUL-terminated). */
+TL_MUST_CHECK tl_err submit_append_sigs(char **note, size_t *nlen, const char *text, size_t tlen,
+                                        const tl_skey *keys, size_t nkeys, tl_diag *d);
+
+/* POSTs the signed note to <server>/add, verifies the treaty-mode answer against policy, keeps
+ * <receipts>/<stem>.{note,tlog-proof,entry} (stem NULL: "registry-<index>") and prints
+ * "index N leaf B64 logged TIME". Returns the exit code: 2 for a refusal (the server's
+ * message is printed) or a transport error, 1 for an answer that does not verify. */
+int submit_post(const char *cmd, const char *server, const char *note, size_t nlen,
+                const tl_policy *policy, const char *receipts, const char *stem);
 
 #endif

@@ -50,6 +50,13 @@ static const char usage[] =
     "  notify check FILE [--schemas DIR]\n"
     "                       validate a notification (text, signed note or JSON) against\n"
     "                       its schema; prints OK or the first error (exit 2)\n"
+    "  submit FILE --key KEY [--key KEY...] --server URL (--policy POLICY | --vkey VKEY)\n"
+    "       [--receipts DIR] [--schemas DIR] [--sign-only]\n"
+    "                       sign a notification (JSON or text) as its sending party, POST\n"
+    "                       it to a treaty-mode log, check the proof, keep receipts\n"
+    "  registry add FILE | remove CODE | rotate CODE --new-key VKEY --old-key KEY\n"
+    "       --key OPERATOR_KEY --server URL [--policy POLICY | --vkey VKEY]\n"
+    "                       change the party registry of a treaty-mode log (operator)\n"
     "testing:\n"
     "  load URL --rate R --duration S [--size B] [--connections C] [--wait 0|1]\n"
     "       [--verify VKEY] [--json]\n"
@@ -71,6 +78,7 @@ static const command commands[] = {
     {"load", cmd_load},       {"serve", cmd_serve},
     {"verify-receipt", cmd_verify_receipt}, {"monitor", cmd_monitor},
     {"notify", cmd_notify},
+    {"submit", cmd_submit},   {"registry", cmd_registry},
     {"witness", cmd_witness},
 };
 

@@ -1,0 +1,206 @@
+/* cmd_registry.c - treatylog registry add|remove|rotate: the operator changes the party registry
+ * of a treaty-mode log by submitting a treatylog/registry/v1 document (registry.h) signed with
+ * the log key, as `init --registry` signs the genesis; a rotation is signed by the party's
+ * current key too. The answer is checked and kept as for `submit` (cmd_submit.c), the
+ * receipts named registry-<index>.{note,tlog-proof,entry}.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "treatylog/note.h"
+#include "treatylog/registry.h"
+#include "treatylog/schema.h"
+#include "treatylog/values.h"
+
+static const char registry_usage[] =
+    "usage: treatylog registry add FILE --key OPERATOR_KEY --server URL [options]\n"
+    "       treatylog registry remove CODE --key OPERATOR_KEY --server URL [options]\n"
+    "       treatylog registry rotate CODE --new-key VKEY [--new-key VKEY...] --old-key "
+    "PARTY_KEY\n"
+    "                                 --key OPERATOR_KEY --server URL [options]\n"
+    "options: --policy POLICY | --vkey VKEY (default: the operator key's verifier key),\n"
+    "         --receipts DIR (default receipts), --sign-only (print the signed document)";
+
+/* The add document of FILE: a registry document whose action is "add", or one party object
+ * ({"code", "name", "keys", "roles"}) that becomes {"action":"add","parties":[party]}. */
+static tl_err add_document(const char *path, json_t **out, tl_diag *d)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    tl_err e = cli_read_file(path, 1 << 20, &buf, &len, d);
+    if (e != TL_OK)
+        return e;
+    json_t *doc = NULL;
+    e = tl_schema_parse_json(&doc, (const char *)buf, len, false, d);
+    free(buf);
+    if (e != TL_OK)
+        return tl_diag_prefix(d, e, "%s", path);
+    const json_t *action = json_object_get(doc, "action");
+    if (action) {
+        if (!json_is_string(action) || strcmp(json_string_value(action), "add") != 0) {
+            json_decref(doc);
+            return tl_fail(d, TL_ERR_USAGE,
+                           "%s: a registry document whose action is not \"add\" (use registry "
+                           "remove or rotate)",
+                           path);
+        }
+        *out = doc;
+        return TL_OK;
+    }
+    if (!json_object_get(doc, "code")) {
+        json_decref(doc);
+        return tl_fail(d, TL_ERR_FORMAT,
+                       "%s: neither a registry document (\"action\") nor a party (\"code\")", path);
+    }
+    json_t *w = json_pack("{s:s, s:[o]}", "action", "add", "parties", doc);
+    if (!w)
+        return tl_fail(d, TL_ERR_NOMEM, "registry document");
+    *out = w;
+    return TL_OK;
+}
+
+static tl_err code_arg(const char *code, tl_diag *d)
+{
+    if (!tl_value_party(code, strlen(code)))
+        return tl_fail(d, TL_ERR_USAGE, "'%s' is not a party code (two upper-case letters)", code);
+    return TL_OK;
+}
+
+int cmd_registry(int argc, char **argv)
+{
+    if (argc < 2)
+        return cli_usage("registry", "%s", registry_usage);
+    const char *sub = argv[1];
+    bool add = strcmp(sub, "add") == 0, remove = strcmp(sub, "remove") == 0,
+         rotate = strcmp(sub, "rotate") == 0;
+    if (!add && !remove && !rotate)
+        return cli_usage("registry", "unknown subcommand '%s'\n%s", sub, registry_usage);
+    argc--;
+    argv++;
+    const char *newkeys[TL_REGISTRY_KEYS_MAX];
+    size_t nnew = 0;
+    int rc = submit_take_repeated("registry", &argc, argv, "new-key", newkeys, TL_REGISTRY_KEYS_MAX,
+                                  &nnew);
+    if (rc)
+        return rc;
+    const char *keypath = NULL, *oldkey = NULL, *server = NULL, *policy_path = NULL,
+               *vkey_arg = NULL, *receipts = NULL;
+    bool sign_only = false;
+    const cli_opt opts[] = {{"key", &keypath, NULL},        {"old-key", &oldkey, NULL},
+                            {"server", &server, NULL},      {"policy", &policy_path, NULL},
+                            {"vkey", &vkey_arg, NULL},      {"receipts", &receipts, NULL},
+                            {"sign-only", NULL, &sign_only}};
+    const char *pos[1];
+    size_t npos = 0;
+    rc = cli_parse("registry", argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, &npos);
+    if (rc)
+        return rc;
+    if (npos != 1 || !keypath)
+        return cli_usage("registry", "%s", registry_usage);
+    if (rotate != (nnew > 0) || rotate != (oldkey != NULL))
+        return cli_usage("registry", rotate ? "rotate needs --new-key VKEY and --old-key KEY"
+                                            : "--new-key and --old-key are for rotate only");
+    if (sign_only && (server || policy_path || vkey_arg || receipts))
+        return cli_usage("registry", "--sign-only signs and prints; it takes no --server, "
+                                     "--policy, --vkey or --receipts");
+    if (!sign_only && !server)
+        return cli_usage("registry", "need --server URL (or --sign-only)");
+
+    tl_diag d = {{0}};
+    tl_skey op, party;
+    memset(&party, 0, sizeof party);
+    tl_err e = submit_load_skey(keypath, &op, &d);
+    if (e != TL_OK)
+        return cli_fail("registry", e, &d);
+    json_t *doc = NULL;
+    if (add) {
+        e = add_document(pos[0], &doc, &d);
+    } else {
+        e = code_arg(pos[0], &d);
+        json_t *p = e == TL_OK ? json_pack("{s:s}", "code", pos[0]) : NULL;
+        if (e == TL_OK && !p)
+            e = tl_fail(&d, TL_ERR_NOMEM, "registry document");
+        json_t *keys = rotate && p ? json_array() : NULL;
+        for (size_t i = 0; e == TL_OK && keys && i < nnew; i++) {
+            tl_vkey k;
+            e = cli_load_vkey(newkeys[i], &k, &d);
+            char text[TL_VKEY_TEXT_MAX];
+            if (e == TL_OK)
+                tl_vkey_format(text, &k);
+            if (e == TL_OK && strcmp(k.name, pos[0]) != 0)
+                e = tl_fail(&d, TL_ERR_USAGE,
+                            "--new-key %s is a key of \"%s\", not of %s (a party's key is named "
+                            "by its code)",
+                            newkeys[i], k.name, pos[0]);
+            if (e == TL_OK && json_array_append_new(keys, json_string(text)) != 0)
+                e = tl_fail(&d, TL_ERR_NOMEM, "registry document");
+        }
+        if (e == TL_OK && rotate && (!keys || json_object_set_new(p, "keys", keys) != 0))
+            e = tl_fail(&d, TL_ERR_NOMEM, "registry document");
+        else if (e != TL_OK)
+            json_decref(keys);
+        if (e == TL_OK) {
+            doc = json_pack("{s:s, s:[o]}", "action", remove ? "remove" : "rotate", "parties", p);
+            if (!doc)
+                e = tl_fail(&d, TL_ERR_NOMEM, "registry document");
+        } else {
+            json_decref(p);
+        }
+    }
+    if (e == TL_OK && rotate) {
+        e = submit_load_skey(oldkey, &party, &d);
+        if (e == TL_OK && strcmp(party.vkey.name, pos[0]) != 0)
+            e = tl_fail(&d, TL_ERR_USAGE,
+                        "--old-key %s is a key of \"%s\", not of %s: a rotation is signed by "
+                        "the party's current key",
+                        oldkey, party.vkey.name, pos[0]);
+    }
+    char *json = NULL;
+    if (e == TL_OK) {
+        json = json_dumps(doc, JSON_COMPACT);
+        if (!json)
+            e = tl_fail(&d, TL_ERR_NOMEM, "registry document");
+    }
+    json_decref(doc);
+    char *text = NULL, *note = NULL;
+    size_t tlen = 0, nlen = 0;
+    if (e == TL_OK)
+        e = tl_registry_from_json(&text, &tlen, json, strlen(json), false, &d);
+    free(json);
+    if (e == TL_OK)
+        e = tl_note_sign(&note, &nlen, text, tlen, &op, &d);
+    if (e == TL_OK && rotate)
+        e = submit_append_sigs(&note, &nlen, text, tlen, &party, 1, &d);
+    free(text);
+    tl_policy *policy = NULL;
+    if (e == TL_OK && !sign_only) {
+        if (policy_path || vkey_arg) {
+            e = cli_load_policy(policy_path, vkey_arg, &policy, &d);
+        } else {
+            policy = tl_policy_new();
+            if (policy)
+                tl_policy_single_log(policy, &op.vkey);
+            else
+                e = tl_fail(&d, TL_ERR_NOMEM, "policy");
+        }
+    }
+    tl_skey_wipe(&op);
+    tl_skey_wipe(&party);
+    if (e != TL_OK) {
+        free(note);
+        free(policy);
+        return cli_fail("registry", e, &d);
+    }
+    if (sign_only)
+        rc = cli_write_stdout(note, nlen) ? 0 : EXIT_USAGE;
+    else
+        rc = submit_post("registry", server, note, nlen, policy, receipts ? receipts : "receipts",
+                         NULL);
+    free(note);
+    free(policy);
+    return rc;
+}
