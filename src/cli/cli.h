@@ -93,6 +93,9 @@ int cmd_verify_receipt(int argc, char **argv);
 int cmd_witness(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
 int cmd_notify(int argc, char **argv);
+int cmd_reindex(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_show(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
 int cmd_registry(int argc, char **argv);
 

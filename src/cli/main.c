@@ -57,6 +57,14 @@ static const char usage[] =
     "  registry add FILE | remove CODE | rotate CODE --new-key VKEY --old-key KEY\n"
     "       --key OPERATOR_KEY --server URL [--policy POLICY | --vkey VKEY]\n"
     "                       change the party registry of a treaty-mode log (operator)\n"
+    "queries:\n"
+    "  reindex DIR [--vkey VKEY] [--schemas DIR]\n"
+    "                       rebuild the query index DIR/.treatylog/query.db from the log\n"
+    "  list DIR|URL [--party P] [--type T|PREFIX*] [--since D] [--until D] [--ref B64]\n"
+    "       [--after N] [--limit N] [--all] [--json]\n"
+    "                       entries from the query index (a URL: GET /v1/entries)\n"
+    "  show DIR|URL INDEX [--json]\n"
+    "                       one entry with its document, signers and signed note\n"
     "testing:\n"
     "  load URL --rate R --duration S [--size B] [--connections C] [--wait 0|1]\n"
     "       [--verify VKEY] [--json]\n"
@@ -78,6 +86,7 @@ static const command commands[] = {
     {"load", cmd_load},       {"serve", cmd_serve},
     {"verify-receipt", cmd_verify_receipt}, {"monitor", cmd_monitor},
     {"notify", cmd_notify},
+    {"reindex", cmd_reindex}, {"list", cmd_list}, {"show", cmd_show},
     {"submit", cmd_submit},   {"registry", cmd_registry},
     {"witness", cmd_witness},
 };
