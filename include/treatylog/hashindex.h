@@ -56,6 +56,12 @@ TL_MUST_CHECK tl_err tl_hashindex_witnessed(tl_hashindex *h, uint64_t from, size
 TL_MUST_CHECK tl_err tl_hashindex_witnessed_latest(tl_hashindex *h, tl_witnessed_fn cb,
                                                    void *ctx, tl_diag *d);
 
+/* Calls cb once with the archived witnessed checkpoint of the largest size <= index, if any
+ * (the last one that did not contain entry `index`; tl_hashindex_witnessed from index + 1
+ * gives the first that did). */
+TL_MUST_CHECK tl_err tl_hashindex_witnessed_below(tl_hashindex *h, uint64_t index,
+                                                  tl_witnessed_fn cb, void *ctx, tl_diag *d);
+
 void tl_hashindex_close(tl_hashindex *h);
 
 #endif

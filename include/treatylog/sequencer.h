@@ -146,6 +146,12 @@ TL_MUST_CHECK tl_err tl_seq_witnessed(tl_seq *s, char **note, size_t *len, uint6
 TL_MUST_CHECK tl_err tl_seq_witnessed_list(tl_seq *s, uint64_t from, size_t max,
                                            tl_witnessed_fn cb, void *ctx, tl_diag *d);
 
+/* The witnessed checkpoints around entry `index` (DESIGN §4): cb is called for the last
+ * archived one that did not contain it (size <= index), if any, then for the first that did
+ * (size > index), if any; each with its first and latest archived notes. */
+TL_MUST_CHECK tl_err tl_seq_witnessed_bounds(tl_seq *s, uint64_t index, tl_witnessed_fn below,
+                                             tl_witnessed_fn above, void *ctx, tl_diag *d);
+
 /* The log's verifier key. */
 const tl_vkey *tl_seq_log_key(const tl_seq *s);
 

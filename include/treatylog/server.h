@@ -23,6 +23,11 @@ typedef struct tl_server_config {
     FILE *access_log;          /* one line per request, or NULL */
     tl_gather *gather;         /* witnessing: GET /checkpoint serves the newest checkpoint
                                   that met the quorum; NULL: the log-signed one */
+    struct tl_treaty *treaty;  /* treaty mode: POST /add checks submissions, /v1/entries and
+                                  /v1/stats answer; NULL: raw mode */
+    const struct tl_policy *policy; /* witness policy (witness times in /v1/ answers) */
+    const struct tl_findings_src *findings; /* /v1/findings; NULL: none */
+    struct tl_webstatic *web;  /* the dashboard's files, served at /; NULL: none */
 } tl_server_config;
 
 /* Defaults: 127.0.0.1:8420, 0, 1024, 30, 65535, NULL. */

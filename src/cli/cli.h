@@ -89,6 +89,11 @@ int cmd_verify_proof(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_load(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+/* Loads the message schemas of dir, else $TREATYLOG_SCHEMAS, else the source tree's schemas/
+ * (set at build time). */
+struct tl_schemas;
+TL_MUST_CHECK tl_err cli_load_schemas(const char *dir, struct tl_schemas **out, tl_diag *d);
+
 int cmd_verify_receipt(int argc, char **argv);
 int cmd_witness(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);

@@ -11,10 +11,6 @@
 #include "treatylog/notification.h"
 #include "treatylog/schema.h"
 
-#ifndef TL_SCHEMAS_DIR
-#define TL_SCHEMAS_DIR "schemas"
-#endif
-
 static const char notify_usage[] =
     "usage: treatylog notify types [--schemas DIR]\n"
     "       treatylog notify template TYPE [--text] [--schemas DIR]\n"
@@ -23,13 +19,8 @@ static const char notify_usage[] =
 /* --schemas, else $TREATYLOG_SCHEMAS, else the source tree's schemas/ (set at build time). */
 static int load_schemas(const char *cmd, const char *arg, tl_schemas **out)
 {
-    const char *dir = arg;
-    if (!dir) {
-        const char *env = getenv("TREATYLOG_SCHEMAS");
-        dir = env && env[0] ? env : TL_SCHEMAS_DIR;
-    }
     tl_diag d = {{0}};
-    tl_err e = tl_schemas_load(out, dir, &d);
+    tl_err e = cli_load_schemas(arg, out, &d);
     if (e != TL_OK)
         return cli_fail(cmd, e, &d);
     return 0;

@@ -12,6 +12,12 @@
 #include "treatylog/sequencer.h"
 #include "treatylog/server.h"
 #include "treatylog/text.h"
+#include "treatylog/treaty.h"
+#include "treatylog/webstatic.h"
+
+#ifndef TL_WEB_DIR
+#define TL_WEB_DIR "web/dist"
+#endif
 
 enum {
     S_DIR,
@@ -28,6 +34,8 @@ enum {
     S_WITNESS_POLICY,
     S_WITNESS_INTERVAL,
     S_WITNESS_TIMEOUT,
+    S_SCHEMAS,
+    S_WEB,
     S_COUNT
 };
 
@@ -58,6 +66,8 @@ int cmd_serve(int argc, char **argv)
         [S_WITNESS_POLICY] = {"witness-policy", NULL},
         [S_WITNESS_INTERVAL] = {"witness-interval-ms", NULL},
         [S_WITNESS_TIMEOUT] = {"witness-timeout-ms", NULL},
+        [S_SCHEMAS] = {"schemas", NULL},
+        [S_WEB] = {"web", NULL},
     };
     const char *config = NULL;
     cli_opt opts[S_COUNT + 1];
@@ -129,7 +139,42 @@ int cmd_serve(int argc, char **argv)
     tl_seq *seq = NULL;
     tl_server *srv = NULL;
     tl_gather *gather = NULL;
-    e = tl_seq_open(&seq, set[S_DIR].value, &sc, &d);
+    tl_schemas *schemas = NULL;
+    tl_treaty *treaty = NULL;
+    tl_policy *reg_policy = NULL;
+    tl_webstatic *web = NULL;
+    /* Treaty mode when the log starts with a registry (init --registry). */
+    if (tl_treaty_is_treaty_log(set[S_DIR].value)) {
+        e = cli_load_schemas(set[S_SCHEMAS].value, &schemas, &d);
+        if (e == TL_OK)
+            e = tl_treaty_open(&treaty, set[S_DIR].value, schemas, &d);
+        if (e == TL_OK)
+            tl_treaty_seq_config(treaty, &sc);
+        if (e == TL_OK && !policy) { /* witness times from the registry's policy */
+            tl_registry *r = tl_treaty_registry(treaty);
+            reg_policy = tl_policy_new();
+            if (r && reg_policy && r->witness_policy &&
+                tl_policy_parse(reg_policy, r->witness_policy, r->witness_policy_len, NULL) !=
+                    TL_OK) {
+                free(reg_policy);
+                reg_policy = NULL;
+            }
+            tl_registry_free(r);
+        }
+    }
+    /* The dashboard: --web DIR, else the source tree's web/dist if it was built. */
+    if (e == TL_OK && (set[S_WEB].value || tl_webstatic_open(TL_WEB_DIR, &web, NULL) != TL_OK)) {
+        web = NULL;
+        if (set[S_WEB].value)
+            e = tl_webstatic_open(set[S_WEB].value, &web, &d);
+    }
+    hc.web = web;
+    hc.treaty = treaty;
+    hc.policy = policy ? policy : reg_policy;
+    if (e == TL_OK)
+        e = tl_seq_open(&seq, set[S_DIR].value, &sc, &d);
+    if (e == TL_OK && treaty)
+        tl_treaty_attach(treaty, seq);
     if (e == TL_OK && policy) {
         bool listed = false;
         for (size_t i = 0; i < policy->nlogs; i++)
@@ -148,6 +193,10 @@ int cmd_serve(int argc, char **argv)
         tl_gather_stop(gather);
         free(policy);
         tl_seq_close(seq);
+        tl_treaty_close(treaty);
+        tl_schemas_free(schemas);
+        free(reg_policy);
+        tl_webstatic_close(web);
         if (alog)
             fclose(alog);
         free(cfgbuf);
@@ -167,8 +216,9 @@ int cmd_serve(int argc, char **argv)
     }
     printf("http://%.*s:%u\n", hl, host, tl_server_port(srv));
     fflush(stdout);
-    fprintf(stderr, "treatylog serve: log %s (size %llu) on http://%.*s:%u\n", set[S_DIR].value,
-            (unsigned long long)size, hl, host, tl_server_port(srv));
+    fprintf(stderr, "treatylog serve: %s log %s (size %llu) on http://%.*s:%u%s\n",
+            treaty ? "treaty" : "raw", set[S_DIR].value, (unsigned long long)size, hl, host,
+            tl_server_port(srv), web ? " (dashboard at /)" : "");
     int sig = 0;
     sigwait(&sigs, &sig);
     fprintf(stderr, "treatylog serve: %s: integrating what was accepted, then exiting\n",
@@ -178,6 +228,10 @@ int cmd_serve(int argc, char **argv)
     tl_seq_stop(seq);      /* answers every waiter, publishes, joins its threads */
     tl_server_stop(srv);   /* in-flight requests finish; reads still work until here */
     tl_seq_close(seq);
+    tl_treaty_close(treaty);
+    tl_schemas_free(schemas);
+    free(reg_policy);
+    tl_webstatic_close(web);
     free(policy);
     if (alog)
         fclose(alog);

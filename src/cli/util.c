@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "treatylog/schema.h"
 #include "treatylog/text.h"
 
 int cli_exit_code(tl_err e)
@@ -217,4 +218,17 @@ int cli_parse(const char *cmd, int argc, char **argv, const cli_opt *opts, size_
         pos[(*npos)++] = a;
     }
     return 0;
+}
+
+#ifndef TL_SCHEMAS_DIR
+#define TL_SCHEMAS_DIR "schemas"
+#endif
+
+tl_err cli_load_schemas(const char *dir, tl_schemas **out, tl_diag *d)
+{
+    if (!dir) {
+        const char *env = getenv("TREATYLOG_SCHEMAS");
+        dir = env && env[0] ? env : TL_SCHEMAS_DIR;
+    }
+    return tl_schemas_load(out, dir, d);
 }

@@ -237,6 +237,16 @@ tl_err tl_hashindex_witnessed_latest(tl_hashindex *h, tl_witnessed_fn cb, void *
         0, 1, cb, ctx, d);
 }
 
+tl_err tl_hashindex_witnessed_below(tl_hashindex *h, uint64_t index, tl_witnessed_fn cb,
+                                    void *ctx, tl_diag *d)
+{
+    /* size <= index, written as size < index + 1 to reuse the "from" parameter. */
+    return witnessed_query(h,
+                           "SELECT size, first, last FROM witnessed WHERE size < ? ORDER BY "
+                           "size DESC LIMIT ?",
+                           index + 1, 1, cb, ctx, d);
+}
+
 void tl_hashindex_close(tl_hashindex *h)
 {
     if (!h)

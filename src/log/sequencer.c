@@ -1445,3 +1445,12 @@ tl_err tl_seq_witnessed_list(tl_seq *s, uint64_t from, size_t max, tl_witnessed_
 {
     return tl_hashindex_witnessed(s->hx, from, max, cb, ctx, d);
 }
+
+tl_err tl_seq_witnessed_bounds(tl_seq *s, uint64_t index, tl_witnessed_fn below,
+                               tl_witnessed_fn above, void *ctx, tl_diag *d)
+{
+    tl_err e = tl_hashindex_witnessed_below(s->hx, index, below, ctx, d);
+    if (e == TL_OK)
+        e = tl_hashindex_witnessed(s->hx, index + 1, 1, above, ctx, d);
+    return e;
+}

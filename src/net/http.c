@@ -22,7 +22,10 @@
 #include <microhttpd.h>
 #include <zlib.h>
 
+#include "api.h"
 #include "httputil.h"
+#include "treatylog/treaty.h"
+#include "treatylog/webstatic.h"
 #include "treatylog/text.h"
 #include "treatylog/tile.h"
 
@@ -572,7 +575,9 @@ static enum MHD_Result handle_add(tl_server *s, struct MHD_Connection *c, req *r
     tl_diag d = {{0}};
     pthread_mutex_lock(&r->mu);
     r->submitted = true;
-    tl_err e = tl_seq_submit(s->seq, r->body, r->len, wait, on_answer, r, &d);
+    tl_err e = s->cfg.treaty
+                   ? tl_treaty_submit(s->cfg.treaty, r->body, r->len, wait, on_answer, r, &d)
+                   : tl_seq_submit(s->seq, r->body, r->len, wait, on_answer, r, &d);
     if (e == TL_OK && !r->done) {
         r->suspended = true;
         MHD_suspend_connection(c);
@@ -587,6 +592,41 @@ static enum MHD_Result handle_add(tl_server *s, struct MHD_Connection *c, req *r
     if (done)
         return send_answer(c, r);
     return MHD_YES;
+}
+
+/* ---- query API and dashboard ---- */
+
+static const char *query_arg(void *ctx, const char *key)
+{
+    return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static enum MHD_Result serve_web(tl_server *s, struct MHD_Connection *c, req *r,
+                                 const char *url)
+{
+    tl_webstatic_file f;
+    tl_diag d;
+    tl_err e = tl_webstatic_get(s->cfg.web, url, &f, &d);
+    if (e != TL_OK) {
+        char msg[TL_DIAG_LEN + 16];
+        snprintf(msg, sizeof msg, "treatylog: %.500s", d.msg);
+        return send_text(c, r, e == TL_ERR_NOTFOUND ? 404 : status_for(e), msg);
+    }
+    struct MHD_Response *resp = MHD_create_response_from_fd((size_t)f.size, f.fd);
+    if (!resp) {
+        close(f.fd);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, f.content_type);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+                            f.immutable ? "public, max-age=31536000, immutable" : "no-cache");
+    MHD_add_response_header(resp, "Content-Security-Policy",
+                            "default-src 'self'; img-src 'self' data:; style-src 'self' "
+                            "'unsafe-inline'");
+    enum MHD_Result ret = MHD_queue_response(c, 200, resp);
+    MHD_destroy_response(resp);
+    r->status = 200;
+    return ret;
 }
 
 /* ---- dispatch ---- */
@@ -652,6 +692,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return serve_health(s, c, r);
     if (strcmp(url, "/metrics") == 0)
         return serve_metrics(s, c, r);
+    if (tl_api_handles(url)) {
+        tl_api a = {s->seq, s->cfg.treaty, s->cfg.policy, s->cfg.findings};
+        char *body = NULL;
+        size_t len = 0;
+        const char *ctype = "text/plain; charset=utf-8";
+        unsigned st = tl_api_get(&a, url, query_arg, c, &body, &len, &ctype);
+        if (!body)
+            return send_text(c, r, 500, "treatylog: out of memory");
+        return send_buf(c, r, st, ctype, body, len, "no-store");
+    }
+    if (s->cfg.web && get && !tl_webstatic_is_api_path(url))
+        return serve_web(s, c, r, url);
     return send_text(c, r, 404, "treatylog: no such endpoint (see docs/api.md)");
 }
 
