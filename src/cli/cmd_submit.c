@@ -400,13 +400,13 @@ int submit_post(const char *cmd, const char *server, const char *note, size_t nl
         char msg[SUBMIT_MSG_MAX + 4];
         server_message(msg, &resp);
         free(resp.buf);
-        const char *what = status == 400   ? "refused as malformed"
-                           : status == 403 ? "refused as not authorised"
-                           : status == 409 ? "refused as conflicting with the log"
-                           : status == 413 ? "refused as too large"
+        const char *what = status == 400   ? "refused it as malformed"
+                           : status == 403 ? "refused it as not authorised"
+                           : status == 409 ? "refused it as conflicting with the log"
+                           : status == 413 ? "refused it as too large"
                            : status == 429 || status == 503
-                               ? "busy, nothing was logged; try again later"
-                               : "failed";
+                               ? "is busy; try again later (the same bytes are deduplicated)"
+                               : "answered with an error";
         fprintf(stderr, "treatylog %s: the log %s (HTTP %ld): %s\n", cmd, what, status, msg);
         return EXIT_USAGE;
     }
