@@ -1,0 +1,39 @@
+// api.js - the JSON API of decision 0003, same origin only.
+
+export class HttpError extends Error {
+  constructor(status, text) { super(`HTTP ${status}: ${text.slice(0, 200)}`); this.status = status; }
+}
+
+async function get(path, as = 'json') {
+  const r = await fetch(path, { headers: { Accept: as === 'json' ? 'application/json' : 'text/plain' } });
+  if (!r.ok) throw new HttpError(r.status, await r.text());
+  return as === 'json' ? r.json() : r.text();
+}
+
+const qs = (params) => {
+  const u = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== '') u.set(k, v);
+  const s = u.toString();
+  return s ? `?${s}` : '';
+};
+
+export const stats = () => get('/v1/stats');
+// {entries, next, size}; after = index (results have index > after), limit <= 1000.
+export const entries = (params) => get(`/v1/entries${qs(params)}`);
+export const entry = (i) => get(`/v1/entries/${i}`);
+export const findings = (params = {}) => get(`/v1/findings${qs(params)}`);
+export const evidenceUrl = (id) => `/v1/evidence${qs({ id })}`;
+export const evidence = (id) => get(evidenceUrl(id));
+export const text = (path) => get(path, 'text');
+// The index of an entry by leaf hash, from the tlog-proof of /v1/proof?hash= (docs/api.md).
+export async function indexOfLeaf(leaf) {
+  const t = await text(`/v1/proof${qs({ hash: leaf })}`);
+  const m = /\nindex (\d+)\n/.exec(t);
+  return m ? Number(m[1]) : null;
+}
+
+// The newest `count` entries ending at index `last` (inclusive), one request.
+export function window_(last, count) {
+  const first = Math.max(0, last - count + 1);
+  return entries({ after: first > 0 ? first - 1 : null, limit: Math.min(1000, last - first + 1) });
+}

@@ -1,0 +1,143 @@
+// timeline.js - a window of entries (the newest 500 by default, paged by index) as points on a
+// time axis, one lane per party, coloured by type; refs drawn from the referenced entry to the
+// one that answers it; deadlines of findings as diamonds, missed ones in red.
+import * as api from '../api.js';
+import { h, s, num, when, category, CATEGORIES, entryName, badge } from '../ui.js';
+
+export const WINDOW = 500;
+const MISSED = new Set(['missed', 'late', 'breach']);
+const LANE = 34, TOP = 16, BOTTOM = 34, LEFT = 74, RIGHT = 20;
+
+function ticks(t0, t1, n) {
+  const span = t1 - t0, out = [];
+  for (let i = 0; i <= n; i++) out.push(t0 + (span * i) / n);
+  const fmt = span < 2 * 86400e3 ? (t) => new Date(t).toISOString().slice(5, 16).replace('T', ' ')
+    : (t) => new Date(t).toISOString().slice(0, 10);
+  return out.map((t) => [t, fmt(t)]);
+}
+
+function draw(rows, findings, parties, width) {
+  const lanes = [...parties];
+  for (const r of rows) if (!lanes.includes(r.from)) lanes.push(r.from);
+  for (const f of findings) for (const p of f.parties) if (!lanes.includes(p)) lanes.push(p);
+  const lane = (p) => TOP + LANE * lanes.indexOf(p) + LANE / 2;
+  const times = rows.map((r) => r.logged_ms).concat(findings.map((f) => Date.parse(f.due)));
+  let t0 = Math.min(...times), t1 = Math.max(...times);
+  if (!(t1 > t0)) { t0 -= 3600e3; t1 += 3600e3; }
+  const pad = (t1 - t0) * 0.02;
+  t0 -= pad; t1 += pad;
+  const height = TOP + LANE * lanes.length + BOTTOM;
+  const x = (t) => LEFT + ((t - t0) / (t1 - t0)) * (width - LEFT - RIGHT);
+  const byLeaf = new Map(rows.map((r) => [r.leaf, r]));
+  const byIndex = new Map(rows.map((r) => [r.index, r]));
+  const pt = (r) => [x(r.logged_ms), lane(r.from)];
+
+  const grid = lanes.map((p) => s('g', { class: 'lane' },
+    s('line', { x1: LEFT, x2: width - RIGHT, y1: lane(p), y2: lane(p) }),
+    s('text', { x: LEFT - 8, y: lane(p) + 4, 'text-anchor': 'end' }, p)));
+  const axis = ticks(t0 + pad, t1 - pad, Math.max(2, Math.floor(width / 160))).map(([t, label]) => s('g', { class: 'tick' },
+    s('line', { x1: x(t), x2: x(t), y1: TOP, y2: height - BOTTOM + 4 }),
+    s('text', { x: x(t), y: height - BOTTOM + 18, 'text-anchor': 'middle' }, label)));
+  const refs = [];
+  for (const r of rows) for (const leaf of r.refs || []) {
+    const from = byLeaf.get(leaf);
+    if (!from) continue;
+    const [x1, y1] = pt(from), [x2, y2] = pt(r);
+    refs.push(s('line', { class: 'ref', x1, y1, x2, y2, 'marker-end': 'url(#arrow)' }));
+  }
+  const deadlines = findings.map((f) => {
+    const trig = byIndex.get(f.trigger);
+    const dx = x(Date.parse(f.due)), dy = lane(f.parties[0] || trig?.from);
+    const cls = `deadline ${MISSED.has(f.state) ? 'missed' : ''} s-${f.state}`;
+    const sz = MISSED.has(f.state) ? 8 : 6;
+    return s('g', { class: cls, 'data-finding': f.id },
+      trig ? s('line', { x1: pt(trig)[0], y1: pt(trig)[1], x2: dx, y2: dy }) : null,
+      s('a', { href: `#/findings/${encodeURIComponent(f.id)}`, 'aria-label': `deadline ${f.due} of ${f.id}: ${f.state}` },
+        s('polygon', { points: `${dx},${dy - sz} ${dx + sz},${dy} ${dx},${dy + sz} ${dx - sz},${dy}` },
+          s('title', {}, `${f.rule} due ${when(f.due)}: ${f.state}`))));
+  });
+  const points = rows.map((r) => {
+    const [cx, cy] = pt(r);
+    const label = `${entryName(r)} ${r.type} logged ${when(r.logged)}`;
+    return s('a', { href: `#/entries/${r.index}`, 'aria-label': label, class: 'point' },
+      s('circle', { cx, cy, r: 6, class: `c-${category(r.type)}`, 'data-index': r.index }, s('title', {}, label)));
+  });
+  return s('svg', { width, height, viewBox: `0 0 ${width} ${height}`, class: 'timeline', role: 'group', 'aria-label': 'Timeline of entries by party' },
+    s('defs', {}, s('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 6, markerHeight: 6, orient: 'auto-start-reverse' },
+      s('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead' }))),
+    grid, axis, s('g', { class: 'refs' }, refs), s('g', { class: 'deadlines' }, deadlines), s('g', { class: 'points' }, points));
+}
+
+function legend() {
+  return h('ul', { class: 'legend' },
+    CATEGORIES.map(([k, label]) => h('li', {}, h('span', { class: `swatch c-${k}`, 'aria-hidden': 'true' }), label)),
+    h('li', {}, h('span', { class: 'swatch ref-swatch', 'aria-hidden': 'true' }), 'reference (request → answer)'),
+    h('li', {}, h('span', { class: 'swatch diamond', 'aria-hidden': 'true' }), 'deadline'),
+    h('li', {}, h('span', { class: 'swatch diamond missed', 'aria-hidden': 'true' }), 'missed / late / breach'));
+}
+
+export async function render(main, { query, stats }) {
+  let st = stats;
+  const follow = !query.has('last');
+  let last = follow ? st.size - 1 : Math.min(Number(query.get('last')), st.size - 1);
+  const [win, fr] = await Promise.all([last >= 0 ? api.window_(last, WINDOW) : { entries: [] }, api.findings()]);
+  let rows = win.entries;
+  let allFindings = fr.findings;
+
+  const figure = h('div', { class: 'scroll-x' });
+  const count = h('p', { 'data-testid': 'timeline-count' });
+  const nav = h('nav', { class: 'pager', 'aria-label': 'Timeline pages' });
+  const list = h('tbody');
+  const dl = h('tbody');
+  const inWindow = () => {
+    const idx = new Set(rows.map((r) => r.index));
+    return allFindings.filter((f) => f.due && idx.has(f.trigger));
+  };
+  const go = (l) => { location.hash = l === null ? '#/timeline' : `#/timeline?last=${l}`; };
+  const redraw = () => {
+    const first = rows.length ? rows[0].index : 0, lastIdx = rows.length ? rows[rows.length - 1].index : -1;
+    count.textContent = rows.length ? `${num(rows.length)} entries shown, #${first} to #${lastIdx} of ${num(st.size)}` : 'No entries.';
+    count.dataset.count = rows.length;
+    const fs = inWindow();
+    figure.replaceChildren(rows.length ? draw(rows, fs, st.parties || [], Math.max(640, main.clientWidth - 8)) : h('p', {}, 'Nothing to draw.'));
+    nav.replaceChildren(
+      h('button', { type: 'button', disabled: first === 0, onclick: () => go(Math.max(first - 1, 0)) }, `← Earlier ${WINDOW}`),
+      h('button', { type: 'button', disabled: lastIdx >= st.size - 1, onclick: () => go(Math.min(lastIdx + WINDOW, st.size - 1)) }, `Later ${WINDOW} →`),
+      h('button', { type: 'button', disabled: follow, onclick: () => go(null) }, 'Newest (live)'));
+    list.replaceChildren(...rows.slice().reverse().map((r) => h('tr', {},
+      h('td', {}, h('a', { href: `#/entries/${r.index}` }, `#${r.index}`)), h('td', {}, when(r.logged)), h('td', {}, entryName(r)),
+      h('td', {}, h('span', { class: `swatch c-${category(r.type)}`, 'aria-hidden': 'true' }), ' ', h('code', {}, r.type)), h('td', { class: 'n' }, (r.refs || []).length))));
+    dl.replaceChildren(...fs.map((f) => h('tr', { class: MISSED.has(f.state) ? 'missed' : '' },
+      h('td', {}, h('a', { href: `#/findings/${encodeURIComponent(f.id)}` }, f.id)), h('td', {}, when(f.due)), h('td', {}, badge(f.state)), h('td', {}, f.parties.join(', ')))));
+  };
+
+  main.replaceChildren(
+    h('h1', {}, 'Timeline'),
+    h('p', { class: 'muted' }, follow ? `The newest ${WINDOW} entries, following the log live.` : `A window of up to ${WINDOW} entries ending at #${last}.`),
+    count, nav, legend(), figure,
+    h('h2', {}, 'Deadlines in this window'),
+    h('table', { 'data-testid': 'deadlines' }, h('thead', {}, h('tr', {}, ['Finding', 'Due', 'State', 'Parties'].map((c) => h('th', { scope: 'col' }, c)))), dl),
+    h('details', {}, h('summary', {}, 'The entries of this window as a table'),
+      h('table', {}, h('thead', {}, h('tr', {}, ['Entry', 'Logged', 'From', 'Type', 'Refs'].map((c) => h('th', { scope: 'col' }, c)))), list)));
+  redraw();
+  const onResize = () => redraw();
+  window.addEventListener('resize', onResize);
+  return {
+    async update(s, prev) {
+      st = s;
+      if (JSON.stringify(s.findings) !== JSON.stringify(prev.findings)) allFindings = (await api.findings()).findings;
+      if (follow && rows.length < WINDOW + 1000 && s.size > prev.size) {
+        let after = rows.length ? rows[rows.length - 1].index : -1;
+        for (;;) {
+          const r = await api.entries({ after: after >= 0 ? after : null, limit: 1000 });
+          rows.push(...r.entries);
+          if (!r.entries.length || r.next === null) break;
+          after = r.entries[r.entries.length - 1].index;
+        }
+        rows = rows.slice(-WINDOW);
+      }
+      redraw();
+    },
+    destroy() { window.removeEventListener('resize', onResize); },
+  };
+}
