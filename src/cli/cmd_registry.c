@@ -11,9 +11,12 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "treatylog/entry.h"
+#include "treatylog/log.h"
 #include "treatylog/note.h"
 #include "treatylog/registry.h"
 #include "treatylog/schema.h"
+#include "treatylog/store.h"
 #include "treatylog/values.h"
 
 static const char registry_usage[] =
@@ -23,7 +26,8 @@ static const char registry_usage[] =
     "PARTY_KEY\n"
     "                                 --key OPERATOR_KEY --server URL [options]\n"
     "options: --policy POLICY | --vkey VKEY (default: the operator key's verifier key),\n"
-    "         --receipts DIR (default receipts), --sign-only (print the signed document)";
+    "         --receipts DIR (default receipts), --sign-only (print the signed document)\n"
+    "       treatylog registry show DIR|URL [--vkey VKEY] [--size N]";
 
 /* The add document of FILE: a registry document whose action is "add", or one party object
  * ({"code", "name", "keys", "roles"}) that becomes {"action":"add","parties":[party]}. */
@@ -70,6 +74,133 @@ static tl_err code_arg(const char *code, tl_diag *d)
     return TL_OK;
 }
 
+/* The log key: --vkey, else the one a treatylog log directory keeps. */
+static tl_err show_key(tl_store *st, const char *vkey_arg, tl_vkey *k, tl_diag *d)
+{
+    if (vkey_arg)
+        return cli_load_vkey(vkey_arg, k, d);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    tl_err e = st->ops->read(st, ".treatylog/log.vkey", &buf, &len, d);
+    if (e == TL_ERR_NOTFOUND || e == TL_ERR_USAGE)
+        return tl_fail(d, TL_ERR_USAGE, "give the log's verifier key with --vkey");
+    if (e != TL_OK)
+        return e;
+    while (len > 0 && buf[len - 1] == '\n')
+        len--;
+    e = tl_vkey_parse(k, (const char *)buf, len, d);
+    free(buf);
+    return e;
+}
+
+static bool print_registry(const tl_registry *r, const char *origin, uint64_t size)
+{
+    bool ok = printf("registry of %s at size %llu (last changed by entry %llu)\n", origin,
+                     (unsigned long long)size, (unsigned long long)r->index) >= 0;
+    for (size_t i = 0; ok && i < r->nparties; i++) {
+        const tl_party *p = &r->parties[i];
+        ok = printf("party %s \"%s\" since %llu", p->code, p->name, (unsigned long long)p->since) >=
+             0;
+        for (size_t j = 0; ok && j < p->nroles; j++)
+            ok = printf("%s%s", j == 0 ? " roles " : ",", p->roles[j]) >= 0;
+        ok = ok && putchar('\n') != EOF;
+        for (size_t j = 0; ok && j < p->nkeys; j++) {
+            char k[TL_VKEY_TEXT_MAX];
+            tl_vkey_format(k, &p->keys[j]);
+            ok = printf("  key %s\n", k) >= 0;
+        }
+    }
+    for (size_t i = 0; ok && i < r->nrulesets; i++) {
+        ok = printf("ruleset %s sha256 ", r->rulesets[i].name) >= 0;
+        for (size_t j = 0; ok && j < TL_HASH_LEN; j++)
+            ok = printf("%02x", r->rulesets[i].sha256[j]) >= 0;
+        ok = ok && putchar('\n') != EOF;
+    }
+    const char *w = r->witness_policy ? r->witness_policy : "";
+    size_t wl = r->witness_policy ? r->witness_policy_len : 0;
+    ok = ok && printf("witness_policy:\n") >= 0;
+    while (ok && wl > 0) {
+        const char *nl = memchr(w, '\n', wl);
+        size_t n = nl ? (size_t)(nl - w) : wl;
+        ok = printf("  %.*s\n", (int)n, w) >= 0;
+        n = nl ? n + 1 : n;
+        w += n;
+        wl -= n;
+    }
+    return ok && fflush(stdout) == 0;
+}
+
+/* treatylog registry show: the registry in force after the first N entries (default: all of
+ * the verified checkpoint), rebuilt from the registry entries of the log, every entry read
+ * checked against the tiles and the tiles against the checkpoint. */
+static int registry_show(const char *loc, const char *vkey_arg, const char *size_s)
+{
+    tl_diag d = {{0}};
+    uint64_t size = 0;
+    tl_err e = size_s ? cli_parse_u64(size_s, &size, &d) : TL_OK;
+    tl_store *st = NULL;
+    if (e == TL_OK)
+        e = tl_store_open_readonly(&st, loc, &d);
+    if (e != TL_OK)
+        return cli_fail("registry", e, &d);
+    tl_vkey k;
+    tl_checkpoint cp;
+    tl_reader *r = NULL;
+    tl_registry *reg = NULL;
+    e = show_key(st, vkey_arg, &k, &d);
+    if (e == TL_OK)
+        e = tl_read_checkpoint(st, &k, &cp, NULL, NULL, &d);
+    if (e == TL_OK && !size_s)
+        size = cp.size;
+    if (e == TL_OK && size > cp.size)
+        e = tl_fail(&d, TL_ERR_RANGE, "--size %llu: the log has %llu entries",
+                    (unsigned long long)size, (unsigned long long)cp.size);
+    if (e == TL_OK)
+        e = tl_reader_new(&r, st, cp.size, &d);
+    uint8_t root[TL_HASH_LEN];
+    if (e == TL_OK)
+        e = tl_reader_root(r, root, &d);
+    if (e == TL_OK && memcmp(root, cp.root, TL_HASH_LEN) != 0)
+        e = tl_fail(&d, TL_ERR_PROOF,
+                    "the tiles do not match the checkpoint of size %llu: run 'treatylog audit'",
+                    (unsigned long long)cp.size);
+    if (e == TL_OK) {
+        reg = tl_registry_new();
+        if (!reg)
+            e = tl_fail(&d, TL_ERR_NOMEM, "registry");
+    }
+    for (uint64_t i = 0; e == TL_OK && i < size; i++) {
+        uint8_t *ent = NULL;
+        size_t elen = 0;
+        e = tl_reader_entry(r, i, &ent, &elen, &d);
+        uint64_t logged = 0;
+        const uint8_t *sub = NULL;
+        size_t slen = 0;
+        if (e == TL_OK)
+            e = tl_entry_parse(ent, elen, &logged, &sub, &slen, &d);
+        bool is_reg = e == TL_OK && slen >= TL_REGISTRY_HEADER_LEN &&
+                      memcmp(sub, TL_REGISTRY_HEADER, TL_REGISTRY_HEADER_LEN) == 0;
+        if (e == TL_OK && i == 0 && !is_reg)
+            e = tl_fail(&d, TL_ERR_FORMAT, "not a registry genesis: not a treaty log");
+        if (e == TL_OK && is_reg) {
+            e = tl_registry_apply(reg, (const char *)sub, slen, &k, i, &d);
+            if (e != TL_OK) /* the log holds a registry change that does not apply */
+                e = e == TL_ERR_NOMEM ? e : TL_ERR_PROOF;
+        }
+        free(ent);
+        if (e != TL_OK)
+            tl_diag_prefix(&d, e, "entry %llu", (unsigned long long)i);
+    }
+    if (e == TL_OK && size == 0)
+        e = tl_fail(&d, TL_ERR_RANGE, "no entries: no registry");
+    if (e == TL_OK && !print_registry(reg, cp.origin, size))
+        e = tl_fail(&d, TL_ERR_IO, "writing to stdout");
+    tl_registry_free(reg);
+    tl_reader_free(r);
+    st->ops->close(st);
+    return e == TL_OK ? 0 : cli_fail("registry", e, &d);
+}
+
 int cmd_registry(int argc, char **argv)
 {
     if (argc < 2)
@@ -77,6 +208,18 @@ int cmd_registry(int argc, char **argv)
     const char *sub = argv[1];
     bool add = strcmp(sub, "add") == 0, remove = strcmp(sub, "remove") == 0,
          rotate = strcmp(sub, "rotate") == 0;
+    if (strcmp(sub, "show") == 0) {
+        const char *vkey_arg = NULL, *size_s = NULL;
+        const cli_opt sopts[] = {{"vkey", &vkey_arg, NULL}, {"size", &size_s, NULL}};
+        const char *spos[1];
+        size_t snpos = 0;
+        int src = cli_parse("registry", argc - 1, argv + 1, sopts, 2, spos, 1, &snpos);
+        if (src)
+            return src;
+        if (snpos != 1)
+            return cli_usage("registry", "%s", registry_usage);
+        return registry_show(spos[0], vkey_arg, size_s);
+    }
     if (!add && !remove && !rotate)
         return cli_usage("registry", "unknown subcommand '%s'\n%s", sub, registry_usage);
     argc--;

@@ -435,8 +435,10 @@ int submit_post(const char *cmd, const char *server, const char *note, size_t nl
         fflush(stdout) != 0)
         rc = EXIT_USAGE;
     if (e != TL_OK) {
-        fprintf(stderr, "treatylog %s: logged, but the receipts were not kept: %s\n", cmd,
-                d.msg[0] ? d.msg : tl_strerror(e));
+        fprintf(stderr,
+                "treatylog %s: logged, but the receipts were not kept (%s); submitting the same "
+                "note again fetches the proof again\n",
+                cmd, d.msg[0] ? d.msg : tl_strerror(e));
         rc = EXIT_USAGE;
     } else {
         fprintf(stderr,

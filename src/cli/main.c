@@ -57,6 +57,8 @@ static const char usage[] =
     "  registry add FILE | remove CODE | rotate CODE --new-key VKEY --old-key KEY\n"
     "       --key OPERATOR_KEY --server URL [--policy POLICY | --vkey VKEY]\n"
     "                       change the party registry of a treaty-mode log (operator)\n"
+    "  registry show DIR|URL [--vkey VKEY] [--size N]\n"
+    "                       the registry in force, rebuilt from the log's registry entries\n"
     "queries:\n"
     "  reindex DIR [--vkey VKEY] [--schemas DIR]\n"
     "                       rebuild the query index DIR/.treatylog/query.db from the log\n"
