@@ -48,6 +48,9 @@ typedef struct tl_seq_config {
     tl_entry_split_fn split;    /* NULL: entries are keyed by their leaf hash (raw mode) */
     tl_integrated_fn integrated; /* NULL: nobody follows integration */
     void *integrated_ctx;
+    /* Called (on the caller's thread) after each tl_seq_set_witnessed archived a note. */
+    void (*witnessed)(void *ctx, uint64_t size, const char *note, size_t len);
+    void *witnessed_ctx;
 } tl_seq_config;
 
 /* The defaults: 50 ms, 10000, 100000, 10000 ms, 30000 ms, 64 MiB, NULL, NULL. */

@@ -70,6 +70,10 @@ void tl_treaty_stats_get(tl_treaty *t, tl_treaty_stats *out);
 bool tl_treaty_split(const uint8_t *entry, size_t len, uint8_t key[TL_HASH_LEN],
                      size_t *head_len);
 
+/* The clock that gives `logged` (NULL, the default: the real clock). Set before submitting. */
+struct tl_clock;
+void tl_treaty_set_clock(tl_treaty *t, const struct tl_clock *c);
+
 /* Closes (after the sequencer is closed). NULL-safe. */
 void tl_treaty_close(tl_treaty *t);
 

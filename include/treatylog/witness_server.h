@@ -31,7 +31,8 @@ typedef struct tl_witness_server_config {
     unsigned conn_timeout_s;     /* idle or slow connections are closed after this */
     FILE *access_log;            /* one line per request, or NULL */
     FILE *alarm_log;             /* one line per request refused for inconsistency, or NULL */
-    uint64_t fixed_time;         /* tests only: the cosignature time; 0 = the real clock */
+    uint64_t fixed_time;         /* tests only: the cosignature time; 0 = the clock */
+    const struct tl_clock *clock; /* NULL: the real clock (the demo's accelerated one) */
     const tl_sys *sys;           /* system calls for the state (NULL = real; tests inject) */
 } tl_witness_server_config;
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "treatylog/clock.h"
 #include "treatylog/entry.h"
 #include "treatylog/log.h"
 #include "treatylog/note.h"
@@ -49,6 +50,7 @@ struct tl_treaty {
     uint64_t gen;
     pend *by_leaf[NBUCKETS], *by_key[NBUCKETS], *by_serial[NBUCKETS];
     tl_treaty_stats st_;
+    const tl_clock *clock; /* NULL: the real clock */
 };
 
 /* ---- pending table (caller holds mu) ---- */
@@ -405,11 +407,9 @@ void tl_treaty_close(tl_treaty *t)
 
 /* ---- submissions ---- */
 
-static uint64_t wall_ms(void)
+void tl_treaty_set_clock(tl_treaty *t, const tl_clock *c)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    t->clock = c;
 }
 
 static void b64_of(char out[static 45], const uint8_t h[TL_HASH_LEN])
@@ -593,7 +593,7 @@ tl_err tl_treaty_submit(tl_treaty *t, const uint8_t *body, size_t len, bool wait
     uint8_t *entry = NULL;
     size_t elen = 0, hlen = 0;
     if (e == TL_OK) {
-        uint64_t now = wall_ms();
+        uint64_t now = (uint64_t)tl_clock_now_ms(t->clock);
         if (now < t->last_logged)
             now = t->last_logged; /* logged never decreases along the log */
         char head[TL_ENTRY_HEAD_MAX];

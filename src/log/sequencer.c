@@ -1413,6 +1413,8 @@ tl_err tl_seq_set_witnessed(tl_seq *s, const char *note, size_t len, uint64_t si
     }
     pthread_mutex_unlock(&s->mu);
     free(c);
+    if (s->cfg.witnessed)
+        s->cfg.witnessed(s->cfg.witnessed_ctx, size, note, len);
     return TL_OK;
 }
 

@@ -32,6 +32,8 @@
 #include "httputil.h"
 #include "treatylog/text.h"
 #include "treatylog/witness_server.h"
+
+#include "treatylog/clock.h"
 #include "witness_state.h"
 
 #define HEX_LEN                 (2 * TL_HASH_LEN)
@@ -240,7 +242,8 @@ static enum MHD_Result handle_add(tl_witness_server *s, struct MHD_Connection *c
         free(resp);
         return MHD_NO;
     }
-    uint64_t now = s->cfg.fixed_time ? s->cfg.fixed_time : (uint64_t)time(NULL);
+    uint64_t now = s->cfg.fixed_time ? s->cfg.fixed_time
+                                     : (uint64_t)(tl_clock_now_ms(s->cfg.clock) / 1000);
     char *stored = NULL;
     size_t slen = 0;
     slot *sl = NULL;
