@@ -112,8 +112,19 @@ int cmd_reindex(int argc, char **argv)
     tl_vkey k;
     tl_checkpoint cp;
     tl_err e = tl_schemas_load(&s, sdir, &d);
-    if (e == TL_OK)
-        e = tl_store_posix_open(&st, dir, false, NULL, &d);
+    /* The writer lock: a running server keeps its own index (the same file) up to date, and
+     * replacing it under the server would lose its updates. A log we may not lock (a
+     * read-only copy) is read without it. */
+    if (e == TL_OK) {
+        e = tl_store_posix_open(&st, dir, true, NULL, &d);
+        if (e == TL_ERR_LOCKED)
+            e = tl_fail(&d, e,
+                        "%s is in use (a running `treatylog serve` keeps its query index up to "
+                        "date itself); stop it first",
+                        dir);
+        else if (e != TL_OK && e != TL_ERR_NOTFOUND)
+            e = tl_store_posix_open(&st, dir, false, NULL, &d);
+    }
     if (e == TL_OK)
         e = log_vkey(st, vkey_arg, &k, &d);
     if (e == TL_OK)

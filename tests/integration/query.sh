@@ -132,6 +132,8 @@ expect_exit 2 "reindex of a non-log" $T reindex "$WORK/nothing"
 
 # Over HTTP, where the server has the query API.
 if start_server "$L"; then
+  expect_exit 2 "reindex of a log being served is refused" $T reindex "$L"
+  stderr_has "stop it first" "...saying why"
   if [ "$(http_status GET "$U/v1/entries")" = 200 ]; then
     expect_ok "list URL --all --json" $T list "$U" --all --json --limit 2
     [ "$(idx)" = '[0,1,2,3,4,5]' ] && ok "...the server's entries" || bad "URL list: $(idx)"
