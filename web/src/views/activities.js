@@ -60,7 +60,7 @@ export async function render(main) {
     h('p', { 'data-testid': 'activities-count', 'data-count': list.length }, `${num(list.length)} notified activities${notes.more ? ' (first pages only)' : ''}.`),
     h('p', { class: 'muted' }, 'Bars: declared peak troops (wide) and the largest observed figure in a report (thin). Lines: the Vienna Document thresholds.'),
     figure,
-    h('table', { 'data-testid': 'activities' },
+    h('div', { class: 'scroll-x plain' }, h('table', { 'data-testid': 'activities' },
       h('caption', {}, 'Declared against observed'),
       h('thead', {}, h('tr', {}, ['Activity', 'From', 'Dates', 'Declared', 'Observed', 'Difference', 'Thresholds reached'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, list.map((a) => {
@@ -72,7 +72,7 @@ export async function render(main) {
           h('td', { class: 'n' }, a.observed === null ? 'no report' : h('a', { href: `#/entries/${a.reports[0].index}` }, num(a.observed))),
           h('td', { class: 'n' }, diff === null ? '—' : `${diff > 0 ? '+' : ''}${diff} %`),
           h('td', {}, THRESHOLDS.filter(([v]) => (a.declared || 0) >= v).map(([, l]) => l).join(', ') || 'none'));
-      }))));
+      })))));
   redraw();
   const onResize = () => redraw();
   window.addEventListener('resize', onResize);

@@ -63,7 +63,7 @@ export async function render(main, { stats }) {
     h('div', { class: 'cards' },
       h('section', { class: 'card wide', 'aria-labelledby': 'h-day' }, h('h2', { id: 'h-day' }, 'Entries per day'), chartEl, daysEl),
       h('section', { class: 'card', 'aria-labelledby': 'h-sev' }, h('h2', { id: 'h-sev' }, 'Findings'), sevEl)),
-    h('section', { 'aria-labelledby': 'h-latest' }, h('h2', { id: 'h-latest', class: 'visually-hidden' }, 'Newest entries'), latestTable));
+    h('section', { 'aria-labelledby': 'h-latest' }, h('h2', { id: 'h-latest', class: 'visually-hidden' }, 'Newest entries'), h('div', { class: 'scroll-x plain' }, latestTable)));
 
   let plot = null;
   const draw = () => {

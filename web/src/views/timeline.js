@@ -116,9 +116,9 @@ export async function render(main, { query, stats }) {
     h('p', { class: 'muted' }, follow ? `The newest ${WINDOW} entries, following the log live.` : `A window of up to ${WINDOW} entries ending at #${last}.`),
     count, nav, legend(), figure,
     h('h2', {}, 'Deadlines in this window'),
-    h('table', { 'data-testid': 'deadlines' }, h('thead', {}, h('tr', {}, ['Finding', 'Due', 'State', 'Parties'].map((c) => h('th', { scope: 'col' }, c)))), dl),
+    h('div', { class: 'scroll-x plain' }, h('table', { 'data-testid': 'deadlines' }, h('thead', {}, h('tr', {}, ['Finding', 'Due', 'State', 'Parties'].map((c) => h('th', { scope: 'col' }, c)))), dl)),
     h('details', {}, h('summary', {}, 'The entries of this window as a table'),
-      h('table', {}, h('thead', {}, h('tr', {}, ['Entry', 'Logged', 'From', 'Type', 'Refs'].map((c) => h('th', { scope: 'col' }, c)))), list)));
+      h('div', { class: 'scroll-x plain' }, h('table', {}, h('thead', {}, h('tr', {}, ['Entry', 'Logged', 'From', 'Type', 'Refs'].map((c) => h('th', { scope: 'col' }, c)))), list))));
   redraw();
   const onResize = () => redraw();
   window.addEventListener('resize', onResize);

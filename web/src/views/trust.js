@@ -4,13 +4,13 @@ import { h } from '../ui.js';
 import { parsePolicy } from '../verify.js';
 
 function describe(policy) {
-  return h('table', { 'data-testid': 'keys' },
+  return h('div', { class: 'scroll-x plain' }, h('table', { 'data-testid': 'keys' },
     h('thead', {}, h('tr', {}, ['Role', 'Name', 'Key ID', 'Verifier key'].map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {},
       policy.logs.map((k) => h('tr', {}, h('th', { scope: 'row' }, 'log'), h('td', {}, k.name), h('td', {}, h('code', {}, k.idHex)), h('td', { class: 'key' }, h('code', {}, k.text)))),
       [...policy.witnesses].map(([n, k]) => h('tr', {}, h('th', { scope: 'row' }, 'witness'), h('td', {}, `${n} (${k.name})`), h('td', {}, h('code', {}, k.idHex)), h('td', { class: 'key' }, h('code', {}, k.text))))),
     h('tfoot', {}, h('tr', {}, h('th', { scope: 'row' }, 'quorum'), h('td', { colspan: 3 }, policy.quorum,
-      ...[...policy.groups].map(([n, g]) => ` \u00b7 group ${n}: ${g.k} of ${g.members.join(', ')}`)))));
+      ...[...policy.groups].map(([n, g]) => ` \u00b7 group ${n}: ${g.k} of ${g.members.join(', ')}`))))));
 }
 
 export async function render(main) {

@@ -1,0 +1,235 @@
+// dashboard.test.mjs - the dashboard in Debian chromium against a running server (TL_URL: the
+// fixture server or `treatylog serve` with the demo scenario). Expected numbers come from the
+// API itself, so the same tests run against any scenario: each view shows what the API says,
+// a finding's evidence verifies in the page, a tampered proof fails, a new submission appears
+// without a reload, keyboard and phone width work, and nothing is requested from another
+// origin. SCREENSHOTS=1 writes docs/screenshots/*.png.
+// New submissions: TL_SUBMIT (a shell command that submits one notification to the server)
+// if set, else POST /fixture/append (the fixture server).
+import assert from 'node:assert/strict';
+import { execSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { allEntries, api, launch, num, open, repo, view } from './lib.mjs';
+
+const BASE = (process.env.TL_URL || '').replace(/\/$/, '');
+if (!BASE) throw new Error('TL_URL is not set (tests/browser/run.sh sets it)');
+const SHOTS = process.env.SCREENSHOTS === '1' ? path.join(repo, 'docs/screenshots') : null;
+let browser, page;
+const pages = [];
+
+async function shot(p, name) {
+  if (!SHOTS) return;
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await p.waitForTimeout(150);
+  await p.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+before(async () => {
+  browser = await launch();
+  page = await open(browser, BASE);
+  pages.push(page);
+});
+after(async () => {
+  for (const p of pages) {
+    assert.deepEqual(p.foreign, [], 'no request may leave the server origin');
+    assert.deepEqual(p.errors, [], 'no page errors');
+  }
+  await browser?.close();
+});
+
+test('overview shows the log size, the witnessed checkpoint and the findings counts of /v1/stats', async () => {
+  await view(page, BASE, '#/', 'overview');
+  const st = await api(BASE, '/v1/stats');
+  assert.equal(await page.textContent('[data-testid=log-size]'), num(st.size));
+  if (st.witnessed) {
+    assert.equal(await page.textContent('[data-testid=witnessed-size]'), num(st.witnessed.size));
+    assert.equal(await page.locator('[data-testid=witness-list] li').count(), st.witnessed.witnesses.length);
+    assert.match(await page.textContent('[data-testid=witnessed-age]'), /ago|in /);
+  }
+  for (const [sev, n] of Object.entries(st.findings))
+    assert.equal(await page.textContent(`[data-severity="${sev}"]`), num(n), `severity ${sev}`);
+  assert.equal(await page.locator('.chart canvas').count() > 0, st.per_day.length > 0, 'entries-per-day chart');
+  assert.equal(await page.locator('[data-testid=latest] tbody tr').count(), Math.min(10, st.size));
+  await shot(page, 'overview');
+});
+
+test('timeline draws the newest window: one point per entry, refs, deadlines, missed ones marked', async () => {
+  await view(page, BASE, '#/timeline', 'timeline');
+  const st = await api(BASE, '/v1/stats');
+  const n = Math.min(500, st.size);
+  assert.equal(Number(await page.getAttribute('[data-testid=timeline-count]', 'data-count')), n);
+  assert.equal(await page.locator('svg.timeline .point circle').count(), n);
+  const rows = await allEntries(BASE, { after: String(st.size - n - 1) });
+  const idx = new Set(rows.map((r) => r.index));
+  const leaves = new Set(rows.map((r) => r.leaf));
+  const refs = rows.reduce((k, r) => k + r.refs.filter((l) => leaves.has(l)).length, 0);
+  assert.equal(await page.locator('svg.timeline .refs line').count(), refs, 'one arrow per ref inside the window');
+  const { findings } = await api(BASE, '/v1/findings');
+  const due = findings.filter((f) => f.due && idx.has(f.trigger));
+  assert.equal(await page.locator('svg.timeline .deadline').count(), due.length);
+  const missed = due.filter((f) => ['missed', 'late', 'breach'].includes(f.state)).length;
+  assert.equal(await page.locator('svg.timeline .deadline.missed').count(), missed);
+  assert.equal(await page.locator('[data-testid=deadlines] tbody tr').count(), due.length);
+  await shot(page, 'timeline');
+});
+
+test('activities: every notified activity with its declared troops, and observed where reported', async () => {
+  await view(page, BASE, '#/activities', 'activities');
+  const notes = await allEntries(BASE, { type: 'vd11.ch5.notification' });
+  const acts = new Map(notes.filter((r) => r.activity).map((r) => [r.activity, r]));
+  assert.equal(Number(await page.getAttribute('[data-testid=activities-count]', 'data-count')), acts.size);
+  assert.equal(await page.locator('[data-testid=activities] tbody tr').count(), acts.size);
+  assert.equal(await page.locator('svg.bars rect.declared').count(), acts.size);
+  assert.equal(await page.locator('svg.bars .threshold').count(), 3);
+  const reports = (await allEntries(BASE, { type: 'vd11.ch6.observation-report' })).concat(await allEntries(BASE, { type: 'vd11.ch9.inspection-report' }));
+  const observed = new Set(reports.filter((r) => acts.has(r.activity) && r.troops !== null).map((r) => r.activity));
+  assert.equal(await page.locator('svg.bars rect.observed').count(), observed.size);
+  const shown = Object.fromEntries(await page.$$eval('[data-testid=activities] tbody tr',
+    (trs) => trs.map((tr) => [tr.querySelector('th').textContent, tr.querySelectorAll('td')[2].textContent])));
+  for (const [a, r] of acts) assert.equal(shown[a], r.troops === null ? '—' : num(r.troops), `declared troops of ${a}`);
+  await shot(page, 'activities');
+});
+
+test('findings: the list and a filter show what /v1/findings returns; Enter on a row opens it', async () => {
+  await view(page, BASE, '#/findings', 'findings');
+  const all = (await api(BASE, '/v1/findings')).findings;
+  assert.equal(Number(await page.getAttribute('[data-testid=findings-count]', 'data-count')), all.length);
+  assert.equal(await page.locator('[data-testid=findings] tbody tr').count(), Math.min(50, all.length));
+  await shot(page, 'findings');
+  const state = all.find((f) => f.state !== 'met')?.state || all[0].state;
+  await page.selectOption('select[name=state]', state);
+  await page.click('form.filters button[type=submit]');
+  await page.waitForFunction((s) => location.hash.includes(`state=${s}`), state);
+  await page.waitForSelector('main[data-ready=findings]');
+  const want = (await api(BASE, `/v1/findings?state=${state}`)).findings;
+  await page.waitForFunction((n) => document.querySelector('[data-testid=findings-count]')?.dataset.count === String(n), want.length);
+  // Keyboard: Tab reaches the first row; Enter opens the finding.
+  const first = page.locator('[data-testid=findings] tbody tr').first();
+  await first.focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((id) => decodeURIComponent(location.hash) === `#/findings/${id}`, want[0].id);
+});
+
+async function findingWithEvidence() {
+  for (const f of (await api(BASE, '/v1/findings')).findings) {
+    const r = await fetch(`${BASE}/v1/evidence?id=${encodeURIComponent(f.id)}`);
+    if (r.ok) return f;
+  }
+  throw new Error('no finding has an evidence file');
+}
+const verdict = async (p) => {
+  await p.waitForSelector('[data-testid=verdict][data-ok=true], [data-testid=verdict][data-ok=false]', { timeout: 10_000 });
+  return p.getAttribute('[data-testid=verdict]', 'data-ok');
+};
+
+test('a finding\'s evidence verifies in the page (signatures, quorum, inclusion proofs)', async () => {
+  const f = await findingWithEvidence();
+  await view(page, BASE, `#/findings/${encodeURIComponent(f.id)}`, 'findings');
+  assert.equal(await verdict(page), 'true', await page.textContent('[data-testid=verification]'));
+  assert.equal(await page.textContent('[data-testid=finding-state]'), f.state);
+  assert.equal(await page.locator('[data-testid=verification] li.bad').count(), 0);
+  assert.ok(await page.locator('[data-testid=verification] li.ok').count() >= 4);
+  assert.equal(await page.getAttribute('[data-testid=download]', 'href'), `/v1/evidence?id=${encodeURIComponent(f.id)}`);
+  assert.ok(await page.locator('[data-testid=finding-entries] tbody tr').count() >= 1);
+  await shot(page, 'finding');
+});
+
+test('a tampered proof, checkpoint or entry in the evidence shows as failed', async () => {
+  const f = await findingWithEvidence();
+  const flip = (b64) => { const b = Buffer.from(b64, 'base64'); b[b.length - 1] ^= 1; return b.toString('base64'); };
+  const tamperings = {
+    proof: (ev) => { const e = ev.entries.find((x) => x.proof.length) || ev.entries[0]; if (e.proof.length) e.proof[0] = flip(e.proof[0]); else e.entry = flip(e.entry); },
+    entry: (ev) => { ev.entries[0].entry = flip(ev.entries[0].entry); },
+    checkpoint: (ev) => { ev.checkpoint = ev.checkpoint.replace(/^(.*\n)(\d+)\n/, (m, o, n) => `${o}${Number(n) + 1}\n`); },
+  };
+  for (const [what, tamper] of Object.entries(tamperings)) {
+    const p = await open(browser, BASE);
+    pages.push(p);
+    await p.route('**/v1/evidence?*', async (route) => {
+      const res = await route.fetch();
+      const ev = await res.json();
+      tamper(ev);
+      await route.fulfill({ response: res, body: JSON.stringify(ev) });
+    });
+    await view(p, BASE, `#/findings/${encodeURIComponent(f.id)}`, 'findings');
+    assert.equal(await verdict(p), 'false', `tampered ${what} must fail`);
+    assert.ok(await p.locator('[data-testid=verification] li.bad').count() >= 1, `a failed step for ${what}`);
+    if (what === 'proof') await shot(p, 'finding-tampered');
+    await p.context().close();
+  }
+});
+
+test('an entry page decodes the notification and verifies its inclusion proof; a tampered tlog-proof fails', async () => {
+  const f = await findingWithEvidence();
+  const e = await api(BASE, `/v1/entries/${f.trigger}`);
+  await view(page, BASE, `#/entries/${f.trigger}`, 'timeline');
+  assert.equal(await page.textContent('[data-testid=entry-type]'), e.type);
+  assert.equal(await page.textContent('[data-testid=entry-signers]'), e.signers.join(', ') || 'the operator');
+  assert.equal(await verdict(page), 'true', await page.textContent('[data-testid=verification]'));
+  await shot(page, 'entry');
+  const p = await open(browser, BASE);
+  pages.push(p);
+  await p.route('**/v1/proof/inclusion?*', async (route) => {
+    const res = await route.fetch();
+    const lines = (await res.text()).split('\n');
+    const i = lines.findIndex((l) => l.startsWith('index ')) + 1;
+    if (lines[i]) lines[i] = Buffer.from(Buffer.from(lines[i], 'base64').map((x, k) => (k === 0 ? x ^ 1 : x))).toString('base64');
+    else lines[i - 1] = `index ${f.trigger + 1}`;
+    await route.fulfill({ response: res, body: lines.join('\n') });
+  });
+  await view(p, BASE, `#/entries/${f.trigger}`, 'timeline');
+  assert.equal(await verdict(p), 'false');
+  await p.context().close();
+});
+
+test('a new submission appears without a reload (overview, timeline)', async () => {
+  await view(page, BASE, '#/', 'overview');
+  const st = await api(BASE, '/v1/stats');
+  await page.evaluate(() => { window.__noReload = true; });
+  const submit = () => {
+    if (process.env.TL_SUBMIT) return execSync(process.env.TL_SUBMIT, { stdio: 'inherit', shell: '/bin/bash' });
+    return fetch(`${BASE}/fixture/append`, { method: 'POST', body: JSON.stringify({ from: 'XA', type: 'vd11.ch5.notification', activity: 'XA-LIVE-1', troops: 9500, start: '2022-04-01', end: '2022-04-03' }) });
+  };
+  await submit();
+  await page.waitForFunction((n) => document.querySelector('[data-testid=log-size]')?.textContent === n, num(st.size + 1), { timeout: 10_000 });
+  assert.equal(await page.evaluate(() => window.__noReload), true, 'the page was not reloaded');
+  assert.match(await page.textContent('#live'), /1 new entry/);
+  await page.click('nav a[data-view=timeline]');
+  await page.waitForSelector('main[data-ready=timeline]');
+  const before = await page.locator('svg.timeline .point circle').count();
+  await submit();
+  await page.waitForFunction((n) => document.querySelectorAll('svg.timeline .point circle').length === n || document.querySelector('[data-testid=timeline-count]')?.textContent.includes(n), Math.min(500, before + 1), { timeout: 10_000 });
+  const last = (await api(BASE, '/v1/stats')).size - 1;
+  await page.waitForSelector(`svg.timeline circle[data-index="${last}"]`, { timeout: 10_000 });
+  assert.equal(await page.evaluate(() => window.__noReload), true);
+});
+
+test('keyboard: the skip link and the navigation are reachable with Tab, focus is visible', async () => {
+  await view(page, BASE, '#/', 'overview');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.className), 'skip');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Timeline');
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert.notEqual(outline, 'none', 'focus is visible');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('main[data-ready=timeline]');
+});
+
+test('phone width (375 px): every view fits, nothing but the charts scrolls sideways', async () => {
+  const p = await open(browser, BASE, { width: 375, height: 740 });
+  pages.push(p);
+  const f = await findingWithEvidence();
+  for (const [hash, ready, name] of [['#/', 'overview', 'phone-overview'], ['#/timeline', 'timeline', 'phone-timeline'], ['#/activities', 'activities', null],
+    ['#/findings', 'findings', 'phone-findings'], [`#/findings/${encodeURIComponent(f.id)}`, 'findings', 'phone-finding'], ['#/trust', 'trust', null]]) {
+    await view(p, BASE, hash, ready);
+    const w = await p.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(w <= 375, `${hash}: page is ${w} px wide`);
+    if (name) await shot(p, name);
+  }
+  await p.context().close();
+});

@@ -1,0 +1,44 @@
+// perf.test.mjs - with a 100k-entry log (TL_PERF_URL: the fixture server with --entries
+// 100000, or a real server holding that many) the overview and then the timeline are rendered
+// within 1 s each, because every list is paged (limit/after) and nothing is downloaded whole.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { api, launch, open } from './lib.mjs';
+
+const BASE = (process.env.TL_PERF_URL || '').replace(/\/$/, '');
+const MIN = Number(process.env.TL_PERF_MIN_ENTRIES || 100000);
+const BUDGET = Number(process.env.TL_PERF_BUDGET_MS || 1000);
+
+test(`overview and timeline render in <= ${BUDGET} ms with >= ${MIN} entries`, { skip: !BASE && 'TL_PERF_URL not set' }, async () => {
+  const st = await api(BASE, '/v1/stats');
+  assert.ok(st.size >= MIN, `the log has ${st.size} entries`);
+  const browser = await launch();
+  try {
+    const page = await open(browser, BASE);
+    let bytes = 0;
+    page.on('response', async (r) => { try { bytes += (await r.body()).length; } catch { /* redirects */ } });
+    // Warm the HTTP cache of the assets once, as a returning reader would have them.
+    await page.goto(`${BASE}/#/trust`);
+    await page.waitForSelector('main[data-ready=trust]');
+    const t0 = Date.now();
+    await page.goto(`${BASE}/#/`);
+    await page.waitForSelector('main[data-ready=overview] .chart canvas');
+    await page.waitForSelector('[data-testid=latest] tbody tr');
+    const overview = Date.now() - t0;
+    const cold = await page.evaluate(() => performance.now());
+    const t1 = Date.now();
+    await page.click('nav a[data-view=timeline]');
+    await page.waitForSelector('main[data-ready=timeline] svg.timeline .point circle');
+    const timeline = Date.now() - t1;
+    const points = await page.locator('svg.timeline .point circle').count();
+    console.log(`# ${st.size} entries: overview ${overview} ms (page clock ${cold.toFixed(0)} ms), timeline ${timeline} ms, ${points} points, ${(bytes / 1024).toFixed(0)} KiB transferred`);
+    assert.ok(overview <= BUDGET, `overview took ${overview} ms`);
+    assert.ok(timeline <= BUDGET, `timeline took ${timeline} ms`);
+    assert.ok(points <= 500, 'the timeline shows a window, not the whole log');
+    assert.ok(bytes < 5 * 1024 * 1024, `${bytes} bytes downloaded: nothing is fetched whole`);
+    assert.deepEqual(page.foreign, []);
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await browser.close();
+  }
+});
