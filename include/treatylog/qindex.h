@@ -15,6 +15,10 @@
  *                 type "registry.<action>", from "operator"
  *   other         anything else (a raw entry, a document that does not validate): no fields,
  *                 never an error that stops indexing
+ * ROW shapes (decision 0003 lists notification and registry rows): a registry row has
+ * "to":["*"], "refs":[] and null serial, sent, activity, start, end, troops; an other row has
+ * "kind":"other", null type, from, serial and sent, "to":[] and "refs":[], and logged null
+ * unless the entry has the treatylog/entry/v1 header.
  * With an operator key, registry entries are applied in order (tl_registry_apply) and each
  * entry's `signers` are the registered parties whose current key signed it (as of that index);
  * without one, signers is null. The registry state is rebuilt on the first put after open from
