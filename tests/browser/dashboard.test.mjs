@@ -184,28 +184,6 @@ test('an entry page decodes the notification and verifies its inclusion proof; a
   await p.context().close();
 });
 
-test('a new submission appears without a reload (overview, timeline)', async () => {
-  await view(page, BASE, '#/', 'overview');
-  const st = await api(BASE, '/v1/stats');
-  await page.evaluate(() => { window.__noReload = true; });
-  const submit = () => {
-    if (process.env.TL_SUBMIT) return execSync(process.env.TL_SUBMIT, { stdio: 'inherit', shell: '/bin/bash' });
-    return fetch(`${BASE}/fixture/append`, { method: 'POST', body: JSON.stringify({ from: 'XA', type: 'vd11.ch5.notification', activity: 'XA-LIVE-1', troops: 9500, start: '2022-04-01', end: '2022-04-03' }) });
-  };
-  await submit();
-  await page.waitForFunction((n) => document.querySelector('[data-testid=log-size]')?.textContent === n, num(st.size + 1), { timeout: 10_000 });
-  assert.equal(await page.evaluate(() => window.__noReload), true, 'the page was not reloaded');
-  assert.match(await page.textContent('#live'), /1 new entry/);
-  await page.click('nav a[data-view=timeline]');
-  await page.waitForSelector('main[data-ready=timeline]');
-  const before = await page.locator('svg.timeline .point circle').count();
-  await submit();
-  await page.waitForFunction((n) => document.querySelectorAll('svg.timeline .point circle').length === n || document.querySelector('[data-testid=timeline-count]')?.textContent.includes(n), Math.min(500, before + 1), { timeout: 10_000 });
-  const last = (await api(BASE, '/v1/stats')).size - 1;
-  await page.waitForSelector(`svg.timeline circle[data-index="${last}"]`, { timeout: 10_000 });
-  assert.equal(await page.evaluate(() => window.__noReload), true);
-});
-
 test('keyboard: the skip link and the navigation are reachable with Tab, focus is visible', async () => {
   await view(page, BASE, '#/', 'overview');
   await page.keyboard.press('Tab');
@@ -232,4 +210,26 @@ test('phone width (375 px): every view fits, nothing but the charts scrolls side
     if (name) await shot(p, name);
   }
   await p.context().close();
+});
+
+test('a new submission appears without a reload (overview, timeline)', async () => {
+  await view(page, BASE, '#/', 'overview');
+  const st = await api(BASE, '/v1/stats');
+  await page.evaluate(() => { window.__noReload = true; });
+  const submit = () => {
+    if (process.env.TL_SUBMIT) return execSync(process.env.TL_SUBMIT, { stdio: 'inherit', shell: '/bin/bash' });
+    return fetch(`${BASE}/fixture/append`, { method: 'POST', body: JSON.stringify({ from: 'XA', type: 'vd11.ch5.notification', activity: 'XA-LIVE-1', troops: 9500, start: '2022-04-01', end: '2022-04-03' }) });
+  };
+  await submit();
+  await page.waitForFunction((n) => document.querySelector('[data-testid=log-size]')?.textContent === n, num(st.size + 1), { timeout: 10_000 });
+  assert.equal(await page.evaluate(() => window.__noReload), true, 'the page was not reloaded');
+  assert.match(await page.textContent('#live'), /1 new entry/);
+  await page.click('nav a[data-view=timeline]');
+  await page.waitForSelector('main[data-ready=timeline]');
+  const before = await page.locator('svg.timeline .point circle').count();
+  await submit();
+  await page.waitForFunction((n) => document.querySelectorAll('svg.timeline .point circle').length === n || document.querySelector('[data-testid=timeline-count]')?.textContent.includes(n), Math.min(500, before + 1), { timeout: 10_000 });
+  const last = (await api(BASE, '/v1/stats')).size - 1;
+  await page.waitForSelector(`svg.timeline circle[data-index="${last}"]`, { timeout: 10_000 });
+  assert.equal(await page.evaluate(() => window.__noReload), true);
 });

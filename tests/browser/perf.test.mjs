@@ -17,9 +17,8 @@ test(`overview and timeline render in <= ${BUDGET} ms with >= ${MIN} entries`, {
     const page = await open(browser, BASE);
     let bytes = 0;
     page.on('response', async (r) => { try { bytes += (await r.body()).length; } catch { /* redirects */ } });
-    // Warm the HTTP cache of the assets once, as a returning reader would have them.
-    await page.goto(`${BASE}/#/trust`);
-    await page.waitForSelector('main[data-ready=trust]');
+    // A full page load (not a hash change): HTML, assets, stats, the newest entries, the chart.
+    await page.goto('about:blank');
     const t0 = Date.now();
     await page.goto(`${BASE}/#/`);
     await page.waitForSelector('main[data-ready=overview] .chart canvas');
@@ -31,7 +30,7 @@ test(`overview and timeline render in <= ${BUDGET} ms with >= ${MIN} entries`, {
     await page.waitForSelector('main[data-ready=timeline] svg.timeline .point circle');
     const timeline = Date.now() - t1;
     const points = await page.locator('svg.timeline .point circle').count();
-    console.log(`# ${st.size} entries: overview ${overview} ms (page clock ${cold.toFixed(0)} ms), timeline ${timeline} ms, ${points} points, ${(bytes / 1024).toFixed(0)} KiB transferred`);
+    console.log(`# ${st.size} entries: overview ${overview} ms (${cold.toFixed(0)} ms after navigation start by the page clock), timeline ${timeline} ms, ${points} points, ${(bytes / 1024).toFixed(0)} KiB transferred`);
     assert.ok(overview <= BUDGET, `overview took ${overview} ms`);
     assert.ok(timeline <= BUDGET, `timeline took ${timeline} ms`);
     assert.ok(points <= 500, 'the timeline shows a window, not the whole log');

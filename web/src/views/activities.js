@@ -6,7 +6,7 @@ import { h, s, num, when } from '../ui.js';
 
 const THRESHOLDS = [[9000, 'notification'], [13000, 'observation'], [40000, 'two years\u2019 notice']];
 const REPORTS = ['vd11.ch6.observation-report', 'vd11.ch9.inspection-report'];
-const ROW = 30, TOP = 28, LEFT = 128, RIGHT = 24;
+const ROW = 30, TOP = 42, LEFT = 128, RIGHT = 24;
 
 function chart(acts, width) {
   const max = Math.max(45000, ...acts.flatMap((a) => [a.declared || 0, a.observed || 0])) * 1.05;
@@ -14,9 +14,9 @@ function chart(acts, width) {
   const height = TOP + ROW * acts.length + 10;
   return s('svg', { width, height, viewBox: `0 0 ${width} ${height}`, class: 'bars', role: 'img',
     'aria-label': 'Declared and observed troops of each activity against the thresholds' },
-  THRESHOLDS.map(([v, label]) => s('g', { class: 'threshold' },
-    s('line', { x1: x(v), x2: x(v), y1: TOP - 6, y2: height - 6 }),
-    s('text', { x: x(v), y: TOP - 12, 'text-anchor': 'middle' }, `${num(v)} ${width > 560 ? label : ''}`))),
+  THRESHOLDS.map(([v, label], i) => s('g', { class: 'threshold' },
+    s('line', { x1: x(v), x2: x(v), y1: TOP - (i % 2 ? 20 : 6), y2: height - 6 }),
+    s('text', { x: x(v), y: TOP - (i % 2 ? 26 : 12), 'text-anchor': 'middle' }, `${num(v)} ${width > 560 ? label : ''}`))),
   acts.map((a, i) => {
     const y = TOP + i * ROW;
     return s('g', { class: 'act' },
