@@ -94,6 +94,33 @@ int cmd_serve(int argc, char **argv);
 struct tl_schemas;
 TL_MUST_CHECK tl_err cli_load_schemas(const char *dir, struct tl_schemas **out, tl_diag *d);
 
+/* A ruleset and what names it (rulesfile.c). */
+struct tl_ruleset;
+struct tl_registry;
+typedef struct cli_ruleset {
+    struct tl_ruleset *rs;
+    char name[128];      /* file name, e.g. "vd11.rules" */
+    uint8_t sha256[32];  /* of the text */
+    char *text;
+    size_t len;
+} cli_ruleset;
+
+/* --ruleset FILE if given, else the ruleset the registry names, found by name in the rules
+ * directory and checked against the registered SHA-256. */
+TL_MUST_CHECK tl_err cli_load_ruleset(const char *file, const struct tl_registry *reg,
+                                      cli_ruleset *r, tl_diag *d);
+void cli_ruleset_free(cli_ruleset *r);
+
+/* GET base+path (e.g. "/v1/checkpoints?from=0") from a treatylog server and parse the JSON
+ * object it answers (*out: json_decref it). A non-200 status quotes the server's message:
+ * TL_ERR_NOTFOUND (404), TL_ERR_FORMAT (400 or not JSON), TL_ERR_IO otherwise. */
+struct json_t;
+TL_MUST_CHECK tl_err cli_http_json(const char *base, const char *path, struct json_t **out,
+                                   tl_diag *d);
+
+int cmd_check(int argc, char **argv);
+int cmd_verify_evidence(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 int cmd_verify_receipt(int argc, char **argv);
 int cmd_witness(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
@@ -119,11 +146,18 @@ TL_MUST_CHECK tl_err submit_load_skey(const char *path, tl_skey *k, tl_diag *d);
 TL_MUST_CHECK tl_err submit_append_sigs(char **note, size_t *nlen, const char *text, size_t tlen,
                                         const tl_skey *keys, size_t nkeys, tl_diag *d);
 
-/* POSTs the signed note to <server>/add, verifies the treaty-mode answer against policy, keeps
- * <receipts>/<stem>.{note,tlog-proof,entry} (stem NULL: "registry-<index>") and prints
- * "index N leaf B64 logged TIME". Returns the exit code: 2 for a refusal (the server's
- * message is printed) or a transport error, 1 for an answer that does not verify. */
+/* POSTs the signed note to <server>/add, verifies the treaty-mode answer against policy (if
+ * only the witness quorum is missing, waits up to witness_wait_s seconds for a witnessed proof
+ * from GET /v1/proof), keeps <receipts>/<stem>.{note,tlog-proof,entry} (stem NULL:
+ * "registry-<index>") and prints "index N leaf B64 logged TIME". Returns the exit code: 2 for
+ * a refusal (the server's message is printed) or a transport error, 1 for an answer that does
+ * not verify or stays unwitnessed. */
 int submit_post(const char *cmd, const char *server, const char *note, size_t nlen,
-                const tl_policy *policy, const char *receipts, const char *stem);
+                const tl_policy *policy, unsigned witness_wait_s, const char *receipts,
+                const char *stem);
+
+/* --witness-wait SECONDS (at most 3600; default SUBMIT_WITNESS_WAIT_DEFAULT when NULL). */
+TL_MUST_CHECK tl_err submit_witness_wait(const char *arg, unsigned *out, tl_diag *d);
+#define SUBMIT_WITNESS_WAIT_DEFAULT 60
 
 #endif

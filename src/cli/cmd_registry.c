@@ -26,7 +26,8 @@ static const char registry_usage[] =
     "PARTY_KEY\n"
     "                                 --key OPERATOR_KEY --server URL [options]\n"
     "options: --policy POLICY | --vkey VKEY (default: the operator key's verifier key),\n"
-    "         --receipts DIR (default receipts), --sign-only (print the signed document)\n"
+    "         --receipts DIR (default receipts), --witness-wait SECONDS (default 60),\n"
+    "         --sign-only (print the signed document)\n"
     "       treatylog registry show DIR|URL [--vkey VKEY] [--size N]";
 
 /* The add document of FILE: a registry document whose action is "add", or one party object
@@ -231,12 +232,12 @@ int cmd_registry(int argc, char **argv)
     if (rc)
         return rc;
     const char *keypath = NULL, *oldkey = NULL, *server = NULL, *policy_path = NULL,
-               *vkey_arg = NULL, *receipts = NULL;
+               *vkey_arg = NULL, *receipts = NULL, *wait_arg = NULL;
     bool sign_only = false;
-    const cli_opt opts[] = {{"key", &keypath, NULL},        {"old-key", &oldkey, NULL},
-                            {"server", &server, NULL},      {"policy", &policy_path, NULL},
-                            {"vkey", &vkey_arg, NULL},      {"receipts", &receipts, NULL},
-                            {"sign-only", NULL, &sign_only}};
+    const cli_opt opts[] = {{"key", &keypath, NULL},           {"old-key", &oldkey, NULL},
+                            {"server", &server, NULL},         {"policy", &policy_path, NULL},
+                            {"vkey", &vkey_arg, NULL},         {"receipts", &receipts, NULL},
+                            {"witness-wait", &wait_arg, NULL}, {"sign-only", NULL, &sign_only}};
     const char *pos[1];
     size_t npos = 0;
     rc = cli_parse("registry", argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, &npos);
@@ -247,16 +248,20 @@ int cmd_registry(int argc, char **argv)
     if (rotate != (nnew > 0) || rotate != (oldkey != NULL))
         return cli_usage("registry", rotate ? "rotate needs --new-key VKEY and --old-key KEY"
                                             : "--new-key and --old-key are for rotate only");
-    if (sign_only && (server || policy_path || vkey_arg || receipts))
+    if (sign_only && (server || policy_path || vkey_arg || receipts || wait_arg))
         return cli_usage("registry", "--sign-only signs and prints; it takes no --server, "
                                      "--policy, --vkey or --receipts");
     if (!sign_only && !server)
         return cli_usage("registry", "need --server URL (or --sign-only)");
 
     tl_diag d = {{0}};
+    unsigned wait_s = 0;
+    tl_err e = submit_witness_wait(wait_arg, &wait_s, &d);
+    if (e != TL_OK)
+        return cli_fail("registry", e, &d);
     tl_skey op, party;
     memset(&party, 0, sizeof party);
-    tl_err e = submit_load_skey(keypath, &op, &d);
+    e = submit_load_skey(keypath, &op, &d);
     if (e != TL_OK)
         return cli_fail("registry", e, &d);
     json_t *doc = NULL;
@@ -341,8 +346,8 @@ int cmd_registry(int argc, char **argv)
     if (sign_only)
         rc = cli_write_stdout(note, nlen) ? 0 : EXIT_USAGE;
     else
-        rc = submit_post("registry", server, note, nlen, policy, receipts ? receipts : "receipts",
-                         NULL);
+        rc = submit_post("registry", server, note, nlen, policy, wait_s,
+                         receipts ? receipts : "receipts", NULL);
     free(note);
     free(policy);
     return rc;

@@ -31,6 +31,7 @@
 #include "treatylog/submission.h"
 #include "treatylog/text.h"
 #include "treatylog/tile.h"
+#include "treatylog/tlogproof.h"
 #include "treatylog/values.h"
 
 #ifndef TL_SCHEMAS_DIR
@@ -48,6 +49,7 @@
 static const char submit_usage[] =
     "usage: treatylog submit FILE --key KEY [--key KEY...] --server URL\n"
     "                        (--policy POLICY | --vkey VKEY) [--receipts DIR] [--schemas DIR]\n"
+    "                        [--witness-wait SECONDS]\n"
     "       treatylog submit FILE --key KEY [--key KEY...] --sign-only [--schemas DIR]\n"
     "       treatylog submit SIGNED_NOTE [--key KEY...] --server URL (--policy POLICY | --vkey "
     "VKEY)";
@@ -158,27 +160,30 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-/* POSTs body to <server>/add; *status gets the HTTP status, *resp the answer (caller frees
- * resp->buf). TL_ERR_IO for a transport failure (d says which). */
-static tl_err http_post(const char *server, const char *body, size_t len, long *status,
-                        resp_buf *resp, tl_diag *d)
+/* POSTs body[0..len) to <server><path>, or GETs it if body is NULL; *status gets the HTTP
+ * status, *resp the answer (caller frees resp->buf). TL_ERR_IO for a transport failure (d says
+ * which). */
+static tl_err http_request(const char *server, const char *path, const char *body, size_t len,
+                           long *status, resp_buf *resp, tl_diag *d)
 {
+    const char *method = body ? "POST" : "GET";
     size_t n = strlen(server);
     while (n > 0 && server[n - 1] == '/')
         n--;
     if (n == 0)
         return tl_fail(d, TL_ERR_USAGE, "--server: empty URL");
-    char *url = malloc(n + sizeof "/add");
+    size_t pl = strlen(path);
+    char *url = malloc(n + pl + 1);
     if (!url)
-        return tl_fail(d, TL_ERR_NOMEM, "POST");
+        return tl_fail(d, TL_ERR_NOMEM, "%s", method);
     memcpy(url, server, n);
-    memcpy(url + n, "/add", sizeof "/add");
+    memcpy(url + n, path, pl + 1);
     CURL *c = curl_easy_init();
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/octet-stream");
     struct curl_slist *h2 = h ? curl_slist_append(h, "Expect:") : NULL;
     tl_err e = TL_OK;
     if (!c || !h2) {
-        e = tl_fail(d, TL_ERR_NOMEM, "POST %s", url);
+        e = tl_fail(d, TL_ERR_NOMEM, "%s %s", method, url);
     } else {
         char errbuf[CURL_ERROR_SIZE] = "";
         h = h2;
@@ -195,11 +200,11 @@ static tl_err http_post(const char *server, const char *body, size_t len, long *
             rc = curl_easy_setopt(c, CURLOPT_USERAGENT, "treatylog/0.1");
         if (rc == CURLE_OK)
             rc = curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-        if (rc == CURLE_OK)
+        if (rc == CURLE_OK && body)
             rc = curl_easy_setopt(c, CURLOPT_POST, 1L);
-        if (rc == CURLE_OK)
+        if (rc == CURLE_OK && body)
             rc = curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-        if (rc == CURLE_OK)
+        if (rc == CURLE_OK && body)
             rc = curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         if (rc == CURLE_OK)
             rc = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -212,12 +217,12 @@ static tl_err http_post(const char *server, const char *body, size_t len, long *
         if (rc == CURLE_OK)
             rc = curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
         if (resp->nomem)
-            e = tl_fail(d, TL_ERR_NOMEM, "POST %s: reading the answer", url);
+            e = tl_fail(d, TL_ERR_NOMEM, "%s %s: reading the answer", method, url);
         else if (resp->overflow)
-            e = tl_fail(d, TL_ERR_TOOBIG, "POST %s: answer larger than %zu bytes", url,
+            e = tl_fail(d, TL_ERR_TOOBIG, "%s %s: answer larger than %zu bytes", method, url,
                         SUBMIT_RESP_MAX);
         else if (rc != CURLE_OK)
-            e = tl_fail(d, TL_ERR_IO, "POST %s: %s", url,
+            e = tl_fail(d, TL_ERR_IO, "%s %s: %s", method, url,
                         errbuf[0] ? errbuf : curl_easy_strerror(rc));
     }
     curl_slist_free_all(h);
@@ -385,13 +390,107 @@ static void format_ms(char out[64], uint64_t ms)
     snprintf(out + n, 64 - n, ".%03uZ", (unsigned)(ms % 1000));
 }
 
+/* Checks a proof from GET /v1/proof?hash= for the entry r describes: with an extra line, as a
+ * whole answer that must rebuild the same entry; without, for r's leaf hash. On TL_OK r gets
+ * the new checkpoint (and the new answer's fields). TL_ERR_PROOF if it proves another entry. */
+static tl_err check_witnessed(tl_submission_proof *r, const char *buf, size_t len, const char *note,
+                              size_t nlen, const tl_policy *policy, tl_diag *d)
+{
+    tl_tlog_proof *p = malloc(sizeof *p);
+    if (!p)
+        return tl_fail(d, TL_ERR_NOMEM, "tlog-proof");
+    tl_err e = tl_tlog_proof_parse(p, buf, len, d);
+    if (e == TL_OK && p->index != r->index)
+        e = tl_fail(d, TL_ERR_PROOF, "the log's proof by hash puts entry %llu at %llu",
+                    (unsigned long long)r->index, (unsigned long long)p->index);
+    if (e == TL_OK && p->extra_b64) {
+        tl_submission_proof w;
+        e = tl_submission_proof_verify(&w, buf, len, (const uint8_t *)note, nlen, policy, d);
+        if (e == TL_OK && memcmp(w.leaf, r->leaf, TL_HASH_LEN) != 0) {
+            tl_submission_proof_free(&w);
+            e = tl_fail(d, TL_ERR_PROOF, "the log's proof by hash is for another entry");
+        }
+        if (e == TL_OK) {
+            tl_submission_proof_free(r);
+            *r = w;
+        }
+    } else if (e == TL_OK) {
+        tl_checkpoint cp;
+        e = tl_tlog_proof_verify(p, r->leaf, policy, &cp, d);
+        if (e == TL_OK)
+            r->cp = cp;
+    }
+    free(p);
+    return e;
+}
+
+/* After an answer whose proof is good but not witnessed enough (TL_ERR_QUORUM): checks it
+ * against the policy's log keys alone, then polls GET /v1/proof?hash=<leaf> (the proof against
+ * the newest witnessed checkpoint) until one meets the policy or wait_s seconds pass. On TL_OK
+ * *r and *resp hold the best proof: the witnessed one, or (*unwitnessed set) the log's own. */
+static tl_err witnessed_proof(const char *cmd, const char *server, const char *note, size_t nlen,
+                              const tl_policy *policy, unsigned wait_s, resp_buf *resp,
+                              tl_submission_proof *r, bool *unwitnessed, tl_diag *d)
+{
+    tl_policy *logs = tl_policy_new();
+    if (!logs)
+        return tl_fail(d, TL_ERR_NOMEM, "policy");
+    memcpy(logs, policy, sizeof *logs);
+    logs->quorum_none = true;
+    tl_diag qd = *d; /* the quorum failure, in case no witnessed proof turns up */
+    tl_err e = tl_submission_proof_verify(r, resp->buf ? resp->buf : "", resp->len,
+                                          (const uint8_t *)note, nlen, logs, d);
+    free(logs);
+    if (e != TL_OK)
+        return e;
+    char path[32 + 2 * TL_HASH_LEN];
+    memcpy(path, "/v1/proof?hash=", 16);
+    sodium_bin2hex(path + 15, sizeof path - 15, r->leaf, TL_HASH_LEN);
+    if (wait_s > 0)
+        fprintf(stderr,
+                "treatylog %s: entry %llu is logged; waiting up to %u s for a checkpoint "
+                "that meets the witness quorum (%s)\n",
+                cmd, (unsigned long long)r->index, wait_s, qd.msg);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((uint64_t)(now.tv_sec - t0.tv_sec) >= wait_s)
+            break;
+        struct timespec pause = {0, 250 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        long status = 0;
+        resp_buf got = {0};
+        tl_diag gd;
+        e = http_request(server, path, NULL, 0, &status, &got, &gd);
+        if (e == TL_OK && status == 200) {
+            e = check_witnessed(r, got.buf ? got.buf : "", got.len, note, nlen, policy, &gd);
+            if (e == TL_OK) {
+                free(resp->buf);
+                *resp = got;
+                return TL_OK;
+            }
+            if (e == TL_ERR_PROOF) { /* a proof of another entry for these bytes: a lie */
+                free(got.buf);
+                *d = gd;
+                return e;
+            }
+        }
+        free(got.buf);
+    }
+    *unwitnessed = true;
+    return TL_OK;
+}
+
 int submit_post(const char *cmd, const char *server, const char *note, size_t nlen,
-                const tl_policy *policy, const char *receipts, const char *stem)
+                const tl_policy *policy, unsigned witness_wait_s, const char *receipts,
+                const char *stem)
 {
     tl_diag d = {{0}};
     long status = 0;
     resp_buf resp = {0};
-    tl_err e = http_post(server, note, nlen, &status, &resp, &d);
+    tl_err e = http_request(server, "/add", note, nlen, &status, &resp, &d);
     if (e != TL_OK) {
         free(resp.buf);
         return cli_fail(cmd, e, &d);
@@ -413,6 +512,10 @@ int submit_post(const char *cmd, const char *server, const char *note, size_t nl
     tl_submission_proof r;
     e = tl_submission_proof_verify(&r, resp.buf ? resp.buf : "", resp.len, (const uint8_t *)note,
                                    nlen, policy, &d);
+    bool unwitnessed = false;
+    if (e == TL_ERR_QUORUM)
+        e = witnessed_proof(cmd, server, note, nlen, policy, witness_wait_s, &resp, &r,
+                            &unwitnessed, &d);
     if (e != TL_OK) {
         fprintf(stderr, "treatylog %s: the log answered 200 but its proof does not verify: %s\n",
                 cmd, d.msg[0] ? d.msg : tl_strerror(e));
@@ -447,9 +550,33 @@ int submit_post(const char *cmd, const char *server, const char *note, size_t nl
                 cmd, (unsigned long long)r.index, r.cp.origin, (unsigned long long)r.cp.size,
                 receipts, name);
     }
+    if (unwitnessed) {
+        char hex[2 * TL_HASH_LEN + 1];
+        sodium_bin2hex(hex, sizeof hex, r.leaf, TL_HASH_LEN);
+        fprintf(stderr,
+                "treatylog %s: the log's own proof verifies, but no checkpoint containing entry "
+                "%llu met the policy's witness quorum within %u s: the receipt is not "
+                "witnessed; fetch a witnessed proof later from %s/v1/proof?hash=%s\n",
+                cmd, (unsigned long long)r.index, witness_wait_s, server, hex);
+        rc = EXIT_VERIFY;
+    }
     tl_submission_proof_free(&r);
     free(resp.buf);
     return rc;
+}
+
+tl_err submit_witness_wait(const char *arg, unsigned *out, tl_diag *d)
+{
+    uint64_t v = SUBMIT_WITNESS_WAIT_DEFAULT;
+    if (arg) {
+        tl_err e = cli_parse_u64(arg, &v, d);
+        if (e != TL_OK)
+            return tl_diag_prefix(d, e, "--witness-wait");
+        if (v > 3600)
+            return tl_fail(d, TL_ERR_USAGE, "--witness-wait: at most 3600 seconds");
+    }
+    *out = (unsigned)v;
+    return TL_OK;
 }
 
 /* ---- treatylog submit ----------------------------------------------------------------- */
@@ -567,11 +694,12 @@ int cmd_submit(int argc, char **argv)
     if (rc)
         return rc;
     const char *server = NULL, *policy_path = NULL, *vkey_arg = NULL, *receipts = NULL,
-               *schemas_arg = NULL;
+               *schemas_arg = NULL, *wait_arg = NULL;
     bool sign_only = false;
     const cli_opt opts[] = {{"server", &server, NULL},       {"policy", &policy_path, NULL},
                             {"vkey", &vkey_arg, NULL},       {"receipts", &receipts, NULL},
-                            {"schemas", &schemas_arg, NULL}, {"sign-only", NULL, &sign_only}};
+                            {"schemas", &schemas_arg, NULL}, {"witness-wait", &wait_arg, NULL},
+                            {"sign-only", NULL, &sign_only}};
     const char *pos[1];
     size_t npos = 0;
     rc = cli_parse("submit", argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, &npos);
@@ -579,9 +707,9 @@ int cmd_submit(int argc, char **argv)
         return rc;
     if (npos != 1)
         return cli_usage("submit", "%s", submit_usage);
-    if (sign_only && (server || policy_path || vkey_arg || receipts))
+    if (sign_only && (server || policy_path || vkey_arg || receipts || wait_arg))
         return cli_usage("submit", "--sign-only signs and prints; it takes no --server, "
-                                   "--policy, --vkey or --receipts");
+                                   "--policy, --vkey, --receipts or --witness-wait");
     if (!sign_only && !server)
         return cli_usage("submit", "need --server URL (or --sign-only)");
     if (!sign_only && !policy_path && !vkey_arg)
@@ -590,7 +718,10 @@ int cmd_submit(int argc, char **argv)
     tl_diag d = {{0}};
     tl_policy *policy = NULL;
     tl_schemas *schemas = NULL;
-    tl_err e = sign_only ? TL_OK : cli_load_policy(policy_path, vkey_arg, &policy, &d);
+    unsigned wait_s = 0;
+    tl_err e = submit_witness_wait(wait_arg, &wait_s, &d);
+    if (e == TL_OK && !sign_only)
+        e = cli_load_policy(policy_path, vkey_arg, &policy, &d);
     if (e == TL_OK)
         e = load_schemas(schemas_arg, &schemas, &d);
     char *text = NULL, *presigned = NULL, *note = NULL;
@@ -651,7 +782,7 @@ int cmd_submit(int argc, char **argv)
     if (sign_only) {
         rc = cli_write_stdout(note, nlen) ? 0 : EXIT_USAGE;
     } else {
-        rc = submit_post("submit", server, note, nlen, policy,
+        rc = submit_post("submit", server, note, nlen, policy, wait_s,
                          receipts ? receipts : SUBMIT_RECEIPTS_DEF, stem);
     }
     free(note);
