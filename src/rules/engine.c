@@ -1,0 +1,1778 @@
+/* engine.c - the rules engine (rules.h): rules compiled from a ruleset, the log fed in order,
+ * each rule kind's evaluation on a new entry and on a witnessed checkpoint (docs/rules.md).
+ *
+ * Everything a finding needs later is copied out of the notification during tl_engine_add.
+ * Findings are created once and only move forward (a reply resolves an open deadline, a
+ * withdrawal voids); their state at a given view (a log size and the witnessed checkpoints up
+ * to it) is computed in findings.c, so the same view always gives the same bytes. Lookups are
+ * hash maps keyed by leaf hash, trigger index, (party, year) or activity id: no scans of the
+ * log, except operator-time, which checks each entry once, when its bounds become known.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules/rules_int.h"
+#include "treatylog/values.h"
+
+enum kind {
+    K_REPLY,
+    K_ADVANCE,
+    K_THRESHOLD,
+    K_DUE,
+    K_QUOTA,
+    K_COUNT,
+    K_CONC,
+    K_CAL,
+    K_DVO,
+    K_NEAR,
+    K_SERIAL,
+    K_SKEW,
+    K_SHARE,
+    K_CONTENT,
+    K_ABSENT,
+    K_PEAK,
+    K_OPTIME,
+};
+
+static const char *const KIND_NAMES[] = {
+    "reply-deadline",   "advance-notice", "threshold",
+    "due-date",         "quota",          "count-limit",
+    "concurrency",      "calendar",       "declared-vs-observed",
+    "near-threshold",   "serial",         "sent-skew",
+    "share-all",        "reply-content",  "absent",
+    "peak-from-stages", "operator-time",
+};
+
+#define MAX_CONDS 16
+#define MAX_PAIRS 8
+#define NPARTY    676 /* AA..ZZ */
+
+typedef struct node {
+    uint64_t index, next;
+    int64_t a, b; /* concurrency: start and end day */
+} node;
+
+struct crule {
+    const tl_rule *r;
+    enum kind kind;
+    const char *id;
+    const char *severity; /* NULL: the kind's default */
+    uint16_t on[MAX_TYPES];
+    size_t non;
+    uint16_t other[MAX_TYPES];
+    size_t nother;
+    char other_names[MAX_TYPES * (TL_RULE_WORD_MAX + 4)];
+    enum party_mode pmode;
+    const char *pfield, *prole;
+    int64_t hours_ms, grace_ms, days, longer_ms, before_ms;
+    bool has_before;
+    bool has_hours, has_longer, match_activity;
+    const char *met_by, *field, *only_if, *unless, *by, *start, *end, *list, *questions, *answers,
+        *stages, *count, *activities, *year, *flag, *accept, *grounds, *gvalue;
+    cond any[MAX_CONDS];
+    size_t nany;
+    cond unless_any[MAX_CONDS];
+    size_t nunless;
+    const char *pairs[MAX_PAIRS][2];
+    size_t npairs;
+    cond thr[MAX_CONDS];
+    size_t nthr;
+    int64_t max, years, per_year, per_sender, tol, threshold, margin, window_days;
+    unsigned due_m, due_d;
+    /* State. */
+    u64map m1, m2, m3;
+    strmap s1, s2;
+    node *nodes;
+    size_t nnodes, ncap;
+    char **blobs; /* reply-content questions, declared values */
+    size_t nblobs, bcap;
+    uint64_t *last_serial, *last_index;
+    bool due_started;
+    int64_t due_year;
+};
+
+/* ---------------------------------------------------------------------------------------
+ * Small helpers.
+ */
+
+static int pcode(const char *c)
+{
+    if (c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z')
+        return -1;
+    return (c[0] - 'A') * 26 + (c[1] - 'A');
+}
+
+static uint16_t type_id(const tl_engine *e, const char *name)
+{
+    uint64_t v;
+    return strmap_get(&e->types, name, strlen(name), &v) ? (uint16_t)v : 0;
+}
+
+static bool in_list(const uint16_t *l, size_t n, uint16_t t)
+{
+    if (!t)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (l[i] == t)
+            return true;
+    return false;
+}
+
+/* "UA/412": the human name of an entry. */
+static void ename(char out[32], const tl_engine *e, uint64_t i)
+{
+    const entry *en = &e->ents[i];
+    snprintf(out, 32, "%.2s/%llu", en->from, (unsigned long long)en->serial);
+}
+
+static void parse_cond(cond *c, const tl_rule *r, const char *key, size_t occ)
+{
+    snprintf(c->field, sizeof c->field, "%s", tl_rule_param(r, key, occ, 0));
+    c->gt = strcmp(tl_rule_param(r, key, occ, 1), ">") == 0;
+    c->value = strtoll(tl_rule_param(r, key, occ, 2), NULL, 10);
+}
+
+static bool cond_holds(const cond *c, int64_t v)
+{
+    return c->gt ? v > c->value : v >= c->value;
+}
+
+static void cond_text(buf *b, const cond *c, int64_t v)
+{
+    buf_fmt(b, "%s %lld %s %lld", c->field, (long long)v, c->gt ? ">" : ">=", (long long)c->value);
+}
+
+static bool body_str(const json_t *body, const char *path, const char **s)
+{
+    const json_t *j = body_get(body, path);
+    if (!json_is_string(j))
+        return false;
+    *s = json_string_value(j);
+    return true;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Compiling rules.
+ */
+
+static bool intern(tl_engine *e, const char *name, uint16_t *id)
+{
+    uint64_t v;
+    if (strmap_get(&e->types, name, strlen(name), &v)) {
+        *id = (uint16_t)v;
+        return true;
+    }
+    if (e->types.n >= 60000)
+        return false;
+    v = e->types.n + 1;
+    if (!strmap_put(&e->types, name, strlen(name), v))
+        return false;
+    *id = (uint16_t)v;
+    return true;
+}
+
+static bool compile_types(tl_engine *e, const tl_rule *r, const char *key, uint16_t *ids, size_t *n,
+                          char *names, size_t names_len)
+{
+    size_t cnt = tl_rule_param_count(r, key);
+    for (size_t i = 0; i < cnt && *n < MAX_TYPES; i++) {
+        const char *t = tl_rule_param(r, key, i, 0);
+        if (!intern(e, t, &ids[*n]))
+            return false;
+        (*n)++;
+        if (names) {
+            size_t l = strlen(names);
+            snprintf(names + l, names_len - l, "%s%s", l ? " or " : "", t);
+        }
+    }
+    return true;
+}
+
+static bool compile(tl_engine *e, crule *c, const tl_rule *r)
+{
+    memset(c, 0, sizeof *c);
+    c->r = r;
+    c->id = tl_rule_id(r);
+    const char *k = tl_rule_kind(r);
+    for (size_t i = 0; i < sizeof KIND_NAMES / sizeof KIND_NAMES[0]; i++)
+        if (!strcmp(k, KIND_NAMES[i]))
+            c->kind = (enum kind)i;
+    c->severity = tl_rule_param(r, "severity", 0, 0);
+    if (!compile_types(e, r, "on", c->on, &c->non, NULL, 0))
+        return false;
+    const char *okeys[] = {"reply", "require", "declared", "calendar", "request"};
+    for (size_t i = 0; i < 5; i++)
+        if (!compile_types(e, r, okeys[i], c->other, &c->nother, c->other_names,
+                           sizeof c->other_names))
+            return false;
+    const char *p = tl_rule_param(r, "party", 0, 0);
+    c->pmode = PM_SELF;
+    if (p) {
+        if (!strcmp(p, "to"))
+            c->pmode = PM_TO;
+        else if (!strcmp(p, "any"))
+            c->pmode = PM_ANY;
+        else if (!strncmp(p, "role:", 5)) {
+            c->pmode = PM_ROLE;
+            c->prole = p + 5;
+        } else {
+            c->pmode = PM_FIELD;
+            c->pfield = p;
+        }
+    }
+    c->has_hours = tl_rule_param_count(r, "hours") > 0;
+    c->hours_ms = tl_rule_param_int(r, "hours", 0) * HOUR_MS;
+    c->grace_ms = tl_rule_param_int(r, "grace-hours", 0) * HOUR_MS;
+    c->days = tl_rule_param_int(r, "days", -1);
+    c->has_before = tl_rule_param_count(r, "hours-before") > 0;
+    c->before_ms = tl_rule_param_int(r, "hours-before", 0) * HOUR_MS;
+    c->has_longer = tl_rule_param_count(r, "longer-than-hours") > 0;
+    c->longer_ms = tl_rule_param_int(r, "longer-than-hours", 0) * HOUR_MS;
+    const char *m = tl_rule_param(r, "match", 0, 0);
+    c->match_activity = m && !strcmp(m, "activity");
+    c->met_by = tl_rule_param(r, "met-by", 0, 0);
+    c->field = tl_rule_param(r, "field", 0, 0);
+    c->only_if = tl_rule_param(r, "only-if", 0, 0);
+    c->unless = tl_rule_param(r, "unless", 0, 0);
+    c->by = tl_rule_param(r, "by", 0, 0);
+    c->start = tl_rule_param(r, "start", 0, 0);
+    c->end = tl_rule_param(r, "end", 0, 0);
+    c->list = tl_rule_param(r, "list", 0, 0);
+    c->questions = tl_rule_param(r, "questions", 0, 0);
+    c->answers = tl_rule_param(r, "answers", 0, 0);
+    c->stages = tl_rule_param(r, "stages", 0, 0);
+    c->count = tl_rule_param(r, "count", 0, 0);
+    c->activities = tl_rule_param(r, "activities", 0, 0);
+    c->year = tl_rule_param(r, "year", 0, 0);
+    c->flag = tl_rule_param(r, "flag", 0, 0);
+    c->accept = tl_rule_param(r, "accept-field", 0, 0);
+    c->grounds = tl_rule_param(r, "grounds-field", 0, 0);
+    c->gvalue = tl_rule_param(r, "grounds-value", 0, 0);
+    c->nany = tl_rule_param_count(r, "any");
+    if (c->nany > MAX_CONDS)
+        c->nany = MAX_CONDS;
+    for (size_t i = 0; i < c->nany; i++)
+        parse_cond(&c->any[i], r, "any", i);
+    c->nunless = tl_rule_param_count(r, "unless-any");
+    if (c->nunless > MAX_CONDS)
+        c->nunless = MAX_CONDS;
+    for (size_t i = 0; i < c->nunless; i++)
+        parse_cond(&c->unless_any[i], r, "unless-any", i);
+    c->nthr = tl_rule_param_count(r, "threshold");
+    if (c->kind == K_DVO) {
+        if (c->nthr > MAX_CONDS)
+            c->nthr = MAX_CONDS;
+        for (size_t i = 0; i < c->nthr; i++)
+            parse_cond(&c->thr[i], r, "threshold", i);
+    }
+    c->npairs = tl_rule_param_count(r, "pair");
+    if (c->npairs > MAX_PAIRS)
+        c->npairs = MAX_PAIRS;
+    for (size_t i = 0; i < c->npairs; i++) {
+        c->pairs[i][0] = tl_rule_param(r, "pair", i, 0);
+        c->pairs[i][1] = tl_rule_param(r, "pair", i, 1);
+    }
+    c->max = tl_rule_param_int(r, "max", 0);
+    c->years = tl_rule_param_int(r, "years", 1);
+    c->per_year = tl_rule_param_int(r, "per-year", 0);
+    c->per_sender = tl_rule_param_int(r, "per-sender", 0);
+    c->tol = c->kind == K_DVO ? tl_rule_param_int(r, "tolerance-percent", 0)
+                              : tl_rule_param_int(r, "tolerance-seconds", 60);
+    c->threshold = c->kind == K_NEAR ? tl_rule_param_int(r, "threshold", 0) : 0;
+    c->margin = tl_rule_param_int(r, "margin-percent", 0);
+    c->window_days = tl_rule_param_int(r, "window-days", 365);
+    const char *due = tl_rule_param(r, "due", 0, 0);
+    if (due) {
+        c->due_m = (unsigned)((due[0] - '0') * 10 + (due[1] - '0'));
+        c->due_d = (unsigned)((due[3] - '0') * 10 + (due[4] - '0'));
+    }
+    if (c->kind == K_SERIAL) {
+        c->last_serial = calloc(NPARTY, sizeof *c->last_serial);
+        c->last_index = calloc(NPARTY, sizeof *c->last_index);
+        if (!c->last_serial || !c->last_index)
+            return false;
+    }
+    return true;
+}
+
+static void crule_free(crule *c)
+{
+    u64map_free(&c->m1);
+    u64map_free(&c->m2);
+    u64map_free(&c->m3);
+    strmap_free(&c->s1);
+    strmap_free(&c->s2);
+    free(c->nodes);
+    for (size_t i = 0; i < c->nblobs; i++)
+        free(c->blobs[i]);
+    free(c->blobs);
+    free(c->last_serial);
+    free(c->last_index);
+}
+
+static int cmp_rank(const void *a, const void *b, void *ctx)
+{
+    const tl_engine *e = ctx;
+    return strcmp(e->rules[*(const uint32_t *)a].id, e->rules[*(const uint32_t *)b].id);
+}
+
+tl_engine *tl_engine_new(const tl_ruleset *rs)
+{
+    tl_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->rs = rs;
+    e->nrules = tl_ruleset_count(rs);
+    e->rules = calloc(e->nrules ? e->nrules : 1, sizeof *e->rules);
+    e->rank = calloc(e->nrules ? e->nrules : 1, sizeof *e->rank);
+    uint32_t *order = calloc(e->nrules ? e->nrules : 1, sizeof *order);
+    if (!e->rules || !e->rank || !order || !intern(e, "generic.correction", &e->correction_type))
+        goto fail;
+    for (size_t i = 0; i < e->nrules; i++)
+        if (!compile(e, &e->rules[i], tl_ruleset_rule(rs, i)))
+            goto fail;
+    for (size_t i = 0; i < e->nrules; i++)
+        order[i] = (uint32_t)i;
+    qsort_r(order, e->nrules, sizeof *order, cmp_rank, e);
+    for (size_t i = 0; i < e->nrules; i++)
+        e->rank[order[i]] = (uint32_t)i;
+    free(order);
+    return e;
+fail:
+    free(order);
+    tl_engine_free(e);
+    return NULL;
+}
+
+void tl_engine_free(tl_engine *e)
+{
+    if (!e)
+        return;
+    for (size_t i = 0; e->rules && i < e->nrules; i++)
+        crule_free(&e->rules[i]);
+    free(e->rules);
+    free(e->rank);
+    tl_registry_free(e->reg);
+    strmap_free(&e->types);
+    free(e->ents);
+    leafmap_free(&e->leaves);
+    for (uint64_t i = 0; i < e->nf; i++) {
+        free(e->f[i].ent);
+        free(e->f[i].why);
+    }
+    free(e->f);
+    u64map_free(&e->trig_head);
+    u64map_free(&e->withdrawn);
+    free(e->cps);
+    free(e);
+}
+
+tl_err tl_engine_set_registry(tl_engine *e, const tl_registry *r)
+{
+    tl_registry *c = tl_registry_clone(r);
+    if (!c)
+        return TL_ERR_NOMEM;
+    tl_registry_free(e->reg);
+    e->reg = c;
+    return TL_OK;
+}
+
+uint64_t tl_engine_size(const tl_engine *e)
+{
+    return e->n;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Findings: creation.
+ */
+
+/* A new finding of rule ri about trigger, existing from view size `created`. Returns its id,
+ * or NONE when out of memory. why is taken over (freed on failure). */
+static uint64_t new_finding(tl_engine *e, size_t ri, uint32_t n, uint64_t trigger, uint64_t created,
+                            enum fkind kind, tl_finding_state state, char *why)
+{
+    if (e->nf == e->fcap) {
+        uint64_t nc = e->fcap ? e->fcap * 2 : 256;
+        finding *nfp = realloc(e->f, nc * sizeof *nfp);
+        if (!nfp) {
+            free(why);
+            return NONE;
+        }
+        e->f = nfp;
+        e->fcap = nc;
+    }
+    uint64_t id = e->nf;
+    finding *f = &e->f[id];
+    memset(f, 0, sizeof *f);
+    f->rule = (uint32_t)ri;
+    f->n = n;
+    f->trigger = trigger;
+    f->created = created;
+    f->reply = NONE;
+    f->voided = NONE;
+    f->range_from = NONE;
+    f->next_key = NONE;
+    f->due_ms = NO_TIME;
+    f->reply_ms = NO_TIME;
+    f->kind = (uint8_t)kind;
+    f->state = (uint8_t)state;
+    f->why = why;
+    uint64_t head = NONE;
+    (void)u64map_get(&e->trig_head, trigger, &head);
+    f->next_trig = head;
+    if (!u64map_put(&e->trig_head, trigger, id)) {
+        free(why);
+        return NONE;
+    }
+    uint64_t w;
+    if (u64map_get(&e->withdrawn, trigger, &w))
+        f->voided = w;
+    e->nf++;
+    return id;
+}
+
+static void add_party(finding *f, const char *code)
+{
+    if (f->nparties >= TL_FINDING_PARTIES_MAX)
+        return;
+    for (size_t i = 0; i < f->nparties; i++)
+        if (!memcmp(f->parties[i], code, 2))
+            return;
+    memcpy(f->parties[f->nparties], code, 2);
+    f->parties[f->nparties][2] = 0;
+    f->nparties++;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sets the further entries of f (sorted, duplicates and the trigger dropped). */
+static bool set_entries(finding *f, const uint64_t *ents, size_t n)
+{
+    if (!n)
+        return true;
+    uint64_t *c = malloc(n * sizeof *c);
+    if (!c)
+        return false;
+    memcpy(c, ents, n * sizeof *c);
+    qsort(c, n, sizeof *c, cmp_u64);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (c[i] != f->trigger && (k == 0 || c[k - 1] != c[i]))
+            c[k++] = c[i];
+    f->ent = c;
+    f->nent = (uint32_t)k;
+    return true;
+}
+
+static char *bdone(buf *b)
+{
+    if (!b->ok) {
+        free(b->p);
+        return NULL;
+    }
+    return b->p ? b->p : strdup("");
+}
+
+/* A static finding (breach, advisory, met, operator-time) with its why. */
+static tl_err static_finding(tl_engine *e, size_t ri, uint32_t n, uint64_t trigger,
+                             uint64_t created, tl_finding_state st, buf *why, const char *party,
+                             const uint64_t *ents, size_t nents)
+{
+    char *w = bdone(why);
+    if (!w)
+        return TL_ERR_NOMEM;
+    crule *c = &e->rules[ri];
+    if (c->severity && (st == TL_FINDING_BREACH || st == TL_FINDING_ADVISORY))
+        st = !strcmp(c->severity, "breach") ? TL_FINDING_BREACH : TL_FINDING_ADVISORY;
+    uint64_t id = new_finding(e, ri, n, trigger, created, FK_STATIC, st, w);
+    if (id == NONE)
+        return TL_ERR_NOMEM;
+    if (party)
+        add_party(&e->f[id], party);
+    if (!set_entries(&e->f[id], ents, nents))
+        return TL_ERR_NOMEM;
+    return TL_OK;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Rule kinds on a new entry.
+ */
+
+typedef struct addctx {
+    tl_engine *e;
+    uint64_t index;
+    int64_t logged_ms;
+    const tl_notification *n;
+    uint16_t type;
+} addctx;
+
+/* Party qualification of a reply from `from` for a deadline finding. */
+static bool party_ok(const tl_engine *e, const finding *f, const char *from)
+{
+    if (f->nparties == 0)
+        return memcmp(e->ents[f->trigger].from, from, 2) != 0;
+    for (size_t i = 0; i < f->nparties; i++)
+        if (!memcmp(f->parties[i], from, 2))
+            return true;
+    return false;
+}
+
+/* Resolves the open deadline findings of rule ri whose trigger the entry references. */
+static void resolve_by_refs(const addctx *a, size_t ri, int64_t reply_ms)
+{
+    tl_engine *e = a->e;
+    for (size_t k = 0; k < a->n->nrefs; k++) {
+        uint64_t t;
+        if (!leafmap_get(&e->leaves, a->n->refs[k], &t))
+            continue;
+        uint64_t id = NONE;
+        (void)u64map_get(&e->trig_head, t, &id);
+        for (; id != NONE; id = e->f[id].next_trig) {
+            finding *f = &e->f[id];
+            if (f->rule != ri || f->kind != FK_DEADLINE || f->reply != NONE)
+                continue;
+            if (!party_ok(e, f, a->n->from))
+                continue;
+            f->reply = a->index;
+            f->reply_ms = reply_ms;
+        }
+    }
+}
+
+static tl_err k_reply(const addctx *a, size_t ri)
+{
+    tl_engine *e = a->e;
+    crule *c = &e->rules[ri];
+    const tl_notification *n = a->n;
+    if (in_list(c->other, c->nother, a->type)) {
+        int64_t ms = NO_TIME;
+        bool isdate;
+        if (c->met_by && !body_time(n->body, c->met_by, &ms, &isdate))
+            return TL_OK; /* no time to judge by: does not answer */
+        resolve_by_refs(a, ri, ms);
+    }
+    if (!in_list(c->on, c->non, a->type))
+        return TL_OK;
+    char tname[32];
+    ename(tname, e, a->index);
+    /* The parties that must answer. */
+    char parties[TL_FINDING_PARTIES_MAX][3];
+    size_t np = 0;
+    bool per_party = false;
+    const char *s;
+    switch (c->pmode) {
+    case PM_FIELD:
+        if (body_str(n->body, c->pfield, &s) && tl_value_party(s, strlen(s))) {
+            memcpy(parties[0], s, 3);
+            np = 1;
+        }
+        break;
+    case PM_TO:
+        if (n->to_all)
+            return TL_OK; /* addressed to all: nobody by name */
+        per_party = true;
+        for (size_t i = 0; i < n->nto && np < TL_FINDING_PARTIES_MAX; i++)
+            if (memcmp(n->to[i], n->from, 2) != 0)
+                memcpy(parties[np++], n->to[i], 3);
+        if (!np)
+            return TL_OK;
+        break;
+    case PM_ROLE:
+        for (size_t i = 0; e->reg && i < e->reg->nparties && np < TL_FINDING_PARTIES_MAX; i++)
+            if (tl_registry_has_role(e->reg, e->reg->parties[i].code, c->prole))
+                memcpy(parties[np++], e->reg->parties[i].code, 3);
+        break;
+    case PM_SELF:
+        memcpy(parties[0], n->from, 2);
+        parties[0][2] = 0;
+        np = 1;
+        break;
+    case PM_ANY:
+        break;
+    }
+    size_t nf = per_party ? np : 1;
+    for (size_t i = 0; i < nf; i++) {
+        buf d = {NULL, 0, 0, true};
+        buf_str(&d, c->other_names);
+        buf_str(&d, " from ");
+        size_t from = per_party ? i : 0, to = per_party ? i + 1 : np;
+        if (from == to)
+            buf_str(&d, c->pmode == PM_ROLE ? "the holder of role " : "any other party");
+        if (from == to && c->pmode == PM_ROLE)
+            buf_str(&d, c->prole);
+        for (size_t j = from; j < to; j++) {
+            if (j > from)
+                buf_str(&d, " or ");
+            buf_str(&d, parties[j]);
+        }
+        buf_str(&d, " referencing ");
+        buf_str(&d, tname);
+        if (c->met_by) {
+            buf_str(&d, " with ");
+            buf_str(&d, c->met_by);
+        }
+        char *w = bdone(&d);
+        if (!w)
+            return TL_ERR_NOMEM;
+        uint64_t id = new_finding(e, ri, per_party ? (uint32_t)(i + 1) : 0, a->index, a->index + 1,
+                                  FK_DEADLINE, TL_FINDING_PENDING, w);
+        if (id == NONE)
+            return TL_ERR_NOMEM;
+        finding *f = &e->f[id];
+        f->due_ms = a->logged_ms + c->hours_ms;
+        for (size_t j = from; j < to; j++)
+            add_party(f, parties[j]);
+    }
+    return TL_OK;
+}
+
+/* only-if / unless on a boolean field (absent counts as false). */
+static bool flags_ok(const crule *c, const json_t *body)
+{
+    bool v = false;
+    if (c->only_if && !(body_bool(body, c->only_if, &v) && v))
+        return false;
+    v = false;
+    if (c->unless && body_bool(body, c->unless, &v) && v)
+        return false;
+    return true;
+}
+
+static tl_err k_advance(const addctx *a, size_t ri)
+{
+    tl_engine *e = a->e;
+    crule *c = &e->rules[ri];
+    if (!in_list(c->on, c->non, a->type) || !flags_ok(c, a->n->body))
+        return TL_OK;
+    int64_t start;
+    bool isdate;
+    if (!body_time(a->n->body, c->field, &start, &isdate))
+        return TL_OK;
+    char tname[32];
+    ename(tname, e, a->index);
+    buf d = {NULL, 0, 0, true};
+    int64_t due;
+    if (c->days >= 0) {
+        int64_t day = start / DAY_MS;
+        if (start < 0 && start % DAY_MS)
+            day--;
+        due = (day - c->days + 1) * DAY_MS - 1;
+        buf_fmt(&d, "%s (%s) logged %lld days or more before %s ", tname, a->n->type,
+                (long long)c->days, c->field);
+    } else if (c->has_before) {
+        due = start - c->before_ms;
+        buf_fmt(&d, "%s (%s) logged %lld hours or more before %s ", tname, a->n->type,
+                (long long)(c->before_ms / HOUR_MS), c->field);
+    } else {
+        due = start + c->grace_ms;
+        buf_fmt(&d, "%s (%s) logged at most %lld hours after %s ", tname, a->n->type,
+                (long long)(c->grace_ms / HOUR_MS), c->field);
+    }
+    buf_time(&d, start);
+    char *w = bdone(&d);
+    if (!w)
+        return TL_ERR_NOMEM;
+    uint64_t id = new_finding(e, ri, 0, a->index, a->index + 1, FK_DEADLINE, TL_FINDING_PENDING, w);
+    if (id == NONE)
+        return TL_ERR_NOMEM;
+    e->f[id].due_ms = due;
+    e->f[id].reply = a->index;
+    add_party(&e->f[id], a->n->from);
+    return TL_OK;
+}
+
+static bool when_ok(const crule *c, const json_t *body)
+{
+    size_t nw = tl_rule_param_count(c->r, "when");
+    for (size_t i = 0; i < nw; i++) {
+        const char *field = tl_rule_param(c->r, "when", i, 0);
+        const char *s;
+        if (!body_str(body, field, &s))
+            return false;
+        bool any = false;
+        for (size_t w = 1; tl_rule_param(c->r, "when", i, w); w++)
+            any = any || !strcmp(s, tl_rule_param(c->r, "when", i, w));
+        if (!any)
+            return false;
+    }
+    return true;
+}
+
+static tl_err k_threshold(const addctx *a, size_t ri)
+{
+    tl_engine *e = a->e;
+    crule *c = &e->rules[ri];
+    const tl_notification *n = a->n;
+    if (in_list(c->other, c->nother, a->type)) {
+        if (!c->match_activity) {
+            resolve_by_refs(a, ri, NO_TIME);
+        } else {
+            const char *act;
+            if (body_str(n->body, "activity", &act)) {
+                uint64_t v;
+                size_t al = strlen(act);
+                if (!strmap_get(&c->s1, act, al, &v) && !strmap_put(&c->s1, act, al, a->index))
+                    return TL_ERR_NOMEM;
+                uint64_t id = NONE;
+                (void)strmap_get(&c->s2, act, al, &id);
+                for (; id != NONE; id = e->f[id].next_key)
+                    if (e->f[id].reply == NONE)
+                        e->f[id].reply = a->index;
+            }
+        }
+    }
+    if (!in_list(c->on, c->non, a->type) || !flags_ok(c, n->body) || !when_ok(c, n->body))
+        return TL_OK;
+    if (c->has_longer) {
+        int64_t s, en;
+        bool d1, d2;
+        if (!body_time(n->body, "start", &s, &d1) || !body_time(n->body, "end", &en, &d2))
+            return TL_OK;
+        int64_t dur = en - s + (d2 ? DAY_MS : 0);
+        if (dur <= c->longer_ms)
+            return TL_OK;
+    }
+    buf d = {NULL, 0, 0, true};
+    buf missing = {NULL, 0, 0, true};
+    bool crossed = false;
+    for (size_t i = 0; i < c->nany; i++) {
+        int64_t v;
+        if (!body_int(n->body, c->any[i].field, &v)) {
+            buf_str(&missing, missing.len ? ", " : "");
+            buf_str(&missing, c->any[i].field);
+            continue;
+        }
+        if (cond_holds(&c->any[i], v)) {
+            buf_str(&d, crossed ? ", " : " (");
+            cond_text(&d, &c->any[i], v);
+            crossed = true;
+        }
+    }
+    if (!crossed) {
+        free(d.p);
+        free(missing.p);
+        return TL_OK;
+    }
+    char tname[32];
+    ename(tname, e, a->index);
+    buf w = {NULL, 0, 0, true};
+    buf_str(&w, c->other_names);
+    const char *act = NULL;
+    if (c->match_activity) {
+        if (!body_str(n->body, "activity", &act)) {
+            free(d.p);
+            free(missing.p);
+            return TL_OK;
+        }
+        buf_fmt(&w, " for activity %s, reported by %s", act, tname);
+    } else {
+        buf_fmt(&w, " from %.2s referencing %s", n->from, tname);
+    }
+    buf_add(&w, d.p ? d.p : "", d.len);
+    buf_str(&w, ")");
+    if (missing.len) {
+        buf_str(&w, "; not reported: ");
+        buf_add(&w, missing.p, missing.len);
+    }
+    free(d.p);
+    free(missing.p);
+    char *ws = bdone(&w);
+    if (!ws)
+        return TL_ERR_NOMEM;
+    uint64_t id =
+        new_finding(e, ri, 0, a->index, a->index + 1, FK_DEADLINE, TL_FINDING_PENDING, ws);
+    if (id == NONE)
+        return TL_ERR_NOMEM;
+    finding *f = &e->f[id];
+    int64_t due = a->logged_ms;
+    bool isdate;
+    if (c->by && !body_time(n->body, c->by, &due, &isdate))
+        due = a->logged_ms;
+    else if (c->has_hours)
+        due = a->logged_ms + c->hours_ms;
+    f->due_ms = due;
+    if (!c->match_activity) {
+        add_party(f, n->from);
+    } else {
+        size_t al = strlen(act);
+        uint64_t have;
+        if (strmap_get(&c->s1, act, al, &have)) {
+            f->reply = have;
+        } else {
+            uint64_t head = NONE;
+            (void)strmap_get(&c->s2, act, al, &head);
+            f->next_key = head;
+            if (!strmap_put(&c->s2, act, al, id))
+                return TL_ERR_NOMEM;
+        }
+    }
+    return TL_OK;
+}
+
+static tl_err k_quota(const addctx *a, size_t ri)
+{
+    tl_engine *e = a->e;
+    crule *c = &e->rules[ri];
+    if (!in_list(c->other, c->nother, a->type))
+        return TL_OK;
+    const tl_notification *n = a->n;
+    uint64_t t = NONE;
+    for (size_t k = 0; k < n->nrefs && t == NONE; k++) {
+        uint64_t x;
+        if (leafmap_get(&e->leaves, n->refs[k], &x) && in_list(c->on, c->non, e->ents[x].type))
+            t = x;
+    }
+    uint64_t seen;
+    if (t == NONE || u64map_get(&c->m3, t, &seen))
+        return TL_OK;
+    if (!u64map_put(&c->m3, t, a->index))
+        return TL_ERR_NOMEM;
+    int recv = pcode(n->from), insp = pcode(e->ents[t].from);
+    if (recv < 0 || insp < 0)
+        return TL_OK;
+    int64_t year = year_of_ms(e->ents[t].logged_ms);
+    uint64_t k1 = (uint64_t)recv * 100000 + (uint64_t)year;
+    uint64_t k2 = ((uint64_t)recv * NPARTY + (uint64_t)insp) * 100000 + (uint64_t)year;
+    uint64_t c1 = 0, c2 = 0;
+    (void)u64map_get(&c->m1, k1, &c1);
+    (void)u64map_get(&c->m2, k2, &c2);
+    bool accept = false;
+    if (body_bool(n->body, c->accept, &accept) && accept) {
+        if (!u64map_put(&c->m1, k1, c1 + 1) || !u64map_put(&c->m2, k2, c2 + 1))
+            return TL_ERR_NOMEM;
+        return TL_OK;
+    }
+    const char *g;
+    if (!body_str(n->body, c->grounds, &g) || strcmp(g, c->gvalue) != 0)
+        return TL_OK;
+    if ((int64_t)c1 >= c->per_year || (int64_t)c2 >= c->per_sender)
+        return TL_OK; /* the quota is indeed used up */
+    char rname[32], tname[32];
+    ename(rname, e, a->index);
+    ename(tname, e, t);
+    buf w = {NULL, 0, 0, true};
+    buf_fmt(&w,
+            "%.2s refused %s in %s citing %s while it had accepted %llu of %lld in %lld and "
+            "%llu of %lld from %.2s",
+            n->from, tname, rname, c->gvalue, (unsigned long long)c1, (long long)c->per_year,
+            (long long)year, (unsigned long long)c2, (long long)c->per_sender, e->ents[t].from);
+    uint64_t ents[1] = {t};
+    return static_finding(e, ri, 0, a->index, a->index + 1, TL_FINDING_BREACH, &w, n->from, ents,
+                          1);
+}
+
+static bool any_crosses(const cond *cs, size_t nc, const json_t *body, buf *txt)
+{
+    bool crossed = false;
+    for (size_t i = 0; i < nc; i++) {
+        int64_t v;
+        if (body_int(body, cs[i].field, &v) && cond_holds(&cs[i], v)) {
+            if (txt) {
+                buf_str(txt, crossed ? ", " : "");
+                cond_text(txt, &cs[i], v);
+            }
+            crossed = true;
+        }
+    }
+    return crossed;
+}
+
+static bool push_node(crule *c, node nd, uint64_t *pos)
+{
+    if (c->nnodes == c->ncap) {
+        size_t nc = c->ncap ? c->ncap * 2 : 64;
+        node *nn = realloc(c->nodes, nc * sizeof *nn);
+        if (!nn)
+            return false;
+        c->nodes = nn;
+        c->ncap = nc;
+    }
+    c->nodes[c->nnodes] = nd;
+    *pos = c->nnodes++;
+    return true;
+}
+
+static tl_err k_count(const addctx *a, size_t ri)
+{
+    tl_engine *e = a->e;
+    crule *c = &e->rules[ri];
+    const tl_notification *n = a->n;
+    if (!in_list(c->on, c->non, a->type))
+        return TL_OK;
+    buf why = {NULL, 0, 0, true};
+    if (!any_crosses(c->any, c->nany, n->body, &why) ||
+        any_crosses(c->unless_any, c->nunless, n->body, NULL)) {
+        free(why.p);
+        return TL_OK;
+    }
+    int64_t t;
+    bool isdate;
+    int pc = pcode(n->from);
+    if (pc < 0 || !body_time(n->body, c->field, &t, &isdate)) {
+        free(why.p);
+        return TL_OK;
+    }
+    const char *act;
+    if (body_str(n->body, "activity", &act)) {
+        char key[TL_RULE_WORD_MAX + 80];
+        int kl = snprintf(key, sizeof key, "%.2s|%s", n->from, act);
+        uint64_t v;
+        if (kl > 0 && (size_t)kl < sizeof key) {
+            if (strmap_get(&c->s1, key, (size_t)kl, &v)) {
+                free(why.p);
+                return TL_OK; /* the same activity again (a re-notification) counts once */
+            }
+            if (!strmap_put(&c->s1, key, (size_t)kl, a->index)) {
+                free(why.p);
+                return TL_ERR_NOMEM;
+            }
+        }
+    }
+    int64_t year = year_of_ms(t);
+    uint64_t key = (uint64_t)pc * 100000 + (uint64_t)year;
+    uint64_t cnt = 0, head = NONE, pos;
+    (void)u64map_get(&c->m1, key, &cnt);
+    (void)u64map_get(&c->m2, key, &head);
+    node nd = {a->index, head, 0, 0};
+    if (!push_node(c, nd, &pos) || !u64map_put(&c->m1, key, cnt + 1) ||
+        !u64map_put(&c->m2, key, pos)) {
+        free(why.p);
+        return TL_ERR_NOMEM;
+    }
+    for (int64_t from = year - c->years + 1; from <= year; from++) {
+        uint64_t sum = 0;
+        for (int64_t y = from; y < from + c->years; y++) {
+            uint64_t v = 0;
+            (void)u64map_get(&c->m1, (uint64_t)pc * 100000 + (uint64_t)y, &v);
+            sum += v;
+        }
+        if ((int64_t)sum <= c->max)
+            continue;
+        uint64_t ents[64];
+        size_t ne = 0;
+        for (int64_t y = from; y < from + c->years; y++) {
+            uint64_t h = NONE;
+            (void)u64map_get(&c->m2, (uint64_t)pc * 100000 + (uint64_t)y, &h);
+            for (; h != NONE && ne < 64; h = c->nodes[h].next)
+                ents[ne++] = c->nodes[h].index;
+        }
+        buf w = {NULL, 0, 0, true};
+        buf_fmt(&w, "%.2s: %llu activities (", n->from, (unsigned long long)sum);
+        buf_add(&w, why.p ? why.p : "", why.len);
+        if (c->years == 1)
+            buf_fmt(&w, " for this one) in %lld, at most %lld per calendar year", (long long)from,
+                    (long long)c->max);
+        else
+            buf_fmt(&w, " for this one) in %lld-%lld, at most %lld per %lld calendar years",
+                    (long long)from, (long long)(from + c->years - 1), (long long)c->max,
+                    (long long)c->years);
+        free(why.p);
+        return static_finding(e, ri, 0, a->index, a->index + 1, TL_FINDING_BREACH, &w, n->from,
+                              ents, ne);
+    }
+    free(why.p);
+    return TL_OK;
+}
+
+static tl_err k_conc(const addctx *a, size_t ri)
+{
+    tl_engine *e = a->e;
+    crule *c = &e->rules[ri];
+    const tl_notification *n = a->n;
+    if (!in_list(c->on, c->non, a->type) || !any_crosses(c->any, c->nany, n->body, NULL))
+        return TL_OK;
+    int64_t s, en;
+    bool d1, d2;
+    int pc = pcode(n->from);
+    if (pc < 0 || !body_time(n->body, c->start, &s, &d1) || !body_time(n->body, c->end, &en, &d2))
+        return TL_OK;
+    int64_t sd = s / DAY_MS, ed = en / DAY_MS;
+    if (ed < sd)
+        return TL_OK;
+    uint64_t head = NONE, pos;
+    (void)u64map_get(&c->m1, (uint64_t)pc, &head);
+    node nd = {a->index, head, sd, ed};
+    if (!push_node(c, nd, &pos) || !u64map_put(&c->m1, (uint64_t)pc, pos))
+        return TL_ERR_NOMEM;
+    /* The overlapping intervals (at most 64 looked at), then the busiest day among their
+     * starts within the new one. */
+    uint64_t ov[64];
+    size_t no = 0;
+    for (uint64_t h = pos; h != NONE && no < 64; h = c->nodes[h].next)
+        if (c->nodes[h].a <= ed && c->nodes[h].b >= sd)
+            ov[no++] = h;
+    size_t best = 0;
+    int64_t best_day = sd;
+    for (size_t i = 0; i < no; i++) {
+        int64_t p = c->nodes[ov[i]].a > sd ? c->nodes[ov[i]].a : sd;
+        size_t cnt = 0;
+        for (size_t j = 0; j < no; j++)
+            cnt += c->nodes[ov[j]].a <= p && c->nodes[ov[j]].b >= p;
+        if (cnt > best || (cnt == best && p < best_day)) {
+            best = cnt;
+            best_day = p;
+        }
+    }
+    if ((int64_t)best <= c->max)
+        return TL_OK;
+    uint64_t ents[64];
+    size_t ne = 0;
+    for (size_t j = 0; j < no; j++)
+        if (c->nodes[ov[j]].a <= best_day && c->nodes[ov[j]].b >= best_day)
+            ents[ne++] = c->nodes[ov[j]].index;
+    buf w = {NULL, 0, 0, true};
+    buf_fmt(&w, "%.2s: %zu such activities at once on ", n->from, best);
+    buf_time(&w, best_day * DAY_MS);
+    buf_fmt(&w, ", at most %lld", (long long)c->max);
+    return static_finding(e, ri, 0, a->index, a->index + 1, TL_FINDING_BREACH, &w, n->from, ents,
+                          ne);
+}
+
+static tl_err k_cal(const addctx *a, size_t ri)
+{
+    tl_engine *e = a->e;
+    crule *c = &e->rules[ri];
+    const tl_notification *n = a->n;
+    char key[TL_RULE_WORD_MAX + 100];
+    if (in_list(c->other, c->nother, a->type)) {
+        int64_t year;
+        const json_t *acts = body_get(n->body, c->activities);
+        if (!body_int(n->body, c->year, &year) || !json_is_array(acts))
+            return TL_OK;
+        for (size_t i = 0; i < json_array_size(acts); i++) {
+            const char *act;
+            if (!body_str(json_array_get(acts, i), "activity", &act))
+                continue;
+            int kl = snprintf(key, sizeof key, "%.2s|%lld|%s", n->from, (long long)year, act);
+            if (kl > 0 && (size_t)kl < sizeof key && !strmap_put(&c->s1, key, (size_t)kl, 1))
+                return TL_ERR_NOMEM;
+        }
+    }
+    if (!in_list(c->on, c->non, a->type))
+        return TL_OK;
+    const char *act;
+    int64_t t;
+    bool isdate, flag = true, has_flag = c->flag && body_bool(n->body, c->flag, &flag);
+    if (!body_str(n->body, "activity", &act) || !body_time(n->body, c->field, &t, &isdate))
+        return TL_OK;
+    int64_t year = year_of_ms(t);
+    int kl = snprintf(key, sizeof key, "%.2s|%lld|%s", n->from, (long long)year, act);
+    uint64_t v;
+    bool listed = kl > 0 && (size_t)kl < sizeof key && strmap_get(&c->s1, key, (size_t)kl, &v);
+    if (listed && (!has_flag || flag))
+        return TL_OK;
+    buf w = {NULL, 0, 0, true};
+    char tname[32];
+    ename(tname, e, a->index);
+    if (has_flag && !flag)
+        buf_fmt(&w, "%s: activity %s notified with %s false", tname, act, c->flag);
+    else
+        buf_fmt(&w, "%s: no %s from %.2s for %lld lists activity %s%s", tname, c->other_names,
+                n->from, (long long)year, act,
+                has_flag ? " (though the notification says it is in the calendar)" : "");
+    return static_finding(e, ri, 0, a->index, a->index + 1, TL_FINDING_ADVISORY, &w, n->from, NULL,
+                          0);
+}
+
+static tl_err k_dvo(const addctx *a, size_t ri)
+{
+    tl_engine *e = a->e;
+    crule *c = &e->rules[ri];
+    const tl_notification *n = a->n;
+    const char *act;
+    if (!body_str(n->body, "activity", &act))
+        return TL_OK;
+    size_t al = strlen(act);
+    if (in_list(c->other, c->nother, a->type)) {
+        /* A declaration: remember its values (NO_TIME for "not reported"). */
+        if (c->nblobs == c->bcap) {
+            size_t nc = c->bcap ? c->bcap * 2 : 64;
+            char **nb = realloc(c->blobs, nc * sizeof *nb);
+            if (!nb)
+                return TL_ERR_NOMEM;
+            c->blobs = nb;
+            c->bcap = nc;
+        }
+        int64_t *vals = malloc((MAX_PAIRS + 2) * sizeof *vals);
+        if (!vals)
+            return TL_ERR_NOMEM;
+        vals[0] = (int64_t)a->index;
+        vals[1] = pcode(n->from);
+        for (size_t i = 0; i < c->npairs; i++)
+            if (!body_int(n->body, c->pairs[i][0], &vals[2 + i]))
+                vals[2 + i] = NO_TIME;
+        c->blobs[c->nblobs] = (char *)vals;
+        if (!strmap_put(&c->s1, act, al, c->nblobs++))
+            return TL_ERR_NOMEM;
+    }
+    if (!in_list(c->on, c->non, a->type))
+        return TL_OK;
+    uint64_t pos;
+    if (!strmap_get(&c->s1, act, al, &pos))
+        return TL_OK;
+    const int64_t *dv = (const int64_t *)c->blobs[pos];
+    buf over = {NULL, 0, 0, true}, cross = {NULL, 0, 0, true}, miss = {NULL, 0, 0, true};
+    for (size_t i = 0; i < c->npairs; i++) {
+        int64_t o;
+        bool has_o = body_int(n->body, c->pairs[i][1], &o);
+        int64_t d = dv[2 + i];
+        if (!has_o || d == NO_TIME) {
+            if (has_o || d != NO_TIME) {
+                buf_str(&miss, miss.len ? ", " : "");
+                buf_fmt(&miss, "%s %s", has_o ? "declared" : "observed",
+                        has_o ? c->pairs[i][0] : c->pairs[i][1]);
+            }
+            continue;
+        }
+        if (o * 100 > d * (100 + c->tol)) {
+            buf_str(&over, over.len ? ", " : "");
+            buf_fmt(&over, "%s %lld vs declared %s %lld", c->pairs[i][1], (long long)o,
+                    c->pairs[i][0], (long long)d);
+        }
+        for (size_t k = 0; k < c->nthr; k++) {
+            if (strcmp(c->thr[k].field, c->pairs[i][0]) != 0)
+                continue;
+            if (cond_holds(&c->thr[k], o) && !cond_holds(&c->thr[k], d)) {
+                buf_str(&cross, cross.len ? ", " : "");
+                buf_fmt(&cross, "%s %lld %s %lld (declared %lld)", c->pairs[i][1], (long long)o,
+                        c->thr[k].gt ? ">" : ">=", (long long)c->thr[k].value, (long long)d);
+            }
+        }
+    }
+    tl_err err = TL_OK;
+    if (cross.len || over.len) {
+        char rname[32], dname[32];
+        ename(rname, e, a->index);
+        ename(dname, e, (uint64_t)dv[0]);
+        buf w = {NULL, 0, 0, true};
+        buf_fmt(&w, "activity %s: %s observed ", act, rname);
+        if (cross.len) {
+            buf_str(&w, "crossing a threshold the declaration did not: ");
+            buf_add(&w, cross.p, cross.len);
+        }
+        if (over.len) {
+            buf_fmt(&w, "%sover the declaration of %s by more than %lld%%: ", cross.len ? "; " : "",
+                    dname, (long long)c->tol);
+            buf_add(&w, over.p, over.len);
+        }
+        if (miss.len) {
+            buf_str(&w, "; not reported: ");
+            buf_add(&w, miss.p, miss.len);
+        }
+        char host[3] = {0};
+        if (dv[1] >= 0) {
+            host[0] = (char)('A' + dv[1] / 26);
+            host[1] = (char)('A' + dv[1] % 26);
+        }
+        uint64_t ents[1] = {(uint64_t)dv[0]};
+        err = static_finding(e, ri, 0, a->index, a->index + 1,
+                             cross.len ? TL_FINDING_BREACH : TL_FINDING_ADVISORY, &w,
+                             host[0] ? host : NULL, ents, 1);
+    }
+    free(over.p);
+    free(cross.p);
+    free(miss.p);
+    return err;
+}
+
+static tl_err k_near(const addctx *a, size_t ri)
+{
+    tl_engine *e = a->e;
+    crule *c = &e->rules[ri];
+    int64_t v;
+    if (!in_list(c->on, c->non, a->type) || !body_int(a->n->body, c->field, &v))
+        return TL_OK;
+    int64_t lo = (c->threshold * (100 - c->margin) + 99) / 100;
+    if (v < lo || v >= c->threshold)
+        return TL_OK;
+    char tname[32];
+    ename(tname, e, a->index);
+    buf w = {NULL, 0, 0, true};
+    int64_t tenths = v * 1000 / c->threshold;
+    buf_fmt(&w, "%s: %s %lld is %lld.%lld%% of %lld (within %lld%% below it)", tname, c->field,
+            (long long)v, (long long)(tenths / 10), (long long)(tenths % 10),
+            (long long)c->threshold, (long long)c->margin);
+    return static_finding(e, ri, 0, a->index, a->index + 1, TL_FINDING_ADVISORY, &w, a->n->from,
+                          NULL, 0);
+}
+
+static tl_err k_serial(const addctx *a, size_t ri)
+{
+    tl_engine *e = a->e;
+    crule *c = &e->rules[ri];
+    int pc = pcode(a->n->from);
+    if (pc < 0)
+        return TL_OK;
+    uint64_t last = c->last_serial[pc], s = a->n->serial;
+    uint64_t prev = c->last_index[pc];
+    if (s > last) {
+        c->last_serial[pc] = s;
+        c->last_index[pc] = a->index;
+    }
+    if (s == last + 1)
+        return TL_OK;
+    buf w = {NULL, 0, 0, true};
+    if (s <= last)
+        buf_fmt(&w, "%.2s serial %llu repeats or goes back (highest so far %llu)", a->n->from,
+                (unsigned long long)s, (unsigned long long)last);
+    else if (s == last + 2)
+        buf_fmt(&w, "%.2s serial %llu after %llu: serial %llu missing", a->n->from,
+                (unsigned long long)s, (unsigned long long)last, (unsigned long long)(last + 1));
+    else
+        buf_fmt(&w, "%.2s serial %llu after %llu: serials %llu to %llu missing", a->n->from,
+                (unsigned long long)s, (unsigned long long)last, (unsigned long long)(last + 1),
+                (unsigned long long)(s - 1));
+    uint64_t ents[1] = {prev};
+    return static_finding(e, ri, 0, a->index, a->index + 1, TL_FINDING_BREACH, &w, a->n->from, ents,
+                          last ? 1 : 0);
+}
+
+static tl_err k_skew(const addctx *a, size_t ri)
+{
+    tl_engine *e = a->e;
+    crule *c = &e->rules[ri];
+    int64_t sent = a->n->sent * 1000, diff = a->logged_ms - sent;
+    if (diff < 0)
+        diff = -diff;
+    if (diff <= c->tol * 1000)
+        return TL_OK;
+    char tname[32];
+    ename(tname, e, a->index);
+    buf w = {NULL, 0, 0, true};
+    buf_fmt(&w, "%s: sent ", tname);
+    buf_time(&w, sent);
+    buf_str(&w, ", logged ");
+    buf_time(&w, a->logged_ms);
+    buf_fmt(&w, ": more than %lld s apart", (long long)c->tol);
+    return static_finding(e, ri, 0, a->index, a->index + 1, TL_FINDING_ADVISORY, &w, a->n->from,
+                          NULL, 0);
+}
+
+static tl_err k_share(const addctx *a, size_t ri)
+{
+    tl_engine *e = a->e;
+    crule *c = &e->rules[ri];
+    if (!in_list(c->on, c->non, a->type))
+        return TL_OK;
+    char tname[32];
+    ename(tname, e, a->index);
+    buf w = {NULL, 0, 0, true};
+    if (a->n->to_all) {
+        buf_fmt(&w, "%s is addressed to all (\"*\")", tname);
+        return static_finding(e, ri, 0, a->index, a->index + 1, TL_FINDING_MET, &w, a->n->from,
+                              NULL, 0);
+    }
+    buf_fmt(&w, "%s is addressed to ", tname);
+    for (size_t i = 0; i < a->n->nto; i++)
+        buf_fmt(&w, "%s%s", i ? ", " : "", a->n->to[i]);
+    buf_str(&w, " only, not to all (\"*\")");
+    return static_finding(e, ri, 0, a->index, a->index + 1, TL_FINDING_ADVISORY, &w, a->n->from,
+                          NULL, 0);
+}
+
+static tl_err k_content(const addctx *a, size_t ri)
+{
+    tl_engine *e = a->e;
+    crule *c = &e->rules[ri];
+    const tl_notification *n = a->n;
+    if (in_list(c->other, c->nother, a->type)) {
+        const json_t *q = body_get(n->body, c->questions);
+        if (json_is_array(q) && json_array_size(q)) {
+            buf b = {NULL, 0, 0, true};
+            for (size_t i = 0; i < json_array_size(q); i++) {
+                const char *s = json_string_value(json_array_get(q, i));
+                if (s)
+                    buf_add(&b, s, strlen(s) + 1); /* NUL-separated */
+            }
+            buf_add(&b, "", 1);
+            char *blob = bdone(&b);
+            if (!blob)
+                return TL_ERR_NOMEM;
+            if (c->nblobs == c->bcap) {
+                size_t nc = c->bcap ? c->bcap * 2 : 64;
+                char **nb = realloc(c->blobs, nc * sizeof *nb);
+                if (!nb) {
+                    free(blob);
+                    return TL_ERR_NOMEM;
+                }
+                c->blobs = nb;
+                c->bcap = nc;
+            }
+            c->blobs[c->nblobs] = blob;
+            if (!u64map_put(&c->m1, a->index, c->nblobs++))
+                return TL_ERR_NOMEM;
+        }
+    }
+    if (!in_list(c->on, c->non, a->type))
+        return TL_OK;
+    const json_t *ans = body_get(n->body, c->answers);
+    for (size_t k = 0; k < n->nrefs; k++) {
+        uint64_t t, pos;
+        if (!leafmap_get(&e->leaves, n->refs[k], &t) || !u64map_get(&c->m1, t, &pos))
+            continue;
+        buf miss = {NULL, 0, 0, true};
+        size_t nmiss = 0;
+        for (const char *q = c->blobs[pos]; *q; q += strlen(q) + 1) {
+            const json_t *v = json_is_object(ans) ? json_object_get(ans, q) : NULL;
+            if (v && !json_is_null(v))
+                continue;
+            buf_str(&miss, nmiss++ ? ", " : "");
+            buf_str(&miss, q);
+        }
+        if (!nmiss) {
+            free(miss.p);
+            continue;
+        }
+        char rname[32], tname[32];
+        ename(rname, e, a->index);
+        ename(tname, e, t);
+        buf w = {NULL, 0, 0, true};
+        buf_fmt(&w, "%s leaves %zu question%s of %s without an answer: ", rname, nmiss,
+                nmiss == 1 ? "" : "s", tname);
+        buf_add(&w, miss.p, miss.len);
+        free(miss.p);
+        uint64_t ents[1] = {t};
+        tl_err err = static_finding(e, ri, 0, a->index, a->index + 1, TL_FINDING_ADVISORY, &w,
+                                    n->from, ents, 1);
+        if (err != TL_OK)
+            return err;
+        break; /* one finding per reply */
+    }
+    return TL_OK;
+}
+
+static tl_err k_absent(const addctx *a, size_t ri)
+{
+    tl_engine *e = a->e;
+    crule *c = &e->rules[ri];
+    if (!in_list(c->on, c->non, a->type))
+        return TL_OK;
+    const json_t *l = body_get(a->n->body, c->list);
+    if (!json_is_array(l))
+        return TL_OK;
+    char tname[32];
+    ename(tname, e, a->index);
+    for (size_t i = 0; i < json_array_size(l); i++) {
+        const char *p = json_string_value(json_array_get(l, i));
+        if (!p || !tl_value_party(p, strlen(p)))
+            continue;
+        buf w = {NULL, 0, 0, true};
+        buf_fmt(&w, "%s listed as absent (%s) in %s", p, c->list, tname);
+        tl_err err = static_finding(e, ri, (uint32_t)(i + 1), a->index, a->index + 1,
+                                    TL_FINDING_ADVISORY, &w, p, NULL, 0);
+        if (err != TL_OK)
+            return err;
+    }
+    return TL_OK;
+}
+
+typedef struct ev {
+    int64_t day, delta;
+} ev;
+
+static int cmp_ev(const void *a, const void *b)
+{
+    const ev *x = a, *y = b;
+    if (x->day != y->day)
+        return x->day < y->day ? -1 : 1;
+    return x->delta < y->delta ? -1 : x->delta > y->delta; /* ends before starts */
+}
+
+static tl_err k_peak(const addctx *a, size_t ri)
+{
+    tl_engine *e = a->e;
+    crule *c = &e->rules[ri];
+    if (!in_list(c->on, c->non, a->type))
+        return TL_OK;
+    const json_t *st = body_get(a->n->body, c->stages);
+    size_t ns = json_array_size(st);
+    if (!json_is_array(st) || ns == 0)
+        return TL_OK;
+    if (ns > 1024)
+        ns = 1024;
+    ev *evs = malloc(2 * ns * sizeof *evs);
+    if (!evs)
+        return TL_ERR_NOMEM;
+    size_t ne = 0;
+    for (size_t i = 0; i < ns; i++) {
+        const json_t *s = json_array_get(st, i);
+        int64_t f, t, v;
+        bool d1, d2;
+        if (!body_time(s, "from", &f, &d1) || !body_time(s, "to", &t, &d2) ||
+            !body_int(s, c->count, &v) || t < f)
+            continue;
+        evs[ne++] = (ev){f / DAY_MS, v};
+        evs[ne++] = (ev){t / DAY_MS + 1, -v};
+    }
+    qsort(evs, ne, sizeof *evs, cmp_ev);
+    int64_t cur = 0, peak = 0, peak_day = 0;
+    for (size_t i = 0; i < ne; i++) {
+        cur += evs[i].delta;
+        if (cur > peak) {
+            peak = cur;
+            peak_day = evs[i].day;
+        }
+    }
+    free(evs);
+    if (!ne)
+        return TL_OK;
+    char tname[32];
+    ename(tname, e, a->index);
+    int64_t stated;
+    buf w = {NULL, 0, 0, true};
+    if (!body_int(a->n->body, c->field, &stated)) {
+        buf_fmt(&w, "%s: %s not reported; its %s give a peak of %lld %s on ", tname, c->field,
+                c->stages, (long long)peak, c->count);
+        buf_time(&w, peak_day * DAY_MS);
+        return static_finding(e, ri, 0, a->index, a->index + 1, TL_FINDING_ADVISORY, &w, a->n->from,
+                              NULL, 0);
+    }
+    if (stated >= peak) {
+        free(w.p);
+        return TL_OK;
+    }
+    buf_fmt(&w, "%s: stated %s %lld is below the peak of %lld %s at one time its %s give (on ",
+            tname, c->field, (long long)stated, (long long)peak, c->count, c->stages);
+    buf_time(&w, peak_day * DAY_MS);
+    buf_str(&w, ")");
+    return static_finding(e, ri, 0, a->index, a->index + 1, TL_FINDING_BREACH, &w, a->n->from, NULL,
+                          0);
+}
+
+/* due-date: an entry of the type counts on time for the year whose window holds it, and
+ * resolves the previous year's missed finding as late. */
+static int64_t due_ms(const crule *c, int64_t year)
+{
+    return (days_from_civil(year, c->due_m, c->due_d) + 1) * DAY_MS - 1;
+}
+
+static tl_err k_due(const addctx *a, size_t ri)
+{
+    tl_engine *e = a->e;
+    crule *c = &e->rules[ri];
+    int pc = pcode(a->n->from);
+    if (!in_list(c->on, c->non, a->type) || pc < 0)
+        return TL_OK;
+    int64_t y = year_of_ms(a->logged_ms);
+    if (a->logged_ms > due_ms(c, y))
+        y++;
+    uint64_t v;
+    if (a->logged_ms > due_ms(c, y) - c->window_days * DAY_MS) {
+        uint64_t k = (uint64_t)pc * 100000 + (uint64_t)y;
+        if (!u64map_get(&c->m1, k, &v) && !u64map_put(&c->m1, k, a->index))
+            return TL_ERR_NOMEM;
+    }
+    /* The first entry after the previous due date: late for that year. */
+    uint64_t kp = (uint64_t)pc * 100000 + (uint64_t)(y - 1);
+    if (!u64map_get(&c->m2, kp, &v)) {
+        if (!u64map_put(&c->m2, kp, a->index))
+            return TL_ERR_NOMEM;
+        uint64_t id;
+        if (u64map_get(&c->m3, kp, &id) && e->f[id].reply == NONE)
+            e->f[id].reply = a->index;
+    }
+    return TL_OK;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Feeding the engine.
+ */
+
+static tl_err grow_entries(tl_engine *e)
+{
+    if (e->n < e->ecap)
+        return TL_OK;
+    uint64_t nc = e->ecap ? e->ecap * 2 : 1024;
+    entry *ne = realloc(e->ents, nc * sizeof *ne);
+    if (!ne)
+        return TL_ERR_NOMEM;
+    e->ents = ne;
+    e->ecap = nc;
+    return TL_OK;
+}
+
+tl_err tl_engine_skip(tl_engine *e, uint64_t index, uint64_t logged_ms)
+{
+    if (index != e->n || logged_ms > INT64_MAX ||
+        (e->n && (int64_t)logged_ms < e->ents[e->n - 1].logged_ms))
+        return TL_ERR_USAGE;
+    if (grow_entries(e) != TL_OK)
+        return TL_ERR_NOMEM;
+    entry *en = &e->ents[e->n];
+    memset(en, 0, sizeof *en);
+    en->logged_ms = (int64_t)logged_ms;
+    en->from[0] = '-';
+    en->from[1] = '-';
+    e->n++;
+    return TL_OK;
+}
+
+static tl_err withdraw(tl_engine *e, uint64_t index, const tl_notification *n)
+{
+    const char *action;
+    if (!body_str(n->body, "action", &action) || strcmp(action, "withdraw") != 0)
+        return TL_OK;
+    for (size_t k = 0; k < n->nrefs; k++) {
+        uint64_t t, w;
+        if (!leafmap_get(&e->leaves, n->refs[k], &t) || memcmp(e->ents[t].from, n->from, 2) != 0)
+            continue;
+        if (u64map_get(&e->withdrawn, t, &w))
+            continue;
+        if (!u64map_put(&e->withdrawn, t, index))
+            return TL_ERR_NOMEM;
+        uint64_t id = NONE;
+        (void)u64map_get(&e->trig_head, t, &id);
+        for (; id != NONE; id = e->f[id].next_trig)
+            if (e->f[id].voided == NONE)
+                e->f[id].voided = index;
+    }
+    return TL_OK;
+}
+
+tl_err tl_engine_add(tl_engine *e, uint64_t index, uint64_t logged_ms,
+                     const uint8_t leaf[TL_HASH_LEN], const tl_notification *n, tl_diag *d)
+{
+    if (index != e->n)
+        return tl_fail(d, TL_ERR_USAGE, "rules: entry %llu given where %llu was expected",
+                       (unsigned long long)index, (unsigned long long)e->n);
+    if (logged_ms > INT64_MAX || (e->n && (int64_t)logged_ms < e->ents[e->n - 1].logged_ms))
+        return tl_fail(d, TL_ERR_USAGE, "rules: entry %llu logged before the entry preceding it",
+                       (unsigned long long)index);
+    if (grow_entries(e) != TL_OK)
+        return tl_fail(d, TL_ERR_NOMEM, "out of memory");
+    uint16_t type = type_id(e, n->type);
+    entry *en = &e->ents[e->n];
+    en->logged_ms = (int64_t)logged_ms;
+    en->serial = n->serial;
+    memcpy(en->from, n->from, 2);
+    en->type = type;
+    e->n++;
+    if (type && !leafmap_put(&e->leaves, leaf, index))
+        return tl_fail(d, TL_ERR_NOMEM, "out of memory");
+    tl_err err = TL_OK;
+    if (type && type == e->correction_type)
+        err = withdraw(e, index, n);
+    addctx a = {e, index, (int64_t)logged_ms, n, type};
+    for (size_t i = 0; err == TL_OK && i < e->nrules; i++) {
+        switch (e->rules[i].kind) {
+        case K_REPLY:
+            err = k_reply(&a, i);
+            break;
+        case K_ADVANCE:
+            err = k_advance(&a, i);
+            break;
+        case K_THRESHOLD:
+            err = k_threshold(&a, i);
+            break;
+        case K_DUE:
+            err = k_due(&a, i);
+            break;
+        case K_QUOTA:
+            err = k_quota(&a, i);
+            break;
+        case K_COUNT:
+            err = k_count(&a, i);
+            break;
+        case K_CONC:
+            err = k_conc(&a, i);
+            break;
+        case K_CAL:
+            err = k_cal(&a, i);
+            break;
+        case K_DVO:
+            err = k_dvo(&a, i);
+            break;
+        case K_NEAR:
+            err = k_near(&a, i);
+            break;
+        case K_SERIAL:
+            err = k_serial(&a, i);
+            break;
+        case K_SKEW:
+            err = k_skew(&a, i);
+            break;
+        case K_SHARE:
+            err = k_share(&a, i);
+            break;
+        case K_CONTENT:
+            err = k_content(&a, i);
+            break;
+        case K_ABSENT:
+            err = k_absent(&a, i);
+            break;
+        case K_PEAK:
+            err = k_peak(&a, i);
+            break;
+        case K_OPTIME:
+            break;
+        }
+    }
+    if (err != TL_OK)
+        return tl_fail(d, err, "rules: %s", tl_strerror(err));
+    return TL_OK;
+}
+
+/* First index >= from whose logged is after ms, or e->n. */
+uint64_t rules_first_after(const tl_engine *e, uint64_t from, int64_t ms)
+{
+    uint64_t lo = from, hi = e->n;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (e->ents[mid].logged_ms > ms)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+static tl_err optime(tl_engine *e, size_t ri, uint64_t from, uint64_t size, int64_t before_s,
+                     bool has_after, int64_t after_s)
+{
+    crule *c = &e->rules[ri];
+    for (uint64_t i = rules_first_after(e, from, before_s * 1000); i < size; i++) {
+        char nm[32];
+        ename(nm, e, i);
+        buf w = {NULL, 0, 0, true};
+        buf_fmt(&w, "entry %llu (%s) logged ", (unsigned long long)i, nm);
+        buf_time(&w, e->ents[i].logged_ms);
+        buf_fmt(&w, ", after the witness time ");
+        buf_time(&w, before_s * 1000);
+        buf_fmt(&w, " of the first witnessed checkpoint containing it (size %llu)",
+                (unsigned long long)size);
+        tl_err err = static_finding(e, ri, 0, i, size, TL_FINDING_OPERATOR_TIME, &w, NULL, NULL, 0);
+        if (err != TL_OK)
+            return err;
+    }
+    if (!has_after)
+        return TL_OK;
+    int64_t lim = (after_s - c->tol) * 1000;
+    for (uint64_t i = from; i < size && e->ents[i].logged_ms < lim; i++) {
+        char nm[32];
+        ename(nm, e, i);
+        buf w = {NULL, 0, 0, true};
+        buf_fmt(&w, "entry %llu (%s) logged ", (unsigned long long)i, nm);
+        buf_time(&w, e->ents[i].logged_ms);
+        buf_fmt(&w, ", more than %lld s before the witness time ", (long long)c->tol);
+        buf_time(&w, after_s * 1000);
+        buf_fmt(&w, " of the last witnessed checkpoint without it (size %llu)",
+                (unsigned long long)from);
+        tl_err err = static_finding(e, ri, 1, i, size, TL_FINDING_OPERATOR_TIME, &w, NULL, NULL, 0);
+        if (err != TL_OK)
+            return err;
+    }
+    return TL_OK;
+}
+
+static tl_err due_pass(tl_engine *e, size_t ri, uint64_t size, int64_t w_s)
+{
+    crule *c = &e->rules[ri];
+    if (!c->due_started) {
+        if (!e->n)
+            return TL_OK;
+        c->due_year = year_of_ms(e->ents[0].logged_ms);
+        if (due_ms(c, c->due_year) < e->ents[0].logged_ms)
+            c->due_year++;
+        c->due_started = true;
+    }
+    while (size > 0 && due_ms(c, c->due_year) < w_s * 1000) {
+        int64_t y = c->due_year++, due = due_ms(c, y);
+        for (size_t p = 0; e->reg && e->reg->genesis && p < e->reg->nparties; p++) {
+            const char *code = e->reg->parties[p].code;
+            int pc = pcode(code);
+            uint64_t v, k = (uint64_t)pc * 100000 + (uint64_t)y;
+            if (pc < 0 || u64map_get(&c->m1, k, &v))
+                continue;
+            buf d = {NULL, 0, 0, true};
+            buf_fmt(&d, "%s from %s for %lld", tl_rule_param(c->r, "on", 0, 0), code, (long long)y);
+            char *ws = bdone(&d);
+            if (!ws)
+                return TL_ERR_NOMEM;
+            uint64_t id = new_finding(e, ri, (uint32_t)(p + 1), size - 1, size, FK_DEADLINE,
+                                      TL_FINDING_PENDING, ws);
+            if (id == NONE)
+                return TL_ERR_NOMEM;
+            finding *f = &e->f[id];
+            f->due_ms = due;
+            f->range_from = rules_first_after(e, 0, due - c->window_days * DAY_MS);
+            if (f->range_from > size - 1)
+                f->range_from = size - 1;
+            add_party(f, code);
+            if (u64map_get(&c->m2, k, &v))
+                f->reply = v;
+            if (!u64map_put(&c->m3, k, id))
+                return TL_ERR_NOMEM;
+        }
+    }
+    return TL_OK;
+}
+
+tl_err tl_engine_witnessed(tl_engine *e, uint64_t size, int64_t witness_time_s, tl_diag *d)
+{
+    if (size > e->n)
+        return tl_fail(d, TL_ERR_USAGE, "rules: checkpoint of size %llu beyond the %llu entries",
+                       (unsigned long long)size, (unsigned long long)e->n);
+    if (e->ncps && size < e->cps[e->ncps - 1].size)
+        return tl_fail(d, TL_ERR_USAGE, "rules: checkpoint sizes must not decrease");
+    if (witness_time_s > INT64_MAX / 2000 || witness_time_s < -(INT64_MAX / 2000))
+        return tl_fail(d, TL_ERR_USAGE, "rules: witness time out of range");
+    if (e->ncps == e->cpcap) {
+        size_t nc = e->cpcap ? e->cpcap * 2 : 64;
+        checkpoint *n = realloc(e->cps, nc * sizeof *n);
+        if (!n)
+            return tl_fail(d, TL_ERR_NOMEM, "out of memory");
+        e->cps = n;
+        e->cpcap = nc;
+    }
+    bool has_prev = e->ncps > 0;
+    uint64_t prev_size = has_prev ? e->cps[e->ncps - 1].size : 0;
+    int64_t prev_max = has_prev ? e->cps[e->ncps - 1].max_s : 0;
+    checkpoint *cp = &e->cps[e->ncps++];
+    cp->size = size;
+    cp->time_s = witness_time_s;
+    cp->max_s = has_prev && prev_max > witness_time_s ? prev_max : witness_time_s;
+    tl_err err = TL_OK;
+    for (size_t i = 0; err == TL_OK && i < e->nrules; i++) {
+        if (e->rules[i].kind == K_OPTIME && size > prev_size)
+            err = optime(e, i, prev_size, size, witness_time_s, has_prev, prev_max);
+        else if (e->rules[i].kind == K_DUE)
+            err = due_pass(e, i, size, cp->max_s);
+    }
+    if (err != TL_OK)
+        return tl_fail(d, err, "rules: %s", tl_strerror(err));
+    return TL_OK;
+}
+
+uint64_t tl_engine_size_at(const tl_engine *e, int64_t time_s)
+{
+    uint64_t best = 0;
+    for (size_t i = 0; i < e->ncps && e->cps[i].max_s <= time_s; i++)
+        best = e->cps[i].size;
+    return best;
+}
+
+/* For findings.c. */
+const char *rules_rule_id(const tl_engine *e, uint32_t ri)
+{
+    return e->rules[ri].id;
+}
+
+const char *rules_rule_severity(const tl_engine *e, uint32_t ri)
+{
+    return e->rules[ri].severity;
+}
+
+const tl_rule *rules_rule(const tl_engine *e, uint32_t ri)
+{
+    return e->rules[ri].r;
+}
+
+bool rules_rule_met_by(const tl_engine *e, uint32_t ri)
+{
+    return e->rules[ri].met_by != NULL;
+}

@@ -1,0 +1,1084 @@
+/* engine_test.c - the rules engine (src/rules/engine.c, findings.c): every rule kind at its
+ * boundaries, time bounds, missed -> late, void on withdrawal, determinism, and the replay of
+ * Ukraine's request of 11 Feb 2022 (reference/domain.md §4.2) with rules/vd11.rules.
+ *
+ * Notifications are built as JSON text and parsed with tl_notification_parse against the
+ * repository's schemas, so every test input is a valid notification.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "testutil.h"
+#include "treatylog/hash.h"
+#include "treatylog/notification.h"
+#include "treatylog/registry.h"
+#include "treatylog/rules.h"
+#include "treatylog/ruleset.h"
+#include "treatylog/schema.h"
+#include "treatylog/text.h"
+#include "treatylog/values.h"
+
+/* The repository root: $TL_VECTORS/../.., else from this file's path. */
+static const char *repo_path(const char *rel, char *out, size_t cap)
+{
+    const char *v = getenv("TL_VECTORS");
+    if (v && v[0]) {
+        snprintf(out, cap, "%s/../../%s", v, rel);
+        return out;
+    }
+    const char *f = __FILE__;
+    const char *cut = strstr(f, "tests/unit/rules/");
+    int n = cut ? (int)(cut - f) : 0;
+    snprintf(out, cap, "%.*s%s", n, f, rel);
+    return out;
+}
+
+static char *read_file(const char *rel, size_t *len)
+{
+    char path[4096];
+    repo_path(rel, path, sizeof path);
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        fail_msg("cannot open %s", path);
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, (size_t)n, fp), (size_t)n);
+    b[n] = 0;
+    fclose(fp);
+    *len = (size_t)n;
+    return b;
+}
+
+static tl_schemas *S_;
+
+static int setup(void **state)
+{
+    (void)state;
+    if (tl_init() != TL_OK)
+        return -1;
+    char dir[4096];
+    tl_diag d = {{0}};
+    if (tl_schemas_load(&S_, repo_path("schemas", dir, sizeof dir), &d) != TL_OK) {
+        fprintf(stderr, "schemas: %s\n", d.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tl_schemas_free(S_);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * A harness: a ruleset, an engine, leaves by index.
+ */
+
+#define MAXE 64
+
+typedef struct H {
+    tl_ruleset *rs;
+    tl_engine *e;
+    uint64_t n;
+    uint8_t leaf[MAXE][32];
+    tl_registry *reg;
+} H;
+
+static void h_init(H *h, const char *rules)
+{
+    memset(h, 0, sizeof *h);
+    tl_diag d = {{0}};
+    if (tl_ruleset_parse(&h->rs, "test.rules", rules, strlen(rules), &d) != TL_OK)
+        fail_msg("ruleset: %s", d.msg);
+    h->e = tl_engine_new(h->rs);
+    assert_non_null(h->e);
+}
+
+static void h_init_file(H *h, const char *rel)
+{
+    memset(h, 0, sizeof *h);
+    size_t len;
+    char *t = read_file(rel, &len);
+    tl_diag d = {{0}};
+    if (tl_ruleset_parse(&h->rs, rel, t, len, &d) != TL_OK)
+        fail_msg("ruleset: %s", d.msg);
+    free(t);
+    h->e = tl_engine_new(h->rs);
+    assert_non_null(h->e);
+}
+
+static void h_free(H *h)
+{
+    tl_engine_free(h->e);
+    tl_ruleset_free(h->rs);
+    tl_registry_free(h->reg);
+}
+
+/* A registry with these parties (codes separated by spaces; "PL:chair" gives a role). */
+static void h_registry(H *h, const char *parties)
+{
+    tl_registry *r = tl_registry_new();
+    assert_non_null(r);
+    r->genesis = true;
+    const char *p = parties;
+    while (*p) {
+        tl_party *pt = &r->parties[r->nparties++];
+        memcpy(pt->code, p, 2);
+        p += 2;
+        if (*p == ':') {
+            p++;
+            size_t n = strcspn(p, " ");
+            memcpy(pt->roles[0], p, n);
+            pt->nroles = 1;
+            p += n;
+        }
+        while (*p == ' ')
+            p++;
+    }
+    assert_int_equal(tl_engine_set_registry(h->e, r), TL_OK);
+    tl_registry_free(h->reg);
+    h->reg = r;
+}
+
+static int64_t T(const char *dt)
+{
+    int64_t s;
+    assert_int_equal(tl_value_datetime(dt, strlen(dt), &s), TL_OK);
+    return s;
+}
+
+static void fmt_time(char out[32], int64_t s)
+{
+    time_t t = (time_t)s;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Adds a notification logged at logged_ms; refs is a list of earlier indices ending in -1.
+ * to is a JSON array text. Returns its index. */
+static uint64_t h_add_ms(H *h, int64_t logged_ms, const char *type, const char *from,
+                         uint64_t serial, const char *to, const int *refs, const char *body)
+{
+    char sent[32];
+    fmt_time(sent, logged_ms / 1000);
+    char refs_s[2048] = "";
+    for (size_t i = 0; refs && refs[i] >= 0; i++) {
+        char b64[64];
+        tl_b64_encode(b64, h->leaf[refs[i]], 32);
+        size_t l = strlen(refs_s);
+        snprintf(refs_s + l, sizeof refs_s - l, "%s\"%s\"", i ? "," : "", b64);
+    }
+    char *text = malloc(16384);
+    assert_non_null(text);
+    int n = snprintf(text, 16384,
+                     TL_NOTIFICATION_HEADER "{\"type\":\"%s\",\"from\":\"%s\",\"serial\":%llu,"
+                                            "\"sent\":\"%s\",\"to\":%s,\"treaty_ref\":\"test\","
+                                            "\"refs\":[%s],\"body\":%s}\n",
+                     type, from, (unsigned long long)serial, sent, to, refs_s, body);
+    assert_true(n > 0 && n < 16384);
+    tl_notification nt;
+    tl_diag d = {{0}};
+    if (tl_notification_parse(&nt, S_, text, (size_t)n, &d) != TL_OK)
+        fail_msg("notification %s: %s\n%s", type, d.msg, text);
+    uint64_t i = h->n++;
+    assert_true(i < MAXE);
+    tl_sha256(h->leaf[i], text, (size_t)n);
+    h->leaf[i][31] ^= (uint8_t)i; /* unique even for equal texts */
+    if (tl_engine_add(h->e, i, (uint64_t)logged_ms, h->leaf[i], &nt, &d) != TL_OK)
+        fail_msg("add: %s", d.msg);
+    tl_notification_free(&nt);
+    free(text);
+    return i;
+}
+
+static uint64_t h_add(H *h, const char *logged, const char *type, const char *from, uint64_t serial,
+                      const char *to, const int *refs, const char *body)
+{
+    return h_add_ms(h, T(logged) * 1000, type, from, serial, to, refs, body);
+}
+
+static void h_wit(H *h, uint64_t size, const char *time)
+{
+    tl_diag d = {{0}};
+    if (tl_engine_witnessed(h->e, size, T(time), &d) != TL_OK)
+        fail_msg("witnessed: %s", d.msg);
+}
+
+/* Findings as of size (malloc'd text). */
+static char *h_text(H *h, uint64_t size)
+{
+    char *t;
+    size_t l;
+    assert_int_equal(tl_engine_findings_text(h->e, size, &t, &l), TL_OK);
+    assert_int_equal(strlen(t), l);
+    return t;
+}
+
+/* The line of finding `id` in text (static buffer), or NULL. */
+static const char *line_of(const char *text, const char *id)
+{
+    static char line[4096];
+    char key[256];
+    snprintf(key, sizeof key, "{\"id\":\"%s\",", id);
+    const char *p = text;
+    while (p && *p) {
+        if (!strncmp(p, key, strlen(key))) {
+            const char *nl = strchr(p, '\n');
+            size_t n = nl ? (size_t)(nl - p) : strlen(p);
+            assert_true(n < sizeof line);
+            memcpy(line, p, n);
+            line[n] = 0;
+            return line;
+        }
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    return NULL;
+}
+
+/* Asserts that finding id as of size has this state (and, if non-NULL, contains `also`). */
+static void expect(H *h, uint64_t size, const char *id, const char *state, const char *also)
+{
+    char *t = h_text(h, size);
+    const char *l = line_of(t, id);
+    if (!l)
+        fail_msg("no finding %s as of %llu in:\n%s", id, (unsigned long long)size, t);
+    char want[64];
+    snprintf(want, sizeof want, "\"state\":\"%s\"", state);
+    if (!strstr(l, want))
+        fail_msg("finding %s as of %llu: want %s, got\n%s", id, (unsigned long long)size, state, l);
+    if (also && !strstr(l, also))
+        fail_msg("finding %s: want \"%s\" in\n%s", id, also, l);
+    free(t);
+}
+
+static void expect_none(H *h, uint64_t size, const char *id)
+{
+    char *t = h_text(h, size);
+    const char *l = line_of(t, id);
+    if (l)
+        fail_msg("unexpected finding as of %llu:\n%s", (unsigned long long)size, l);
+    free(t);
+}
+
+static const int NOREFS[] = {-1};
+#define REFS(...) ((const int[]){__VA_ARGS__, -1})
+
+static const char *REQ_BODY =
+    "{\"concerning\":\"RU\",\"description\":\"movement of forces\",\"area\":{\"text\":\"x\"},"
+    "\"questions\":[\"area\",\"end_date\",\"designation\",\"subordination\",\"formations\","
+    "\"equipment_types\"]}";
+
+static const char *RULE_REPLY = "treatylog/rules/v1\n"
+                                "rule r.reply reply-deadline {\n"
+                                "  on vd11.ch3.explanation-request\n"
+                                "  reply vd11.ch3.explanation-reply\n"
+                                "  party concerning\n"
+                                "  hours 48\n"
+                                "  confidence C\n"
+                                "}\n";
+
+/* ---------------------------------------------------------------------------------------
+ * reply-deadline
+ */
+
+static void test_reply_boundary(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, RULE_REPLY);
+    /* 0: request; 1: reply exactly at the deadline. 2: request; 3: reply one second late. */
+    h_add(&h, "2022-02-11T12:00:00Z", "vd11.ch3.explanation-request", "UA", 1, "[\"*\"]", NOREFS,
+          REQ_BODY);
+    h_add(&h, "2022-02-13T12:00:00Z", "vd11.ch3.explanation-reply", "RU", 1, "[\"*\"]", REFS(0),
+          "{\"answers\":{},\"statement\":\"\"}");
+    h_add(&h, "2022-02-14T12:00:00Z", "vd11.ch3.explanation-request", "UA", 2, "[\"*\"]", NOREFS,
+          REQ_BODY);
+    h_add(&h, "2022-02-16T12:00:01Z", "vd11.ch3.explanation-reply", "RU", 2, "[\"*\"]", REFS(2),
+          "{\"answers\":{},\"statement\":\"\"}");
+    expect(&h, 4, "r.reply/0", "met", "\"entries\":[0,1],\"due\":\"2022-02-13T12:00:00Z\"");
+    expect(&h, 4, "r.reply/0", "met", "\"range\":null");
+    expect(&h, 4, "r.reply/2", "late", "after 2022-02-16T12:00:00Z");
+    expect(&h, 4, "r.reply/2", "late", "\"range\":[2,3]");
+    /* As of size 3 the second request has no reply yet and nothing is witnessed: pending. */
+    expect(&h, 3, "r.reply/2", "pending", "awaiting vd11.ch3.explanation-reply from RU");
+    expect_none(&h, 2, "r.reply/2");
+    h_free(&h);
+}
+
+static void test_reply_wrong_party_or_ref(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, RULE_REPLY);
+    h_add(&h, "2022-02-11T12:00:00Z", "vd11.ch3.explanation-request", "UA", 1, "[\"*\"]", NOREFS,
+          REQ_BODY);
+    h_add(&h, "2022-02-11T13:00:00Z", "vd11.ch3.explanation-request", "UA", 2, "[\"*\"]", NOREFS,
+          REQ_BODY);
+    /* A reply from BY (not the State concerned) and one from RU to the other request. */
+    h_add(&h, "2022-02-12T12:00:00Z", "vd11.ch3.explanation-reply", "BY", 1, "[\"*\"]", REFS(0),
+          "{\"answers\":{},\"statement\":\"\"}");
+    h_add(&h, "2022-02-12T12:00:00Z", "vd11.ch3.explanation-reply", "RU", 1, "[\"*\"]", REFS(1),
+          "{\"answers\":{},\"statement\":\"\"}");
+    expect(&h, 4, "r.reply/0", "pending", NULL);
+    expect(&h, 4, "r.reply/1", "met", NULL);
+    h_free(&h);
+}
+
+static void test_missed_only_when_witnessed_past(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, RULE_REPLY);
+    h_add(&h, "2022-02-11T12:00:00Z", "vd11.ch3.explanation-request", "UA", 1, "[\"*\"]", NOREFS,
+          REQ_BODY);
+    h_add(&h, "2022-02-13T12:00:00Z", "vd11.ch11.statement", "EE", 1, "[\"*\"]", NOREFS,
+          "{\"topic\":\"t\",\"text\":\"x\"}");
+    h_wit(&h, 2, "2022-02-13T12:00:00Z"); /* witness time exactly at the deadline */
+    expect(&h, 2, "r.reply/0", "pending", NULL);
+    h_add(&h, "2022-02-13T12:00:01Z", "vd11.ch11.statement", "EE", 2, "[\"*\"]", NOREFS,
+          "{\"topic\":\"t\",\"text\":\"x\"}");
+    h_wit(&h, 3, "2022-02-13T12:00:01Z"); /* one second past */
+    expect(&h, 3, "r.reply/0", "missed",
+           "\"why\":\"no vd11.ch3.explanation-reply from RU referencing UA/1 by "
+           "2022-02-13T12:00:00Z\"");
+    /* range: from the request to the first entry logged after the deadline (index 2). */
+    expect(&h, 3, "r.reply/0", "missed", "\"range\":[0,2]}");
+    expect(&h, 2, "r.reply/0", "pending", NULL); /* the older view is unchanged */
+    h_free(&h);
+}
+
+static void test_missed_then_late(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, RULE_REPLY);
+    h_add(&h, "2022-02-11T12:00:00Z", "vd11.ch3.explanation-request", "UA", 1, "[\"*\"]", NOREFS,
+          REQ_BODY);
+    h_wit(&h, 1, "2022-02-14T00:00:00Z");
+    expect(&h, 1, "r.reply/0", "missed", "\"range\":[0,0]");
+    h_add(&h, "2022-02-17T09:00:00Z", "vd11.ch3.explanation-reply", "RU", 1, "[\"UA\",\"PL\"]",
+          REFS(0), "{\"answers\":{},\"statement\":\"\"}");
+    h_wit(&h, 2, "2022-02-17T09:00:05Z");
+    expect(&h, 2, "r.reply/0", "late", "missed as of the witnessed checkpoint of size 1");
+    expect(&h, 2, "r.reply/0", "late", "\"entries\":[0,1]");
+    expect(&h, 2, "r.reply/0", "late", "\"range\":[0,1]");
+    expect(&h, 1, "r.reply/0", "missed", NULL); /* still derivable at the older checkpoint */
+    h_free(&h);
+}
+
+/* The time bounds of 0003 override logged: a reply logged "in time" whose last witnessed
+ * checkpoint without it is already past the deadline is late; one logged "late" but contained
+ * in a checkpoint witnessed before the deadline is met. */
+static void test_time_bounds(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, RULE_REPLY);
+    h_add(&h, "2022-02-11T12:00:00Z", "vd11.ch3.explanation-request", "UA", 1, "[\"*\"]", NOREFS,
+          REQ_BODY);
+    h_add(&h, "2022-02-11T12:00:00Z", "vd11.ch3.explanation-request", "UA", 2, "[\"*\"]", NOREFS,
+          REQ_BODY);
+    h_wit(&h, 2, "2022-02-13T13:00:00Z"); /* past the deadline */
+    /* Operator claims logged before the deadline (clock kept at the previous value). */
+    h_add(&h, "2022-02-13T11:00:00Z", "vd11.ch3.explanation-reply", "RU", 1, "[\"*\"]", REFS(0),
+          "{\"answers\":{},\"statement\":\"\"}");
+    expect(&h, 3, "r.reply/0", "late", NULL);
+    h_free(&h);
+
+    h_init(&h, RULE_REPLY);
+    h_add(&h, "2022-02-11T12:00:00Z", "vd11.ch3.explanation-request", "UA", 1, "[\"*\"]", NOREFS,
+          REQ_BODY);
+    h_add(&h, "2022-02-13T12:30:00Z", "vd11.ch3.explanation-reply", "RU", 1, "[\"*\"]", REFS(0),
+          "{\"answers\":{},\"statement\":\"\"}");
+    /* Without bounds, logged decides: late. */
+    expect(&h, 2, "r.reply/0", "late", NULL);
+    /* A checkpoint containing it witnessed before the deadline: met. */
+    h_wit(&h, 2, "2022-02-13T11:59:59Z");
+    expect(&h, 2, "r.reply/0", "met", NULL);
+    h_free(&h);
+}
+
+static void test_void_on_withdraw(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, RULE_REPLY);
+    h_add(&h, "2022-02-11T12:00:00Z", "vd11.ch3.explanation-request", "UA", 1, "[\"*\"]", NOREFS,
+          REQ_BODY);
+    h_add(&h, "2022-02-11T12:00:00Z", "vd11.ch3.explanation-request", "UA", 2, "[\"*\"]", NOREFS,
+          REQ_BODY);
+    /* Someone else's withdrawal does nothing; the sender's own voids. */
+    h_add(&h, "2022-02-11T13:00:00Z", "generic.correction", "EE", 1, "[\"*\"]", REFS(0),
+          "{\"action\":\"withdraw\",\"reason\":\"r\"}");
+    h_add(&h, "2022-02-11T13:00:00Z", "generic.correction", "UA", 3, "[\"*\"]", REFS(1),
+          "{\"action\":\"amend\",\"reason\":\"r\",\"amended\":{}}");
+    h_add(&h, "2022-02-11T14:00:00Z", "generic.correction", "UA", 4, "[\"*\"]", REFS(0),
+          "{\"action\":\"withdraw\",\"reason\":\"sent in error\"}");
+    h_wit(&h, 5, "2022-02-14T00:00:00Z");
+    expect(&h, 5, "r.reply/0", "void", "UA/1 withdrawn by UA/4");
+    expect(&h, 5, "r.reply/1", "missed", NULL);
+    expect(&h, 4, "r.reply/0", "pending", NULL); /* no checkpoint in that view yet */
+    h_free(&h);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * advance-notice, snap
+ */
+
+static char *notif_body(const char *act, const char *start, const char *end, int troops, int tanks,
+                        bool snap, const char *extra)
+{
+    char *b = malloc(4096);
+    assert_non_null(b);
+    snprintf(b, 4096,
+             "{\"activity\":\"%s\",\"designation\":\"D\",\"purpose\":\"p\",\"participants\":["
+             "\"XA\"],\"command_level\":\"corps\",\"kind\":\"land\",\"without_advance_notice\":%s,"
+             "\"start\":\"%s\",\"end\":\"%s\",\"area\":{\"text\":\"a\"},\"troops_peak\":%d,"
+             "\"troops_total\":%d,\"battle_tanks\":%d,\"acv\":10,\"artillery\":10,"
+             "\"in_calendar\":true%s}",
+             act, snap ? "true" : "false", start, end, troops, troops * 3, tanks,
+             extra ? extra : "");
+    return b;
+}
+
+static void test_advance_notice(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, "treatylog/rules/v1\n"
+               "rule lead advance-notice {\n on vd11.ch5.notification\n field start\n days 42\n"
+               " unless without_advance_notice\n confidence PC\n}\n"
+               "rule snap advance-notice {\n on vd11.ch5.notification\n field start\n"
+               " grace-hours 0\n only-if without_advance_notice\n confidence V\n}\n");
+    char *b1 = notif_body("A1", "2025-04-20", "2025-04-30", 5000, 10, false, NULL);
+    char *b2 = notif_body("A2", "2025-04-20", "2025-04-30", 5000, 10, false, NULL);
+    char *b3 = notif_body("A3", "2025-05-01", "2025-05-02", 5000, 10, true, NULL);
+    char *b4 = notif_body("A4", "2025-05-01", "2025-05-02", 5000, 10, true, NULL);
+    /* 42 days before 20 Apr is 9 Mar: logged on 9 Mar at 23:59:59 is in time, 10 Mar is not. */
+    h_add(&h, "2025-03-09T23:59:59Z", "vd11.ch5.notification", "XA", 1, "[\"*\"]", NOREFS, b1);
+    h_add(&h, "2025-03-10T00:00:00Z", "vd11.ch5.notification", "XA", 2, "[\"*\"]", NOREFS, b2);
+    /* Snap: notified when the troops begin it (start 00:00, grace 0). */
+    h_add(&h, "2025-05-01T00:00:00Z", "vd11.ch5.notification", "XA", 3, "[\"*\"]", NOREFS, b3);
+    h_add(&h, "2025-05-01T00:00:01Z", "vd11.ch5.notification", "XA", 4, "[\"*\"]", NOREFS, b4);
+    expect(&h, 4, "lead/0", "met", "\"due\":\"2025-03-09T23:59:59.999Z\"");
+    expect(&h, 4, "lead/1", "late", "\"parties\":[\"XA\"]");
+    expect_none(&h, 4, "lead/2"); /* the snap exception */
+    expect_none(&h, 4, "snap/0");
+    expect(&h, 4, "snap/2", "met", NULL);
+    expect(&h, 4, "snap/3", "late", "\"due\":\"2025-05-01T00:00:00Z\"");
+    free(b1);
+    free(b2);
+    free(b3);
+    free(b4);
+    h_free(&h);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * threshold
+ */
+
+static const char *RULE_OBS = "treatylog/rules/v1\n"
+                              "rule obs threshold {\n on vd11.ch5.notification\n"
+                              " any troops_peak >= 13000\n any battle_tanks > 300\n"
+                              " require vd11.ch6.observation-invitation\n by start\n"
+                              " unless without_advance_notice\n severity breach\n"
+                              " confidence V\n}\n";
+
+static const char *INV_BODY =
+    "{\"activity\":\"A\",\"programme\":\"p\",\"arrival\":{\"time\":\"2025-04-21T08:00:00Z\","
+    "\"place\":\"Tartu\"},\"observers_per_state\":2,\"reply_by\":\"2025-03-22T00:00:00Z\"}";
+
+static void test_threshold(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, RULE_OBS);
+    char *b[6];
+    b[0] = notif_body("A0", "2025-04-20", "2025-04-30", 12999, 300, false, NULL); /* below both */
+    b[1] = notif_body("A1", "2025-04-20", "2025-04-30", 13000, 10, false, NULL);  /* >= 13000 */
+    b[2] = notif_body("A2", "2025-04-20", "2025-04-30", 100, 301, false, NULL);   /* > 300 */
+    b[3] = notif_body("A3", "2025-04-20", "2025-04-30", 20000, 10, true, NULL);   /* snap */
+    for (int i = 0; i < 4; i++)
+        h_add(&h, "2025-03-01T00:00:00Z", "vd11.ch5.notification", "XA", (uint64_t)i + 1, "[\"*\"]",
+              NOREFS, b[i]);
+    expect_none(&h, 4, "obs/0");
+    expect(&h, 4, "obs/1", "pending", "troops_peak 13000 >= 13000");
+    expect(&h, 4, "obs/2", "pending", "battle_tanks 301 > 300");
+    expect_none(&h, 4, "obs/3");
+    /* An invitation referencing notification 1 in time; none for 2. */
+    h_add(&h, "2025-03-02T00:00:00Z", "vd11.ch6.observation-invitation", "XA", 5, "[\"*\"]",
+          REFS(1), INV_BODY);
+    /* An invitation from another State does not count. */
+    h_add(&h, "2025-03-02T00:00:00Z", "vd11.ch6.observation-invitation", "XB", 1, "[\"*\"]",
+          REFS(2), INV_BODY);
+    h_wit(&h, 6, "2025-04-20T00:00:01Z");
+    expect(&h, 6, "obs/1", "met", "\"entries\":[1,4]");
+    expect(&h, 6, "obs/2", "missed", "\"severity\":\"breach\"");
+    for (int i = 0; i < 4; i++)
+        free(b[i]);
+    h_free(&h);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * counting: peak from stages, count limits, concurrency, near threshold
+ */
+
+static void test_peak_from_stages(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, "treatylog/rules/v1\nrule peak peak-from-stages {\n on vd11.ch5.notification\n"
+               " field troops_peak\n stages stages\n count troops\n confidence P\n}\n");
+    /* Consecutive stages: peak 10400 (the total over the activity, 17300, is not a peak). */
+    char *b0 =
+        notif_body("A0", "2025-04-20", "2025-04-30", 10400, 1, false,
+                   ",\"stages\":[{\"from\":\"2025-04-20\",\"to\":\"2025-04-24\",\"troops\":10400},"
+                   "{\"from\":\"2025-04-25\",\"to\":\"2025-04-30\",\"troops\":6900}]");
+    /* Overlapping on 24 Apr: 17300 at once, stated 10400 -> breach. */
+    char *b1 =
+        notif_body("A1", "2025-04-20", "2025-04-30", 10400, 1, false,
+                   ",\"stages\":[{\"from\":\"2025-04-20\",\"to\":\"2025-04-24\",\"troops\":10400},"
+                   "{\"from\":\"2025-04-24\",\"to\":\"2025-04-30\",\"troops\":6900}]");
+    /* Stated exactly the computed peak: fine. */
+    char *b2 =
+        notif_body("A2", "2025-04-20", "2025-04-30", 17300, 1, false,
+                   ",\"stages\":[{\"from\":\"2025-04-20\",\"to\":\"2025-04-24\",\"troops\":10400},"
+                   "{\"from\":\"2025-04-24\",\"to\":\"2025-04-30\",\"troops\":6900}]");
+    h_add(&h, "2025-03-01T00:00:00Z", "vd11.ch5.notification", "XA", 1, "[\"*\"]", NOREFS, b0);
+    h_add(&h, "2025-03-01T00:00:00Z", "vd11.ch5.notification", "XA", 2, "[\"*\"]", NOREFS, b1);
+    h_add(&h, "2025-03-01T00:00:00Z", "vd11.ch5.notification", "XA", 3, "[\"*\"]", NOREFS, b2);
+    expect_none(&h, 3, "peak/0");
+    expect(&h, 3, "peak/1", "breach", "below the peak of 17300 troops");
+    expect(&h, 3, "peak/1", "breach", "2025-04-24");
+    expect_none(&h, 3, "peak/2");
+    free(b0);
+    free(b1);
+    free(b2);
+    h_free(&h);
+}
+
+static void test_count_limit(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, "treatylog/rules/v1\nrule six count-limit {\n on vd11.ch5.notification\n"
+               " any troops_peak > 13000\n unless-any troops_peak > 40000\n max 6\n"
+               " field start\n confidence V\n}\n"
+               "rule big count-limit {\n on vd11.ch5.notification\n any troops_peak > 40000\n"
+               " max 1\n years 3\n field start\n confidence V\n}\n");
+    char act[16];
+    uint64_t s = 1;
+    /* 13000 exactly does not count (> 13000); six over it are allowed; 50000 counts under
+     * "big" only. */
+    char *b = notif_body("X0", "2025-05-01", "2025-05-02", 13000, 1, false, NULL);
+    h_add(&h, "2025-01-01T00:00:00Z", "vd11.ch5.notification", "XA", s++, "[\"*\"]", NOREFS, b);
+    free(b);
+    b = notif_body("BIG1", "2025-05-01", "2025-05-02", 50000, 1, false, NULL);
+    h_add(&h, "2025-01-01T00:00:00Z", "vd11.ch5.notification", "XA", s++, "[\"*\"]", NOREFS, b);
+    free(b);
+    for (int i = 0; i < 6; i++) {
+        snprintf(act, sizeof act, "M%d", i);
+        b = notif_body(act, "2025-06-01", "2025-06-02", 13001, 1, false, NULL);
+        h_add(&h, "2025-01-02T00:00:00Z", "vd11.ch5.notification", "XA", s++, "[\"*\"]", NOREFS, b);
+        free(b);
+    }
+    /* The same activity id again counts once. */
+    b = notif_body("M0", "2025-06-01", "2025-06-02", 13001, 1, false, NULL);
+    h_add(&h, "2025-01-02T00:00:00Z", "vd11.ch5.notification", "XA", s++, "[\"*\"]", NOREFS, b);
+    free(b);
+    char *t = h_text(&h, h.n);
+    assert_null(strstr(t, "\"rule\":\"six\""));
+    free(t);
+    /* A seventh: breach. Another State's seventh is its own first. */
+    b = notif_body("M7", "2025-07-01", "2025-07-02", 20000, 1, false, NULL);
+    uint64_t i7 =
+        h_add(&h, "2025-01-03T00:00:00Z", "vd11.ch5.notification", "XA", s++, "[\"*\"]", NOREFS, b);
+    free(b);
+    b = notif_body("M7", "2025-07-01", "2025-07-02", 20000, 1, false, NULL);
+    h_add(&h, "2025-01-03T00:00:00Z", "vd11.ch5.notification", "XB", 1, "[\"*\"]", NOREFS, b);
+    free(b);
+    char id[32];
+    snprintf(id, sizeof id, "six/%llu", (unsigned long long)i7);
+    expect(&h, h.n, id, "breach", "7 activities");
+    expect(&h, h.n, id, "breach", "\"entries\":[2,3,4,5,6,7,9]");
+    /* Large ones: one in 2025, the next in 2027 is inside three calendar years, 2028 not. */
+    b = notif_body("BIG2", "2028-05-01", "2028-05-02", 50000, 1, false, NULL);
+    uint64_t i28 =
+        h_add(&h, "2025-01-04T00:00:00Z", "vd11.ch5.notification", "XA", s++, "[\"*\"]", NOREFS, b);
+    free(b);
+    snprintf(id, sizeof id, "big/%llu", (unsigned long long)i28);
+    expect_none(&h, h.n, id);
+    b = notif_body("BIG3", "2027-05-01", "2027-05-02", 50000, 1, false, NULL);
+    uint64_t i27 =
+        h_add(&h, "2025-01-04T00:00:00Z", "vd11.ch5.notification", "XA", s++, "[\"*\"]", NOREFS, b);
+    free(b);
+    snprintf(id, sizeof id, "big/%llu", (unsigned long long)i27);
+    expect(&h, h.n, id, "breach", "2025-2027");
+    h_free(&h);
+}
+
+static void test_concurrency(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, "treatylog/rules/v1\nrule once concurrency {\n on vd11.ch5.notification\n"
+               " any troops_peak > 13000\n max 3\n start start\n end end\n confidence V\n}\n");
+    const char *iv[][2] = {{"2025-05-01", "2025-05-10"},
+                           {"2025-05-05", "2025-05-15"},
+                           {"2025-05-10", "2025-05-20"},
+                           {"2025-05-11", "2025-05-12"},  /* 2, 3 and this: 3 at once */
+                           {"2025-05-10", "2025-05-10"}}; /* 1, 2, 3, this on 10 May: 4 */
+    for (int i = 0; i < 5; i++) {
+        char act[8];
+        snprintf(act, sizeof act, "C%d", i);
+        char *b = notif_body(act, iv[i][0], iv[i][1], 14000, 1, false, NULL);
+        h_add(&h, "2025-01-01T00:00:00Z", "vd11.ch5.notification", "XA", (uint64_t)i + 1, "[\"*\"]",
+              NOREFS, b);
+        free(b);
+    }
+    expect_none(&h, 5, "once/3");
+    expect(&h, 5, "once/4", "breach", "4 such activities at once on 2025-05-10");
+    expect(&h, 5, "once/4", "breach", "\"entries\":[0,1,2,4]");
+    h_free(&h);
+}
+
+static void test_near_threshold(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, "treatylog/rules/v1\nrule near near-threshold {\n on vd11.ch5.notification\n"
+               " field troops_peak\n threshold 13000\n margin-percent 5\n confidence P\n}\n");
+    int v[] = {12349, 12350, 12999, 13000};
+    for (int i = 0; i < 4; i++) {
+        char *b = notif_body("N", "2025-05-01", "2025-05-02", v[i], 1, false, NULL);
+        h_add(&h, "2025-01-01T00:00:00Z", "vd11.ch5.notification", "XA", (uint64_t)i + 1, "[\"*\"]",
+              NOREFS, b);
+        free(b);
+    }
+    expect_none(&h, 4, "near/0");
+    expect(&h, 4, "near/1", "advisory", "troops_peak 12350 is 95.0% of 13000");
+    expect(&h, 4, "near/2", "advisory", NULL);
+    expect_none(&h, 4, "near/3");
+    h_free(&h);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * declared vs observed, calendar, quota, due date
+ */
+
+static void test_declared_vs_observed(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, "treatylog/rules/v1\nrule dvo declared-vs-observed {\n"
+               " on vd11.ch6.observation-report\n declared vd11.ch5.notification\n"
+               " pair troops_peak observed.troops\n pair acv observed.acv\n"
+               " tolerance-percent 10\n threshold troops_peak >= 13000\n confidence P\n}\n");
+    char *b = notif_body("D1", "2025-04-20", "2025-04-30", 12000, 1, false, NULL);
+    h_add(&h, "2025-03-01T00:00:00Z", "vd11.ch5.notification", "XA", 1, "[\"*\"]", NOREFS, b);
+    free(b);
+    b = notif_body("D2", "2025-04-20", "2025-04-30", 10000, 1, false, NULL);
+    h_add(&h, "2025-03-01T00:00:00Z", "vd11.ch5.notification", "XA", 2, "[\"*\"]", NOREFS, b);
+    free(b);
+#define REP                                                                                        \
+    "{\"activity\":\"%s\",\"observed_from\":\"2025-04-21T08:00:00Z\","                             \
+    "\"observed_to\":\"2025-04-23T18:00:00Z\",\"observed\":{\"troops\":%d},\"access_given\":true}"
+    char body[512];
+    struct {
+        const char *act;
+        int troops;
+    } cases[] = {{"D1", 13100}, {"D2", 11001}, {"D2", 11000}};
+    for (int i = 0; i < 3; i++) {
+        snprintf(body, sizeof body, REP, cases[i].act, cases[i].troops);
+        h_add(&h, "2025-04-25T00:00:00Z", "vd11.ch6.observation-report", "XC", (uint64_t)i + 1,
+              "[\"*\"]", REFS(0, 1), body);
+    }
+    expect(&h, 5, "dvo/2", "breach", "observed.troops 13100 >= 13000 (declared 12000)");
+    expect(&h, 5, "dvo/2", "breach", "not reported: observed observed.acv");
+    expect(&h, 5, "dvo/2", "breach", "\"parties\":[\"XA\"]");
+    expect(&h, 5, "dvo/3", "advisory", "observed.troops 11001 vs declared troops_peak 10000");
+    expect_none(&h, 5, "dvo/4");
+    h_free(&h);
+}
+
+static void test_calendar(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, "treatylog/rules/v1\nrule cal calendar {\n on vd11.ch5.notification\n"
+               " calendar vd11.ch7.calendar\n activities activities\n year year\n field start\n"
+               " flag in_calendar\n confidence V\n}\n");
+    h_add(&h, "2024-11-10T00:00:00Z", "vd11.ch7.calendar", "XA", 1, "[\"*\"]", NOREFS,
+          "{\"year\":2025,\"nil\":false,\"activities\":[{\"activity\":\"IN\",\"kind\":\"land\","
+          "\"purpose\":\"p\",\"participants\":[\"XA\"],\"area\":{\"text\":\"a\"},\"start\":"
+          "\"2025-04-20\",\"end\":\"2025-04-30\",\"troops_peak\":10000,\"battle_tanks\":1,"
+          "\"acv\":1,\"artillery\":1}]}");
+    char *b = notif_body("IN", "2025-04-20", "2025-04-30", 10000, 1, false, NULL);
+    h_add(&h, "2025-03-01T00:00:00Z", "vd11.ch5.notification", "XA", 2, "[\"*\"]", NOREFS, b);
+    free(b);
+    b = notif_body("OUT", "2025-04-20", "2025-04-30", 10000, 1, false, NULL);
+    h_add(&h, "2025-03-01T00:00:00Z", "vd11.ch5.notification", "XA", 3, "[\"*\"]", NOREFS, b);
+    free(b);
+    expect_none(&h, 3, "cal/1");
+    expect(&h, 3, "cal/2", "advisory", "no vd11.ch7.calendar from XA for 2025 lists activity OUT");
+    h_free(&h);
+}
+
+static void test_quota(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, "treatylog/rules/v1\nrule q quota {\n on vd11.ch9.inspection-request\n"
+               " reply vd11.ch9.inspection-reply\n accept-field accept\n grounds-field grounds\n"
+               " grounds-value quota\n per-year 3\n per-sender 1\n confidence V\n}\n");
+    const char *req = "{\"reasons\":\"r\",\"specified_area\":{\"polygon\":[[\"58.0\",\"25.0\"],["
+                      "\"58.0\",\"26.0\"],"
+                      "[\"57.5\",\"26.0\"]]},\"entry_point\":\"e\","
+                      "\"transport\":\"t\",\"start_location\":{\"name\":\"n\"},\"inspectors\":4}";
+    const char *yes = "{\"accept\":true,\"grounds\":null,\"entry_point\":\"e\","
+                      "\"entry_time\":\"2025-06-03T12:00:00Z\"}";
+    const char *no = "{\"accept\":false,\"grounds\":\"quota\",\"entry_point\":null,"
+                     "\"entry_time\":null}";
+    /* XA asks XB; XB refuses citing quota with nothing accepted: breach. */
+    h_add(&h, "2025-06-01T00:00:00Z", "vd11.ch9.inspection-request", "XA", 1, "[\"XB\"]", NOREFS,
+          req);
+    h_add(&h, "2025-06-01T10:00:00Z", "vd11.ch9.inspection-reply", "XB", 1, "[\"XA\"]", REFS(0),
+          no);
+    expect(&h, 2, "q/1", "breach", "accepted 0 of 3 in 2025 and 0 of 1 from XA");
+    /* XB accepts one each from XC, XD, XE; then refuses XF on quota: fine (3 used). */
+    const char *who[] = {"XC", "XD", "XE"};
+    for (int i = 0; i < 3; i++) {
+        char t1[32], t2[32];
+        snprintf(t1, sizeof t1, "2025-06-02T0%d:00:00Z", 2 * i);
+        snprintf(t2, sizeof t2, "2025-06-02T0%d:00:00Z", 2 * i + 1);
+        int r =
+            (int)h_add(&h, t1, "vd11.ch9.inspection-request", who[i], 1, "[\"XB\"]", NOREFS, req);
+        h_add(&h, t2, "vd11.ch9.inspection-reply", "XB", (uint64_t)i + 2, "[\"*\"]", REFS(r), yes);
+    }
+    int r = (int)h_add(&h, "2025-06-03T00:00:00Z", "vd11.ch9.inspection-request", "XF", 1,
+                       "[\"XB\"]", NOREFS, req);
+    h_add(&h, "2025-06-03T01:00:00Z", "vd11.ch9.inspection-reply", "XB", 5, "[\"*\"]", REFS(r), no);
+    char id[16];
+    snprintf(id, sizeof id, "q/%d", r + 1);
+    expect_none(&h, h.n, id);
+    h_free(&h);
+}
+
+static void test_due_date(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, "treatylog/rules/v1\nrule cal-due due-date {\n on vd11.ch7.calendar\n"
+               " due 11-15\n confidence V\n}\n");
+    h_registry(&h, "XA XB");
+    const char *cal = "{\"year\":2026,\"nil\":true,\"activities\":[]}";
+    /* XA on the due date's last second; XB not. */
+    h_add(&h, "2025-11-15T23:59:59Z", "vd11.ch7.calendar", "XA", 1, "[\"*\"]", NOREFS, cal);
+    h_wit(&h, 1, "2025-11-15T23:59:59Z");
+    expect_none(&h, 1, "cal-due/0/2");
+    h_add(&h, "2025-11-16T00:00:05Z", "vd11.ch11.statement", "XA", 2, "[\"*\"]", NOREFS,
+          "{\"topic\":\"t\",\"text\":\"x\"}");
+    h_wit(&h, 2, "2025-11-16T00:00:06Z");
+    char *t = h_text(&h, 2);
+    assert_null(line_of(t, "cal-due/1/1")); /* XA met: no finding */
+    free(t);
+    expect(&h, 2, "cal-due/1/2", "missed", "no vd11.ch7.calendar from XB for 2025");
+    expect(&h, 2, "cal-due/1/2", "missed", "\"due\":\"2025-11-15T23:59:59.999Z\"");
+    h_add(&h, "2025-11-20T00:00:00Z", "vd11.ch7.calendar", "XB", 1, "[\"*\"]", NOREFS, cal);
+    expect(&h, 3, "cal-due/1/2", "late", "XB/1 logged 2025-11-20T00:00:00Z");
+    expect(&h, 2, "cal-due/1/2", "missed", NULL);
+    h_free(&h);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * integrity: serial, skew, operator time
+ */
+
+static void test_serial_and_skew(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, "treatylog/rules/v1\nrule s serial {\n confidence P\n}\n"
+               "rule k sent-skew {\n tolerance-seconds 3600\n confidence P\n}\n");
+    const char *st = "{\"topic\":\"t\",\"text\":\"x\"}";
+    h_add(&h, "2025-01-01T00:00:00Z", "vd11.ch11.statement", "XA", 1, "[\"*\"]", NOREFS, st);
+    h_add(&h, "2025-01-01T00:00:00Z", "vd11.ch11.statement", "XA", 2, "[\"*\"]", NOREFS, st);
+    h_add(&h, "2025-01-01T00:00:00Z", "vd11.ch11.statement", "XA", 4, "[\"*\"]", NOREFS, st);
+    h_add(&h, "2025-01-01T00:00:00Z", "vd11.ch11.statement", "XA", 4, "[\"*\"]", NOREFS, st);
+    expect_none(&h, 4, "s/1");
+    expect(&h, 4, "s/2", "breach", "XA serial 4 after 2: serial 3 missing");
+    expect(&h, 4, "s/2", "breach", "\"entries\":[1,2]");
+    expect(&h, 4, "s/3", "breach", "repeats");
+    /* Skew: sent is the logged second in h_add; shift logged by exactly 3600 s and 3601 s. */
+    int64_t base = T("2025-01-01T00:00:00Z") * 1000;
+    h.n = h.n; /* sent follows logged in h_add: build skew through logged_ms's milliseconds */
+    h_add_ms(&h, base + 3600 * 1000, "vd11.ch11.statement", "XA", 5, "[\"*\"]", NOREFS, st);
+    expect_none(&h, 5, "k/4"); /* sent == logged second */
+    h_free(&h);
+}
+
+static void test_operator_time(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, "treatylog/rules/v1\nrule op operator-time {\n tolerance-seconds 60\n"
+               " confidence P\n}\n");
+    const char *st = "{\"topic\":\"t\",\"text\":\"x\"}";
+    h_add(&h, "2025-01-01T00:00:00Z", "vd11.ch11.statement", "XA", 1, "[\"*\"]", NOREFS, st);
+    h_add(&h, "2025-01-01T00:10:01Z", "vd11.ch11.statement", "XA", 2, "[\"*\"]", NOREFS, st);
+    h_wit(&h, 2, "2025-01-01T00:10:00Z"); /* entry 1 logged after the witness time */
+    h_add(&h, "2025-01-01T00:10:01Z", "vd11.ch11.statement", "XA", 3, "[\"*\"]", NOREFS, st);
+    h_wit(&h, 3, "2025-01-01T00:10:05Z"); /* fine */
+    /* Entry 3's "after" is 00:10:05; logged 00:09:04 is 61 s before it; 00:09:05 is not. */
+    h_wit(&h, 3, "2025-01-01T00:10:05Z");
+    expect_none(&h, 3, "op/0");
+    expect(&h, 3, "op/1", "operator-time", "after the witness time 2025-01-01T00:10:00Z");
+    expect(&h, 3, "op/1", "operator-time", "\"severity\":\"operator-time\"");
+    expect_none(&h, 3, "op/2");
+    expect_none(&h, 1, "op/1"); /* the view before that checkpoint */
+    h_free(&h);
+
+    h_init(&h, "treatylog/rules/v1\nrule op operator-time {\n tolerance-seconds 60\n"
+               " confidence P\n}\n");
+    h_add(&h, "2025-01-01T00:09:04Z", "vd11.ch11.statement", "XA", 1, "[\"*\"]", NOREFS, st);
+    h_add(&h, "2025-01-01T00:09:05Z", "vd11.ch11.statement", "XA", 2, "[\"*\"]", NOREFS, st);
+    h_wit(&h, 0, "2025-01-01T00:10:05Z");
+    h_wit(&h, 2, "2025-01-01T00:10:06Z");
+    expect(&h, 2, "op/0/1", "operator-time", "more than 60 s before");
+    expect_none(&h, 2, "op/1/1");
+    h_free(&h);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The worked timeline of domain.md §4.2 with rules/vd11.rules.
+ */
+
+typedef struct step {
+    int kind; /* 0 add, 1 witnessed */
+    const char *time;
+    const char *type, *from;
+    uint64_t serial;
+    const char *to;
+    int refs[3];
+    const char *body;
+    uint64_t size;
+} step;
+
+static const char *STMT = "{\"topic\":\"t\",\"text\":\"other traffic\"}";
+
+static const step TIMELINE[] = {
+    {0,
+     "2022-02-11T12:00:00Z",
+     "vd11.ch3.explanation-request",
+     "UA",
+     412,
+     "[\"*\"]",
+     {-1},
+     NULL,
+     0},
+    {1, "2022-02-11T12:00:30Z", NULL, NULL, 0, NULL, {-1}, NULL, 1},
+    {0, "2022-02-12T09:00:00Z", "vd11.ch11.statement", "EE", 1, "[\"*\"]", {-1}, NULL, 0},
+    {0, "2022-02-13T11:00:00Z", "vd11.ch11.statement", "US", 1, "[\"*\"]", {-1}, NULL, 0},
+    {1, "2022-02-13T11:00:30Z", NULL, NULL, 0, NULL, {-1}, NULL, 3},
+    {0, "2022-02-13T12:10:00Z", "vd11.ch11.statement", "EE", 2, "[\"*\"]", {-1}, NULL, 0},
+    {1, "2022-02-13T12:10:30Z", NULL, NULL, 0, NULL, {-1}, NULL, 4},
+    {0,
+     "2022-02-13T18:00:00Z",
+     "vd11.ch3.meeting-request",
+     "UA",
+     413,
+     "[\"*\"]",
+     {0, -1},
+     "{\"kind\":\"all-states\",\"with\":\"RU\",\"purpose\":\"explanation\"}",
+     0},
+    {1, "2022-02-13T18:00:30Z", NULL, NULL, 0, NULL, {-1}, NULL, 5},
+    {0,
+     "2022-02-14T10:00:00Z",
+     "vd11.ch3.meeting-notice",
+     "PL",
+     88,
+     "[\"*\"]",
+     {4, -1},
+     "{\"start\":\"2022-02-15T15:00:00Z\",\"venue\":\"Hofburg, Vienna\",\"format\":\"closed\"}",
+     0},
+    {1, "2022-02-14T10:00:30Z", NULL, NULL, 0, NULL, {-1}, NULL, 6},
+    {0,
+     "2022-02-15T17:30:00Z",
+     "vd11.ch3.meeting-record",
+     "PL",
+     89,
+     "[\"*\"]",
+     {5, 4, -1},
+     "{\"held_start\":\"2022-02-15T15:00:00Z\",\"held_end\":\"2022-02-15T16:40:00Z\","
+     "\"present\":[\"UA\",\"PL\",\"EE\",\"US\"],\"absent\":[\"RU\"],\"summary\":\"\"}",
+     0},
+    {1, "2022-02-15T17:30:30Z", NULL, NULL, 0, NULL, {-1}, NULL, 7},
+    /* Step 7, the variant: Russia's note entered as a reply. */
+    {0,
+     "2022-02-17T09:00:00Z",
+     "vd11.ch3.explanation-reply",
+     "RU",
+     1,
+     "[\"UA\",\"PL\"]",
+     {0, -1},
+     "{\"answers\":{},\"statement\":\"planned combat training; no notification required\"}",
+     0},
+    {1, "2022-02-17T09:00:30Z", NULL, NULL, 0, NULL, {-1}, NULL, 8},
+};
+#define NTIMELINE (sizeof TIMELINE / sizeof TIMELINE[0])
+
+/* Replays the timeline; with late_witness, all entries first and the checkpoints after. */
+static void replay(H *h, bool late_witness, size_t upto)
+{
+    h_init_file(h, "rules/vd11.rules");
+    h_registry(h, "UA RU PL:chair EE US");
+    for (int pass = 0; pass < (late_witness ? 2 : 1); pass++) {
+        for (size_t i = 0; i < upto; i++) {
+            const step *s = &TIMELINE[i];
+            if (s->kind == 0 && (!late_witness || pass == 0))
+                h_add(h, s->time, s->type, s->from, s->serial, s->to, s->refs,
+                      s->body ? s->body
+                              : (!strcmp(s->type, "vd11.ch11.statement") ? STMT : REQ_BODY));
+            else if (s->kind == 1 && (!late_witness || pass == 1))
+                h_wit(h, s->size, s->time);
+        }
+    }
+}
+
+static void test_timeline_2022(void **state)
+{
+    (void)state;
+    H h;
+    replay(&h, false, NTIMELINE);
+    /* Step 1: pending (RU), due 13 Feb 12:00; share-all met. */
+    expect(&h, 1, "vd11.ch3.reply-48h/0", "pending",
+           "\"parties\":[\"RU\"],\"trigger\":0,\"entries\":[0],\"due\":\"2022-02-13T12:00:00Z\"");
+    expect(&h, 1, "vd11.ch3.share-all/0", "met", NULL);
+    /* Step 2: unchanged. */
+    expect(&h, 3, "vd11.ch3.reply-48h/0", "pending", NULL);
+    /* Step 3: the first witnessed checkpoint after the deadline: missed, the whole line. */
+    char *t = h_text(&h, 4);
+    const char *l = line_of(t, "vd11.ch3.reply-48h/0");
+    assert_non_null(l);
+    assert_string_equal(
+        l, "{\"id\":\"vd11.ch3.reply-48h/0\",\"rule\":\"vd11.ch3.reply-48h\",\"state\":\"missed\","
+           "\"severity\":\"missed\",\"parties\":[\"RU\"],\"trigger\":0,\"entries\":[0],"
+           "\"due\":\"2022-02-13T12:00:00Z\",\"why\":\"no vd11.ch3.explanation-reply from RU "
+           "referencing UA/412 by 2022-02-13T12:00:00Z\",\"params\":{\"on\":"
+           "\"vd11.ch3.explanation-request\",\"reply\":\"vd11.ch3.explanation-reply\",\"party\":"
+           "\"concerning\",\"hours\":48},\"confidence\":\"C\",\"range\":[0,3]}");
+    free(t);
+    /* "As of the checkpoint of 12:30 on 13 Feb": missed. */
+    assert_int_equal(tl_engine_size_at(h.e, T("2022-02-13T12:30:00Z")), 4);
+    /* Step 4: meeting-48h pending, due 15 Feb 18:00, the chair named. */
+    expect(&h, 5, "vd11.ch3.meeting-48h/4", "pending",
+           "\"parties\":[\"PL\"],\"trigger\":4,\"entries\":[4],\"due\":\"2022-02-15T18:00:00Z\"");
+    /* Step 5: still pending. */
+    expect(&h, 6, "vd11.ch3.meeting-48h/4", "pending", NULL);
+    /* Step 6: met by held_start 15:00; RU absent: advisory (VD11 wording to verify). */
+    expect(&h, 7, "vd11.ch3.meeting-48h/4", "met",
+           "PL/89 held_start 2022-02-15T15:00:00Z, by 2022-02-15T18:00:00Z");
+    expect(&h, 7, "vd11.ch3.meeting-48h/4", "met", "\"entries\":[4,6]");
+    expect(&h, 7, "vd11.ch3.attendance/6/1", "advisory", "\"parties\":[\"RU\"]");
+    expect(&h, 7, "vd11.ch3.reply-48h/0", "missed", NULL);
+    /* Step 7 (variant): late, reply-content lists the six questions, share-all advisory. */
+    expect(&h, 8, "vd11.ch3.reply-48h/0", "late",
+           "RU/1 logged 2022-02-17T09:00:00Z, after 2022-02-13T12:00:00Z; missed as of the "
+           "witnessed checkpoint of size 4 until then");
+    expect(&h, 8, "vd11.ch3.reply-content/7", "advisory",
+           "RU/1 leaves 6 questions of UA/412 without an answer: area, end_date, designation, "
+           "subordination, formations, equipment_types");
+    expect(&h, 8, "vd11.ch3.share-all/7", "advisory", "addressed to UA, PL only");
+    expect(&h, 4, "vd11.ch3.reply-48h/0", "missed", NULL); /* still derivable */
+    assert_int_equal(tl_engine_size_at(h.e, T("2022-02-18T00:00:00Z")), 8);
+    h_free(&h);
+}
+
+static void test_determinism(void **state)
+{
+    (void)state;
+    H a, b, c;
+    replay(&a, false, NTIMELINE);
+    replay(&b, false, NTIMELINE);
+    replay(&c, true, NTIMELINE); /* checkpoints reported only after all entries */
+    uint64_t sizes[] = {1, 3, 4, 5, 6, 7, 8};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        char *ta = h_text(&a, sizes[i]), *tb = h_text(&b, sizes[i]), *tc = h_text(&c, sizes[i]);
+        assert_true(strlen(ta) > 0);
+        assert_string_equal(ta, tb);
+        assert_string_equal(ta, tc);
+        free(ta);
+        free(tb);
+        free(tc);
+    }
+    /* Sorted by trigger index, then rule id. */
+    char *t = h_text(&a, 8);
+    const char *p1 = strstr(t, "\"id\":\"vd11.ch3.reply-48h/0\"");
+    const char *p2 = strstr(t, "\"id\":\"vd11.ch3.share-all/0\"");
+    const char *p3 = strstr(t, "\"id\":\"vd11.ch3.meeting-48h/4\"");
+    assert_true(p1 && p2 && p3 && p1 < p2 && p2 < p3);
+    free(t);
+    h_free(&a);
+    h_free(&b);
+    h_free(&c);
+}
+
+static void test_usage_errors(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, RULE_REPLY);
+    h_add(&h, "2022-02-11T12:00:00Z", "vd11.ch3.explanation-request", "UA", 1, "[\"*\"]", NOREFS,
+          REQ_BODY);
+    tl_diag d = {{0}};
+    assert_int_equal(tl_engine_witnessed(h.e, 2, 0, &d), TL_ERR_USAGE);
+    assert_int_equal(tl_engine_witnessed(h.e, 1, T("2022-02-11T12:00:01Z"), &d), TL_OK);
+    assert_int_equal(tl_engine_witnessed(h.e, 0, T("2022-02-11T12:00:01Z"), &d), TL_ERR_USAGE);
+    assert_int_equal(tl_engine_skip(h.e, 5, 0), TL_ERR_USAGE);
+    assert_int_equal(tl_engine_skip(h.e, 1, 0), TL_ERR_USAGE); /* logged going back */
+    assert_int_equal(tl_engine_skip(h.e, 1, (uint64_t)T("2022-02-11T12:00:00Z") * 1000), TL_OK);
+    char *t;
+    size_t l;
+    assert_int_equal(tl_engine_findings_text(h.e, 3, &t, &l), TL_ERR_USAGE);
+    assert_int_equal(tl_engine_findings_text(h.e, 0, &t, &l), TL_OK);
+    assert_string_equal(t, "");
+    free(t);
+    h_free(&h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reply_boundary),
+        cmocka_unit_test(test_reply_wrong_party_or_ref),
+        cmocka_unit_test(test_missed_only_when_witnessed_past),
+        cmocka_unit_test(test_missed_then_late),
+        cmocka_unit_test(test_time_bounds),
+        cmocka_unit_test(test_void_on_withdraw),
+        cmocka_unit_test(test_advance_notice),
+        cmocka_unit_test(test_threshold),
+        cmocka_unit_test(test_peak_from_stages),
+        cmocka_unit_test(test_count_limit),
+        cmocka_unit_test(test_concurrency),
+        cmocka_unit_test(test_near_threshold),
+        cmocka_unit_test(test_declared_vs_observed),
+        cmocka_unit_test(test_calendar),
+        cmocka_unit_test(test_quota),
+        cmocka_unit_test(test_due_date),
+        cmocka_unit_test(test_serial_and_skew),
+        cmocka_unit_test(test_operator_time),
+        cmocka_unit_test(test_timeline_2022),
+        cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_usage_errors),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
