@@ -162,6 +162,13 @@ static tl_err load_meta(tl_qindex *q, tl_diag *d)
     return rc == SQLITE_DONE ? TL_OK : db_fail(q, d, "reading meta");
 }
 
+/* A read-only handle sees another connection's writes: it re-reads covered and mono before
+ * each use (three rows; the writer's own handle keeps them in memory). Lock held. */
+static tl_err refresh(tl_qindex *q, tl_diag *d)
+{
+    return q->readonly ? load_meta(q, d) : TL_OK;
+}
+
 tl_err tl_qindex_open(tl_qindex **out, const char *path, bool readonly, tl_diag *d)
 {
     tl_qindex *q = calloc(1, sizeof *q);
@@ -238,6 +245,8 @@ void tl_qindex_close(tl_qindex *q)
 uint64_t tl_qindex_covered(tl_qindex *q)
 {
     pthread_mutex_lock(&q->mu);
+    if (refresh(q, NULL) != TL_OK)
+        q->covered = 0; /* unreadable: nothing is known to be indexed */
     uint64_t c = q->covered;
     pthread_mutex_unlock(&q->mu);
     return c;
@@ -763,8 +772,9 @@ tl_err tl_qindex_query(tl_qindex *q, const tl_qfilter *f, uint64_t size, json_t 
     if (e != TL_OK)
         return e;
     pthread_mutex_lock(&q->mu);
+    e = refresh(q, d);
     bool filtered = a.mask & (F_PARTY | F_TYPE | F_PREFIX | F_SINCE | F_UNTIL);
-    if (q->mono && filtered && !(a.mask & F_REF)) {
+    if (e == TL_OK && q->mono && filtered && !(a.mask & F_REF)) {
         a.mask |= F_MONO;
         if (a.mask & F_AFTER) {
             /* idx > after implies logged >= the logged of the last entry up to after. */
@@ -866,9 +876,11 @@ static json_t *document_of(const char *sub, size_t len)
 tl_err tl_qindex_entry(tl_qindex *q, uint64_t index, json_t **out, tl_diag *d)
 {
     pthread_mutex_lock(&q->mu);
-    tl_err e = TL_OK;
     json_t *o = NULL;
-    if (index >= q->covered || index > INT64_MAX) {
+    tl_err e = refresh(q, d);
+    if (e != TL_OK) {
+        /* d says why */
+    } else if (index >= q->covered || index > INT64_MAX) {
         e = tl_fail(d, TL_ERR_NOTFOUND, "entry %llu is not indexed (the index covers %llu)",
                     (unsigned long long)index, (unsigned long long)q->covered);
     } else {

@@ -550,6 +550,26 @@ static void test_reput_and_rebuild(void **state)
             TL_OK);
         tl_qindex_close(r);
     }
+    /* A read-only handle sees what another handle writes after it opened. */
+    tl_qindex *ro = NULL, *rw = NULL;
+    const char *p2 = db_path("follow.db");
+    assert_int_equal(tl_qindex_open(&rw, p2, false, &d), TL_OK);
+    assert_int_equal(tl_qindex_put(rw, 0, (const uint8_t *const *)ents, lens, 3, &op.vkey, S_, &d),
+                     TL_OK);
+    assert_int_equal(tl_qindex_open(&ro, p2, true, &d), TL_OK);
+    assert_int_equal(tl_qindex_covered(ro), 3);
+    check(ro, (tl_qfilter){.party = "XA"}, "1", "-");
+    json_t *o = NULL;
+    assert_int_equal(tl_qindex_entry(ro, 4, &o, &d), TL_ERR_NOTFOUND);
+    assert_int_equal(
+        tl_qindex_put(rw, 3, (const uint8_t *const *)ents + 3, lens + 3, 3, &op.vkey, S_, &d),
+        TL_OK);
+    assert_int_equal(tl_qindex_covered(ro), NENT);
+    check(ro, (tl_qfilter){.party = "XA"}, "1,4,5", "-");
+    assert_int_equal(tl_qindex_entry(ro, 4, &o, &d), TL_OK);
+    json_decref(o);
+    tl_qindex_close(ro);
+    tl_qindex_close(rw);
     /* Read-only: reads work, writes are refused. */
     assert_int_equal(tl_qindex_open(&r, p, true, &d), TL_OK);
     char *rebuilt = dump(r);
