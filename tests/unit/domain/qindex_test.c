@@ -247,14 +247,14 @@ static void check(tl_qindex *q, tl_qfilter f, const char *want, const char *want
 {
     json_t *a = query(q, f);
     char got[256] = "";
-    size_t i;
+    size_t i, n = 0;
     json_t *r;
     json_array_foreach(json_object_get(a, "entries"), i, r)
     {
-        char num[24];
-        snprintf(num, sizeof num, "%s%lld", i ? "," : "",
-                 (long long)json_integer_value(json_object_get(r, "index")));
-        strcat(got, num);
+        int k = snprintf(got + n, sizeof got - n, "%s%lld", i ? "," : "",
+                         (long long)json_integer_value(json_object_get(r, "index")));
+        assert_true(k > 0 && (size_t)k < sizeof got - n);
+        n += (size_t)k;
     }
     assert_string_equal(got, want);
     json_t *n = json_object_get(a, "next");
@@ -416,11 +416,10 @@ static void test_lookups(void **state)
 
 static bool collect(void *ctx, uint64_t index)
 {
-    char *s = ctx;
-    char num[24];
-    snprintf(num, sizeof num, "%s%llu", s[0] ? "," : "", (unsigned long long)index);
-    strcat(s, num);
-    return true;
+    char *s = ctx; /* 64 bytes */
+    size_t n = strlen(s);
+    int k = snprintf(s + n, 64 - n, "%s%llu", n ? "," : "", (unsigned long long)index);
+    return k > 0 && (size_t)k < 64 - n;
 }
 
 static void test_entry_and_stats(void **state)
