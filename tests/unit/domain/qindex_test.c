@@ -247,14 +247,14 @@ static void check(tl_qindex *q, tl_qfilter f, const char *want, const char *want
 {
     json_t *a = query(q, f);
     char got[256] = "";
-    size_t i, n = 0;
+    size_t i, used = 0;
     json_t *r;
     json_array_foreach(json_object_get(a, "entries"), i, r)
     {
-        int k = snprintf(got + n, sizeof got - n, "%s%lld", i ? "," : "",
+        int k = snprintf(got + used, sizeof got - used, "%s%lld", i ? "," : "",
                          (long long)json_integer_value(json_object_get(r, "index")));
-        assert_true(k > 0 && (size_t)k < sizeof got - n);
-        n += (size_t)k;
+        assert_true(k > 0 && (size_t)k < sizeof got - used);
+        used += (size_t)k;
     }
     assert_string_equal(got, want);
     json_t *n = json_object_get(a, "next");
