@@ -12,7 +12,7 @@ fs.rmSync(out, { recursive: true, force: true });
 const r = await esbuild.build({
   absWorkingDir: here,
   entryPoints: { app: 'src/main.js', style: 'style.css' },
-  bundle: true, minify: true, sourcemap: true, format: 'esm', target: ['es2020'],
+  bundle: true, splitting: true, chunkNames: 'chunk-[hash]', minify: true, sourcemap: true, format: 'esm', target: ['es2020'],
   outdir: 'dist/assets', entryNames: '[name]-[hash]', metafile: true, legalComments: 'linked', logLevel: 'warning',
 });
 const outputs = Object.entries(r.metafile.outputs);

@@ -1,23 +1,20 @@
 // main.js - hash router (#/findings/ID), the views, and live updates: /v1/stats is polled
 // every second; when the log grows or the findings change, the current view is told.
 import * as api from './api.js';
+import { h, errorBox } from './ui.js';
 import * as overview from './views/overview.js';
 import * as timeline from './views/timeline.js';
-import * as activities from './views/activities.js';
-import * as findings from './views/findings.js';
-import * as finding from './views/finding.js';
-import * as entry from './views/entry.js';
-import * as trust from './views/trust.js';
-import { h, errorBox } from './ui.js';
 
+// The overview and the timeline are in the main bundle; the other views load on first use
+// (separate chunks), so the first page does not wait for the verifier's code.
 const routes = [
-  [/^\/?$/, overview, 'overview'],
-  [/^\/timeline$/, timeline, 'timeline'],
-  [/^\/activities$/, activities, 'activities'],
-  [/^\/findings$/, findings, 'findings'],
-  [/^\/findings\/(.+)$/, finding, 'findings'],
-  [/^\/entries\/(\d+)$/, entry, 'timeline'],
-  [/^\/trust$/, trust, 'trust'],
+  [/^\/?$/, async () => overview, 'overview'],
+  [/^\/timeline$/, async () => timeline, 'timeline'],
+  [/^\/activities$/, () => import('./views/activities.js'), 'activities'],
+  [/^\/findings$/, () => import('./views/findings.js'), 'findings'],
+  [/^\/findings\/(.+)$/, () => import('./views/finding.js'), 'findings'],
+  [/^\/entries\/(\d+)$/, () => import('./views/entry.js'), 'timeline'],
+  [/^\/trust$/, () => import('./views/trust.js'), 'trust'],
 ];
 
 const main = document.getElementById('main');
@@ -47,14 +44,16 @@ async function show() {
   }
   main.replaceChildren(h('p', { class: 'loading' }, 'Loading…'));
   if (!found) { main.replaceChildren(h('h1', {}, 'Not found'), h('p', {}, h('a', { href: '#/' }, 'Overview'))); return; }
-  const [re, view] = found;
+  const [re, load] = found;
   const params = re.exec(path).slice(1);
   try {
-    const st = lastStats || (lastStats = await api.stats());
+    const [view, st] = await Promise.all([load(), lastStats || api.stats()]);
+    lastStats = st;
     const ctl = await view.render(main, { params, query, stats: st, stale: () => my !== generation });
     if (my !== generation) { ctl?.destroy?.(); return; }
     current = ctl || {};
     main.dataset.ready = found[2];
+    main.dataset.renderedAt = Math.round(performance.now()); // ms since navigation start
   } catch (e) {
     if (my === generation) main.replaceChildren(errorBox(e));
   }

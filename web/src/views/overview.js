@@ -72,9 +72,11 @@ export async function render(main, { stats }) {
     const d = st.per_day || [];
     daysEl.textContent = d.length ? `${d.length} days from ${d[0][0]} to ${d[d.length - 1][0]}; busiest ${Math.max(...d.map(([, n]) => n))} entries` : '';
   };
+  const newest = () => (st.size ? api.window_(st.size - 1, 10) : Promise.resolve({ entries: [] }));
+  let pending = newest(); // in flight while the chart is drawn
   const latest = async () => {
-    if (!st.size) return;
-    const r = await api.window_(st.size - 1, 10);
+    const r = await (pending || newest());
+    pending = null;
     latestEl.replaceChildren(...r.entries.slice().reverse().map((row) =>
       h('tr', {}, h('td', {}, entryLink(row)), h('td', {}, when(row.logged)), h('td', {}, entryName(row)), h('td', {}, h('code', {}, row.type)))));
   };
