@@ -100,6 +100,7 @@ export async function render(main, { query, stats }) {
     count.dataset.count = rows.length;
     const fs = inWindow();
     figure.replaceChildren(rows.length ? draw(rows, fs, st.parties || [], Math.max(640, main.clientWidth - 8)) : h('p', {}, 'Nothing to draw.'));
+    if (follow) figure.scrollLeft = figure.scrollWidth; // on a narrow screen, start at the newest
     nav.replaceChildren(
       h('button', { type: 'button', disabled: first === 0, onclick: () => go(Math.max(first - 1, 0)) }, `← Earlier ${WINDOW}`),
       h('button', { type: 'button', disabled: lastIdx >= st.size - 1, onclick: () => go(Math.min(lastIdx + WINDOW, st.size - 1)) }, `Later ${WINDOW} →`),
