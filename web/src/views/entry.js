@@ -69,9 +69,18 @@ export async function render(main, { params, stats }) {
   refs.replaceChildren(...(refItems.length ? refItems : [h('li', {}, 'nothing')]));
   answers.replaceChildren(...(ans.entries.length ? ans.entries.map((r) => h('li', {}, h('a', { href: `#/entries/${r.index}` }, `#${r.index}`), ` ${entryName(r)} `, h('code', {}, r.type))) : [h('li', {}, 'nothing yet')]));
 
+  const w = stats.witnessed;
+  if (!w || w.size <= e.index) {
+    verifyEl.replaceChildren(h('section', { class: 'verify', 'data-testid': 'verification' },
+      h('h2', {}, 'Verification in this browser'),
+      h('p', { class: 'verdict', 'data-testid': 'verdict', 'data-ok': 'pending' }, 'Not yet in a witnessed checkpoint'),
+      h('p', { class: 'muted' }, 'The inclusion proof is checked once a witnessed checkpoint contains this entry (the log asks its witnesses every few seconds); reload then.')));
+    return;
+  }
   try {
     const cur = await trust.current();
-    const proofText = await api.text(e.proof);
+    // Against the newest witnessed checkpoint, whose cosignatures the quorum needs.
+    const proofText = await api.text(`${e.proof}${e.proof.includes('?') ? '&' : '?'}size=${w.size}`);
     const p = parseTlogProof(proofText);
     const bytes = utf8(`treatylog/entry/v1\nlogged ${e.logged_ms}\n\n${e.submission}`);
     const res = verifyInclusionOf(bytes, p.index, p.proof, p.note, cur.policy, e.leaf);
