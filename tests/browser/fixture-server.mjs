@@ -3,7 +3,7 @@
 // Serves web/dist like webstatic.c does (index.html for extension-less paths) and the JSON API
 // of decision 0003 from fixture/demo.json (real signed checkpoints, cosignatures and proofs,
 // made by make-fixture.mjs with the C binary), plus:
-//   GET  /v1/evidence?id=ID         the evidence file of a finding
+//   GET  /v1/findings/<id>/evidence the evidence file of a finding
 //   GET  /v1/proof/inclusion?index=N, /v1/proof?hash=B64, /checkpoint, /v1/checkpoints?from=
 //   POST /fixture/append            {"from":"XA","type":"...","troops":N,"activity":"..."}:
 //                                    appends a row (not in any checkpoint), returns it
@@ -136,8 +136,8 @@ const server = http.createServer((req, res) => {
     const f = fx.findings.filter((x) => (!q.get('state') || x.state === q.get('state')) && (!q.get('rule') || x.rule === q.get('rule')) && (!q.get('party') || x.parties.includes(q.get('party'))));
     return json(res, { findings: f, at: { size: lastCp.size, time: stats().witnessed.time } });
   }
-  if (p === '/v1/evidence') {
-    const ev = fx.evidence[q.get('id')];
+  if ((m = /^\/v1\/findings\/(.+)\/evidence$/.exec(p))) {
+    const ev = fx.evidence[decodeURIComponent(m[1])];
     if (!ev) return send(res, 404, 'treatylog: no such finding\n');
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Disposition': 'attachment; filename="evidence.json"' });
     return res.end(JSON.stringify(ev));

@@ -22,7 +22,9 @@ export const stats = () => get('/v1/stats');
 export const entries = (params) => get(`/v1/entries${qs(params)}`);
 export const entry = (i) => get(`/v1/entries/${i}`);
 export const findings = (params = {}) => get(`/v1/findings${qs(params)}`);
-export const evidenceUrl = (id) => `/v1/evidence${qs({ id })}`;
+// The evidence file of a finding (the id's '/' kept as path separators; the server takes the
+// id as everything between /v1/findings/ and /evidence).
+export const evidenceUrl = (id) => `/v1/findings/${id.split('/').map(encodeURIComponent).join('/')}/evidence`;
 export const evidence = (id) => get(evidenceUrl(id));
 export const text = (path) => get(path, 'text');
 // The index of an entry by leaf hash, from the tlog-proof of /v1/proof?hash= (docs/api.md).

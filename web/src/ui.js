@@ -53,7 +53,8 @@ export const OPEN = new Set(['breach', 'missed', 'late', 'operator-time', 'advis
 export const badge = (state) => h('span', { class: `badge s-${state}` }, state);
 
 export const entryName = (row) =>
-  row.kind === 'registry' || row.serial === null ? `${row.from} (${row.type})` : `${row.from}/${row.serial}`;
+  row.kind === 'other' || !row.from ? `entry ${row.index} (not a notification)`
+    : row.kind === 'registry' || row.serial === null ? `${row.from} (${row.type})` : `${row.from}/${row.serial}`;
 
 export const entryLink = (row) => h('a', { href: `#/entries/${row.index}` }, `#${row.index}`);
 

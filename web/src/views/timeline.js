@@ -16,7 +16,8 @@ function ticks(t0, t1, n) {
   return out.map((t) => [t, fmt(t)]);
 }
 
-function draw(rows, findings, parties, width) {
+function draw(all, findings, parties, width) {
+  const rows = all.filter((r) => r.from && Number.isFinite(r.logged_ms)); // not raw entries
   const lanes = [...parties];
   for (const r of rows) if (!lanes.includes(r.from)) lanes.push(r.from);
   for (const f of findings) for (const p of f.parties) if (!lanes.includes(p)) lanes.push(p);
@@ -91,7 +92,7 @@ export async function render(main, { query, stats }) {
   const dl = h('tbody');
   const inWindow = () => {
     const idx = new Set(rows.map((r) => r.index));
-    return allFindings.filter((f) => f.due && idx.has(f.trigger));
+    return allFindings.filter((f) => f.due && idx.has(f.trigger) && f.parties.length);
   };
   const go = (l) => { location.hash = l === null ? '#/timeline' : `#/timeline?last=${l}`; };
   const redraw = () => {
