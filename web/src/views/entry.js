@@ -70,18 +70,18 @@ export async function render(main, { params, stats }) {
   answers.replaceChildren(...(ans.entries.length ? ans.entries.map((r) => h('li', {}, h('a', { href: `#/entries/${r.index}` }, `#${r.index}`), ` ${entryName(r)} `, h('code', {}, r.type))) : [h('li', {}, 'nothing yet')]));
 
   const w = stats.witnessed;
-  if (!e.submission) {
-    verifyEl.replaceChildren(h('section', { class: 'verify', 'data-testid': 'verification' },
-      h('h2', {}, 'Verification in this browser'),
-      h('p', { class: 'verdict', 'data-testid': 'verdict', 'data-ok': 'n/a' }, 'Not a notification'),
-      h('p', { class: 'muted' }, 'A raw entry: its bytes are not in the API answer; fetch its tile and proof to check it (treatylog verify-proof).')));
-    return;
-  }
   if (!w || w.size <= e.index) {
     verifyEl.replaceChildren(h('section', { class: 'verify', 'data-testid': 'verification' },
       h('h2', {}, 'Verification in this browser'),
       h('p', { class: 'verdict', 'data-testid': 'verdict', 'data-ok': 'pending' }, 'Not yet in a witnessed checkpoint'),
       h('p', { class: 'muted' }, 'The inclusion proof is checked once a witnessed checkpoint contains this entry (the log asks its witnesses every few seconds); reload then.')));
+    return;
+  }
+  if (!e.submission) {
+    verifyEl.replaceChildren(h('section', { class: 'verify', 'data-testid': 'verification' },
+      h('h2', {}, 'Verification in this browser'),
+      h('p', { class: 'verdict', 'data-testid': 'verdict', 'data-ok': 'n/a' }, 'Not a notification'),
+      h('p', { class: 'muted' }, 'A raw entry: its bytes are not in the API answer; fetch its tile and proof to check it (treatylog verify-proof).')));
     return;
   }
   try {
