@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "rules/rules_int.h"
+#include "treatylog/text.h"
 #include "treatylog/values.h"
 
 enum kind {
@@ -123,7 +124,13 @@ static bool in_list(const uint16_t *l, size_t n, uint16_t t)
 static void ename(char out[32], const tl_engine *e, uint64_t i)
 {
     const entry *en = &e->ents[i];
-    snprintf(out, 32, "%.2s/%llu", en->from, (unsigned long long)en->serial);
+    char digits[21];
+    size_t nd = tl_format_u64(digits, en->serial);
+    out[0] = en->from[0];
+    out[1] = en->from[1];
+    out[2] = '/';
+    memcpy(out + 3, digits, nd);
+    out[3 + nd] = 0;
 }
 
 static void parse_cond(cond *c, const tl_rule *r, const char *key, size_t occ)
@@ -166,8 +173,17 @@ static bool intern(tl_engine *e, const char *name, uint16_t *id)
     if (e->types.n >= 60000)
         return false;
     v = e->types.n + 1;
-    if (!strmap_put(&e->types, name, strlen(name), v))
+    char **nn = realloc(e->type_names, (size_t)v * sizeof *nn);
+    if (!nn)
         return false;
+    e->type_names = nn;
+    nn[v - 1] = strdup(name);
+    if (!nn[v - 1])
+        return false;
+    if (!strmap_put(&e->types, name, strlen(name), v)) {
+        free(nn[v - 1]);
+        return false;
+    }
     *id = (uint16_t)v;
     return true;
 }
@@ -354,6 +370,9 @@ void tl_engine_free(tl_engine *e)
     free(e->rules);
     free(e->rank);
     tl_registry_free(e->reg);
+    for (size_t i = 0; i < e->types.n; i++)
+        free(e->type_names[i]);
+    free(e->type_names);
     strmap_free(&e->types);
     free(e->ents);
     leafmap_free(&e->leaves);
@@ -483,9 +502,12 @@ static tl_err static_finding(tl_engine *e, size_t ri, uint32_t n, uint64_t trigg
                              uint64_t created, tl_finding_state st, buf *why, const char *party,
                              const uint64_t *ents, size_t nents)
 {
-    char *w = bdone(why);
-    if (!w)
-        return TL_ERR_NOMEM;
+    char *w = NULL;
+    if (why) {
+        w = bdone(why);
+        if (!w)
+            return TL_ERR_NOMEM;
+    }
     crule *c = &e->rules[ri];
     if (c->severity && (st == TL_FINDING_BREACH || st == TL_FINDING_ADVISORY))
         st = !strcmp(c->severity, "breach") ? TL_FINDING_BREACH : TL_FINDING_ADVISORY;
@@ -558,8 +580,6 @@ static tl_err k_reply(const addctx *a, size_t ri)
     }
     if (!in_list(c->on, c->non, a->type))
         return TL_OK;
-    char tname[32];
-    ename(tname, e, a->index);
     /* The parties that must answer. */
     char parties[TL_FINDING_PARTIES_MAX][3];
     size_t np = 0;
@@ -597,28 +617,8 @@ static tl_err k_reply(const addctx *a, size_t ri)
     }
     size_t nf = per_party ? np : 1;
     for (size_t i = 0; i < nf; i++) {
-        buf d = {NULL, 0, 0, true};
-        buf_str(&d, c->other_names);
-        buf_str(&d, " from ");
         size_t from = per_party ? i : 0, to = per_party ? i + 1 : np;
-        if (from == to)
-            buf_str(&d, c->pmode == PM_ROLE ? "the holder of role " : "any other party");
-        if (from == to && c->pmode == PM_ROLE)
-            buf_str(&d, c->prole);
-        for (size_t j = from; j < to; j++) {
-            if (j > from)
-                buf_str(&d, " or ");
-            buf_str(&d, parties[j]);
-        }
-        buf_str(&d, " referencing ");
-        buf_str(&d, tname);
-        if (c->met_by) {
-            buf_str(&d, " with ");
-            buf_str(&d, c->met_by);
-        }
-        char *w = bdone(&d);
-        if (!w)
-            return TL_ERR_NOMEM;
+        char *w = NULL; /* derived when listed: rules_desc */
         uint64_t id = new_finding(e, ri, per_party ? (uint32_t)(i + 1) : 0, a->index, a->index + 1,
                                   FK_DEADLINE, TL_FINDING_PENDING, w);
         if (id == NONE)
@@ -653,33 +653,22 @@ static tl_err k_advance(const addctx *a, size_t ri)
     bool isdate;
     if (!body_time(a->n->body, c->field, &start, &isdate))
         return TL_OK;
-    char tname[32];
-    ename(tname, e, a->index);
-    buf d = {NULL, 0, 0, true};
     int64_t due;
     if (c->days >= 0) {
         int64_t day = start / DAY_MS;
         if (start < 0 && start % DAY_MS)
             day--;
         due = (day - c->days + 1) * DAY_MS - 1;
-        buf_fmt(&d, "%s (%s) logged %lld days or more before %s ", tname, a->n->type,
-                (long long)c->days, c->field);
     } else if (c->has_before) {
         due = start - c->before_ms;
-        buf_fmt(&d, "%s (%s) logged %lld hours or more before %s ", tname, a->n->type,
-                (long long)(c->before_ms / HOUR_MS), c->field);
     } else {
         due = start + c->grace_ms;
-        buf_fmt(&d, "%s (%s) logged at most %lld hours after %s ", tname, a->n->type,
-                (long long)(c->grace_ms / HOUR_MS), c->field);
     }
-    buf_time(&d, start);
-    char *w = bdone(&d);
-    if (!w)
-        return TL_ERR_NOMEM;
-    uint64_t id = new_finding(e, ri, 0, a->index, a->index + 1, FK_DEADLINE, TL_FINDING_PENDING, w);
+    uint64_t id =
+        new_finding(e, ri, 0, a->index, a->index + 1, FK_DEADLINE, TL_FINDING_PENDING, NULL);
     if (id == NONE)
         return TL_ERR_NOMEM;
+    e->f[id].aux_ms = start;
     e->f[id].due_ms = due;
     e->f[id].reply = a->index;
     add_party(&e->f[id], a->n->from);
@@ -994,39 +983,34 @@ static tl_err k_conc(const addctx *a, size_t ri)
     int64_t sd = s / DAY_MS, ed = en / DAY_MS;
     if (ed < sd)
         return TL_OK;
-    uint64_t head = NONE, pos;
-    (void)u64map_get(&c->m1, (uint64_t)pc, &head);
-    node nd = {a->index, head, sd, ed};
-    if (!push_node(c, nd, &pos) || !u64map_put(&c->m1, (uint64_t)pc, pos))
-        return TL_ERR_NOMEM;
-    /* The overlapping intervals (at most 64 looked at), then the busiest day among their
-     * starts within the new one. */
-    uint64_t ov[64];
-    size_t no = 0;
-    for (uint64_t h = pos; h != NONE && no < 64; h = c->nodes[h].next)
-        if (c->nodes[h].a <= ed && c->nodes[h].b >= sd)
-            ov[no++] = h;
-    size_t best = 0;
-    int64_t best_day = sd;
-    for (size_t i = 0; i < no; i++) {
-        int64_t p = c->nodes[ov[i]].a > sd ? c->nodes[ov[i]].a : sd;
-        size_t cnt = 0;
-        for (size_t j = 0; j < no; j++)
-            cnt += c->nodes[ov[j]].a <= p && c->nodes[ov[j]].b >= p;
-        if (cnt > best || (cnt == best && p < best_day)) {
-            best = cnt;
-            best_day = p;
+    if (ed - sd > 400)
+        ed = sd + 400; /* bound the work per activity: longer ones count for 401 days */
+    /* Per (party, day): how many activities cover it, and a chain of them. */
+    int64_t best = 0, best_day = sd;
+    for (int64_t day = sd; day <= ed; day++) {
+        uint64_t key = (uint64_t)(day + 1000000) * 1024 + (uint64_t)pc;
+        uint64_t cnt = 0, head = NONE, pos;
+        (void)u64map_get(&c->m1, key, &cnt);
+        (void)u64map_get(&c->m2, key, &head);
+        node nd = {a->index, head, 0, 0};
+        if (!push_node(c, nd, &pos) || !u64map_put(&c->m1, key, cnt + 1) ||
+            !u64map_put(&c->m2, key, pos))
+            return TL_ERR_NOMEM;
+        if ((int64_t)cnt + 1 > best) {
+            best = (int64_t)cnt + 1;
+            best_day = day;
         }
     }
-    if ((int64_t)best <= c->max)
+    if (best <= c->max)
         return TL_OK;
     uint64_t ents[64];
     size_t ne = 0;
-    for (size_t j = 0; j < no; j++)
-        if (c->nodes[ov[j]].a <= best_day && c->nodes[ov[j]].b >= best_day)
-            ents[ne++] = c->nodes[ov[j]].index;
+    uint64_t h = NONE;
+    (void)u64map_get(&c->m2, (uint64_t)(best_day + 1000000) * 1024 + (uint64_t)pc, &h);
+    for (; h != NONE && ne < 64; h = c->nodes[h].next)
+        ents[ne++] = c->nodes[h].index;
     buf w = {NULL, 0, 0, true};
-    buf_fmt(&w, "%.2s: %zu such activities at once on ", n->from, best);
+    buf_fmt(&w, "%.2s: %lld such activities at once on ", n->from, (long long)best);
     buf_time(&w, best_day * DAY_MS);
     buf_fmt(&w, ", at most %lld", (long long)c->max);
     return static_finding(e, ri, 0, a->index, a->index + 1, TL_FINDING_BREACH, &w, n->from, ents,
@@ -1085,10 +1069,11 @@ static tl_err k_dvo(const addctx *a, size_t ri)
     crule *c = &e->rules[ri];
     const tl_notification *n = a->n;
     const char *act;
-    if (!body_str(n->body, "activity", &act))
+    bool is_decl = in_list(c->other, c->nother, a->type), is_rep = in_list(c->on, c->non, a->type);
+    if ((!is_decl && !is_rep) || !body_str(n->body, "activity", &act))
         return TL_OK;
     size_t al = strlen(act);
-    if (in_list(c->other, c->nother, a->type)) {
+    if (is_decl) {
         /* A declaration: remember its values (NO_TIME for "not reported"). */
         if (c->nblobs == c->bcap) {
             size_t nc = c->bcap ? c->bcap * 2 : 64;
@@ -1110,7 +1095,7 @@ static tl_err k_dvo(const addctx *a, size_t ri)
         if (!strmap_put(&c->s1, act, al, c->nblobs++))
             return TL_ERR_NOMEM;
     }
-    if (!in_list(c->on, c->non, a->type))
+    if (!is_rep)
         return TL_OK;
     uint64_t pos;
     if (!strmap_get(&c->s1, act, al, &pos))
@@ -1259,14 +1244,12 @@ static tl_err k_share(const addctx *a, size_t ri)
     crule *c = &e->rules[ri];
     if (!in_list(c->on, c->non, a->type))
         return TL_OK;
+    if (a->n->to_all) /* why derived when listed: rules_desc */
+        return static_finding(e, ri, 0, a->index, a->index + 1, TL_FINDING_MET, NULL, a->n->from,
+                              NULL, 0);
     char tname[32];
     ename(tname, e, a->index);
     buf w = {NULL, 0, 0, true};
-    if (a->n->to_all) {
-        buf_fmt(&w, "%s is addressed to all (\"*\")", tname);
-        return static_finding(e, ri, 0, a->index, a->index + 1, TL_FINDING_MET, &w, a->n->from,
-                              NULL, 0);
-    }
     buf_fmt(&w, "%s is addressed to ", tname);
     for (size_t i = 0; i < a->n->nto; i++)
         buf_fmt(&w, "%s%s", i ? ", " : "", a->n->to[i]);
@@ -1775,4 +1758,54 @@ const tl_rule *rules_rule(const tl_engine *e, uint32_t ri)
 bool rules_rule_met_by(const tl_engine *e, uint32_t ri)
 {
     return e->rules[ri].met_by != NULL;
+}
+
+void rules_desc(const tl_engine *e, const finding *f, buf *b)
+{
+    const crule *c = &e->rules[f->rule];
+    char tname[32];
+    ename(tname, e, f->trigger);
+    uint16_t t = e->ents[f->trigger].type;
+    const char *tn = t ? e->type_names[t - 1] : "?";
+    switch (c->kind) {
+    case K_REPLY:
+        buf_str(b, c->other_names);
+        buf_str(b, " from ");
+        if (!f->nparties && c->pmode == PM_ROLE) {
+            buf_str(b, "the holder of role ");
+            buf_str(b, c->prole);
+        } else if (!f->nparties) {
+            buf_str(b, "any other party");
+        }
+        for (size_t j = 0; j < f->nparties; j++) {
+            if (j)
+                buf_str(b, " or ");
+            buf_str(b, f->parties[j]);
+        }
+        buf_str(b, " referencing ");
+        buf_str(b, tname);
+        if (c->met_by) {
+            buf_str(b, " with ");
+            buf_str(b, c->met_by);
+        }
+        break;
+    case K_ADVANCE:
+        if (c->days >= 0)
+            buf_fmt(b, "%s (%s) logged %lld days or more before %s ", tname, tn, (long long)c->days,
+                    c->field);
+        else if (c->has_before)
+            buf_fmt(b, "%s (%s) logged %lld hours or more before %s ", tname, tn,
+                    (long long)(c->before_ms / HOUR_MS), c->field);
+        else
+            buf_fmt(b, "%s (%s) logged at most %lld hours after %s ", tname, tn,
+                    (long long)(c->grace_ms / HOUR_MS), c->field);
+        buf_time(b, f->aux_ms);
+        break;
+    case K_SHARE:
+        buf_fmt(b, "%s is addressed to all (\"*\")", tname);
+        break;
+    default:
+        buf_str(b, "?");
+        break;
+    }
 }

@@ -88,8 +88,17 @@ static void add_why(buf *b, const view *v, const finding *f, tl_finding_state st
         ename(tn, e, f->trigger);
         buf_fmt(b, "%s withdrawn by %s; was: ", tn, nm);
     }
+    buf desc = {NULL, 0, 0, true};
+    const char *why = f->why;
+    if (!why) {
+        rules_desc(e, f, &desc);
+        why = desc.ok && desc.p ? desc.p : "";
+    }
     if (f->kind == FK_STATIC) {
-        buf_str(b, f->why);
+        buf_str(b, why);
+        free(desc.p);
+        if (!desc.ok)
+            b->ok = false;
         return;
     }
     if (st == TL_FINDING_VOID)
@@ -97,19 +106,19 @@ static void add_why(buf *b, const view *v, const finding *f, tl_finding_state st
     switch (st) {
     case TL_FINDING_PENDING:
         buf_str(b, "awaiting ");
-        buf_str(b, f->why);
+        buf_str(b, why);
         buf_str(b, " by ");
         buf_time(b, f->due_ms);
         break;
     case TL_FINDING_MISSED:
         buf_str(b, "no ");
-        buf_str(b, f->why);
+        buf_str(b, why);
         buf_str(b, " by ");
         buf_time(b, f->due_ms);
         break;
     case TL_FINDING_MET:
     case TL_FINDING_LATE: {
-        buf_str(b, f->why);
+        buf_str(b, why);
         buf_str(b, ": ");
         if (f->reply != f->trigger) {
             ename(nm, e, f->reply);
@@ -143,6 +152,9 @@ static void add_why(buf *b, const view *v, const finding *f, tl_finding_state st
     default:
         break;
     }
+    free(desc.p);
+    if (!desc.ok)
+        b->ok = false;
 }
 
 /* The entries a finding rests on in the view, ascending, without duplicates, into out (room

@@ -108,13 +108,15 @@ typedef struct finding {
     uint64_t range_from; /* NONE: the trigger */
     int64_t due_ms;
     int64_t reply_ms; /* met-by time of the reply, or NO_TIME: the reply's logged with bounds */
+    int64_t aux_ms;   /* advance-notice: the body time the deadline counts from */
     uint8_t kind;
     uint8_t state; /* FK_STATIC */
     uint8_t nparties;
     char parties[TL_FINDING_PARTIES_MAX][TL_PARTY_LEN + 1];
     uint32_t nent;
     uint64_t *ent; /* further entries, ascending */
-    char *why;     /* static: the why; deadline: the description of what is awaited */
+    char *why;     /* static: the why; deadline: the description of what is awaited; NULL: derived
+                      from the rule and the trigger when listed (rules_desc) */
 } finding;
 
 typedef struct entry {
@@ -149,6 +151,7 @@ struct tl_engine {
     checkpoint *cps;
     size_t ncps, cpcap;
     uint16_t correction_type;
+    char **type_names; /* id - 1 -> name */
 };
 
 /* engine.c, for findings.c */
@@ -157,5 +160,7 @@ const char *rules_rule_id(const tl_engine *e, uint32_t ri);
 const char *rules_rule_severity(const tl_engine *e, uint32_t ri);
 const tl_rule *rules_rule(const tl_engine *e, uint32_t ri);
 bool rules_rule_met_by(const tl_engine *e, uint32_t ri);
+/* The description of a finding whose why is NULL. */
+void rules_desc(const tl_engine *e, const finding *f, buf *b);
 
 #endif

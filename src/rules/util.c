@@ -393,6 +393,8 @@ void buf_time(buf *b, int64_t ms)
 
 const json_t *body_get(const json_t *body, const char *path)
 {
+    if (!strchr(path, '.'))
+        return json_is_object(body) ? json_object_get(body, path) : NULL;
     const json_t *v = body;
     const char *p = path;
     char part[TL_RULE_WORD_MAX + 1];

@@ -1,0 +1,326 @@
+/* bench_rules.c - the rules engine (rules.h) on a synthetic treaty log: rules/vd11.rules over
+ * N notifications of a realistic mix (Chapter III requests, some answered, replies, prior
+ * notifications with stages over and under the thresholds, invitations, incidents and their
+ * replies, acknowledgements, statements) from 50 parties, a witnessed checkpoint every 1,000
+ * entries. Goal (DESIGN §8): 1M notifications in <= 2 s; one new entry in <= 50 us.
+ *
+ *   bench_rules [--n N] [--schemas DIR] [--rules FILE]
+ *
+ * Prints (bench_util.h format):
+ * Times are the CPU time of the benchmark thread (the machine may be shared).
+ *   bench rules-parse   n=.. seconds=.. per_s=..      tl_notification_parse alone
+ *   bench rules-engine  n=.. seconds=.. per_s=..      tl_engine_add + witnessed alone
+ *   bench rules-total   n=.. seconds=.. per_s=..      both (text generation and hashing excluded)
+ *   bench rules-add     mean_us=.. p99_us=.. max_us=..  one add at the end of the log
+ *   bench rules-findings n=.. seconds=..              listing all findings as JSON
+ *   bench rules-rss     kib=..
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_util.h"
+#include "treatylog/hash.h"
+#include "treatylog/notification.h"
+#include "treatylog/registry.h"
+#include "treatylog/rules.h"
+#include "treatylog/ruleset.h"
+#include "treatylog/schema.h"
+#include "treatylog/text.h"
+
+#define NPART  50
+#define BASE_S 1735689600LL /* 2025-01-01T00:00:00Z */
+
+static void path_near(char *out, size_t cap, const char *rel)
+{
+    const char *f = __FILE__;
+    const char *cut = strstr(f, "bench/bench_rules.c");
+    snprintf(out, cap, "%.*s%s", cut ? (int)(cut - f) : 0, f, rel);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return NULL;
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    if (b && fread(b, 1, (size_t)n, fp) != (size_t)n) {
+        free(b);
+        b = NULL;
+    }
+    fclose(fp);
+    if (b) {
+        b[n] = 0;
+        *len = (size_t)n;
+    }
+    return b;
+}
+
+static void code(char out[3], uint64_t p)
+{
+    out[0] = (char)('A' + p / 26);
+    out[1] = (char)('A' + p % 26);
+    out[2] = 0;
+}
+
+static void iso(char out[32], int64_t s, bool date_only)
+{
+    time_t t = (time_t)s;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, date_only ? "%Y-%m-%d" : "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+typedef struct gen {
+    uint64_t serial[NPART];
+    uint8_t (*leaf)[32];
+    uint64_t last_req, last_notif, last_incident;
+    char from_req[3], conc_req[3], inc_to[3];
+} gen;
+
+/* The text of notification i (into buf); returns its length. */
+static size_t make(gen *g, uint64_t i, int64_t logged_s, char *buf, size_t cap)
+{
+    uint64_t h = bench_mix(i);
+    uint64_t p = h % NPART, q = (p + 1 + (h >> 8) % (NPART - 1)) % NPART;
+    char from[3], other[3], sent[32], refs[200] = "";
+    code(from, p);
+    code(other, q);
+    iso(sent, logged_s, false);
+    unsigned slot = (unsigned)(i % 20);
+    const char *type = "vd11.ch11.statement";
+    char body[1200];
+    snprintf(body, sizeof body, "{\"topic\":\"t%llu\",\"text\":\"routine statement\"}",
+             (unsigned long long)i);
+    char b64[48];
+    if (slot == 0) {
+        type = "vd11.ch3.explanation-request";
+        snprintf(body, sizeof body,
+                 "{\"concerning\":\"%s\",\"description\":\"d\",\"area\":{\"text\":\"a\"},"
+                 "\"questions\":[\"area\",\"end_date\",\"troops\"]}",
+                 other);
+        g->last_req = i;
+        memcpy(g->conc_req, other, 3);
+    } else if (slot == 1 && (h >> 20) % 2 == 0) {
+        type = "vd11.ch3.explanation-reply";
+        memcpy(from, g->conc_req, 3);
+        p = (uint64_t)((from[0] - 'A') * 26 + (from[1] - 'A'));
+        tl_b64_encode(b64, g->leaf[g->last_req], 32);
+        snprintf(refs, sizeof refs, "\"%s\"", b64);
+        snprintf(body, sizeof body,
+                 "{\"answers\":{\"area\":\"x\",\"troops\":100},\"statement\":\"s\"}");
+    } else if (slot == 10) {
+        type = "vd11.ch5.notification";
+        int troops = 5000 + (int)((h >> 12) % 15000);
+        char st[32], en[32], mid[32];
+        int64_t start = logged_s + 50 * 86400;
+        iso(st, start, true);
+        iso(mid, start + 4 * 86400, true);
+        iso(en, start + 9 * 86400, true);
+        snprintf(body, sizeof body,
+                 "{\"activity\":\"%s-%llu\",\"designation\":\"D\",\"purpose\":\"p\","
+                 "\"participants\":[\"%s\"],\"command_level\":\"corps\",\"kind\":\"land\","
+                 "\"without_advance_notice\":false,\"start\":\"%s\",\"end\":\"%s\",\"area\":{"
+                 "\"text\":\"a\"},\"troops_peak\":%d,\"troops_total\":%d,\"battle_tanks\":100,"
+                 "\"acv\":100,\"artillery\":50,\"in_calendar\":false,\"stages\":[{\"from\":\"%s\","
+                 "\"to\":\"%s\",\"troops\":%d},{\"from\":\"%s\",\"to\":\"%s\",\"troops\":%d}]}",
+                 from, (unsigned long long)i, from, st, en, troops, troops * 2, st, mid, troops,
+                 mid, en, troops / 2);
+        g->last_notif = i;
+    } else if (slot == 11) {
+        type = "vd11.ch6.observation-invitation";
+        memcpy(from, "", 0);
+        char fr[3];
+        memcpy(fr, "", 0);
+        (void)fr;
+        tl_b64_encode(b64, g->leaf[g->last_notif], 32);
+        snprintf(refs, sizeof refs, "\"%s\"", b64);
+        snprintf(body, sizeof body,
+                 "{\"activity\":\"a\",\"programme\":\"p\",\"arrival\":{\"time\":\"%s\","
+                 "\"place\":\"x\"},\"observers_per_state\":2,\"reply_by\":\"%s\"}",
+                 sent, sent);
+    } else if (slot == 12) {
+        type = "generic.acknowledgement";
+        tl_b64_encode(b64, g->leaf[i - 1 - (h >> 30) % 10], 32);
+        snprintf(refs, sizeof refs, "\"%s\"", b64);
+        snprintf(body, sizeof body, "{\"received\":\"%s\"}", sent);
+    } else if (slot == 13) {
+        type = "vd11.ch3.hazardous-incident";
+        snprintf(body, sizeof body,
+                 "{\"occurred\":\"%s\",\"area\":{\"text\":\"a\"},\"involved\":[{\"party\":\"%s\","
+                 "\"platform\":\"x\"}],\"description\":\"d\",\"severity\":\"serious\"}",
+                 sent, other);
+        g->last_incident = i;
+        memcpy(g->inc_to, other, 3);
+    } else if (slot == 14) {
+        type = "vd11.ch3.incident-reply";
+        memcpy(from, g->inc_to, 3);
+        p = (uint64_t)((from[0] - 'A') * 26 + (from[1] - 'A'));
+        tl_b64_encode(b64, g->leaf[g->last_incident], 32);
+        snprintf(refs, sizeof refs, "\"%s\"", b64);
+        snprintf(body, sizeof body, "{\"answers\":{},\"statement\":\"s\"}");
+    }
+    const char *to = "[\"*\"]";
+    char tob[16];
+    if (slot == 13) {
+        snprintf(tob, sizeof tob, "[\"%s\"]", other);
+        to = tob;
+    }
+    uint64_t pi = (uint64_t)((from[0] - 'A') * 26 + (from[1] - 'A')) % NPART;
+    (void)p;
+    uint64_t serial = ++g->serial[pi];
+    int n = snprintf(buf, cap,
+                     TL_NOTIFICATION_HEADER "{\"type\":\"%s\",\"from\":\"%s\",\"serial\":%llu,"
+                                            "\"sent\":\"%s\",\"to\":%s,\"treaty_ref\":\"b\","
+                                            "\"refs\":[%s],\"body\":%s}\n",
+                     type, from, (unsigned long long)serial, sent, to, refs, body);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int count_fn(void *ctx, const tl_finding *f)
+{
+    (*(uint64_t *)ctx)++;
+    (void)f;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t n = 1000000;
+    char schemas[4096], rules[4096];
+    path_near(schemas, sizeof schemas, "schemas");
+    path_near(rules, sizeof rules, "rules/vd11.rules");
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--n") && i + 1 < argc)
+            n = bench_u64_arg("--n", argv[++i], 1000, 100000000);
+        else if (!strcmp(argv[i], "--schemas") && i + 1 < argc)
+            snprintf(schemas, sizeof schemas, "%s", argv[++i]);
+        else if (!strcmp(argv[i], "--rules") && i + 1 < argc)
+            snprintf(rules, sizeof rules, "%s", argv[++i]);
+        else {
+            fprintf(stderr, "usage: %s [--n N] [--schemas DIR] [--rules FILE]\n", argv[0]);
+            return 2;
+        }
+    }
+    tl_diag d = {{0}};
+    tl_schemas *s = NULL;
+    if (tl_init() != TL_OK || tl_schemas_load(&s, schemas, &d) != TL_OK) {
+        fprintf(stderr, "schemas: %s\n", d.msg);
+        return 1;
+    }
+    size_t rlen;
+    char *rtext = slurp(rules, &rlen);
+    tl_ruleset *rs = NULL;
+    if (!rtext || tl_ruleset_parse(&rs, rules, rtext, rlen, &d) != TL_OK) {
+        fprintf(stderr, "rules: %s\n", rtext ? d.msg : "cannot read");
+        return 1;
+    }
+    tl_engine *e = tl_engine_new(rs);
+    tl_registry *reg = tl_registry_new();
+    if (!e || !reg)
+        return 1;
+    reg->genesis = true;
+    for (uint64_t p = 0; p < NPART; p++) {
+        code(reg->parties[p].code, p);
+        reg->nparties++;
+    }
+    if (tl_engine_set_registry(e, reg) != TL_OK)
+        return 1;
+    gen g;
+    memset(&g, 0, sizeof g);
+    g.leaf = malloc((n + 1001) * sizeof *g.leaf);
+    char *buf = malloc(8192);
+    uint64_t total = n + 1000; /* the last 1000: single-add latency */
+    double *lat = malloc(1000 * sizeof *lat);
+    if (!g.leaf || !buf || !lat)
+        return 1;
+    /* Batches of B: generate and hash (untimed), parse (timed), add (timed, CPU and wall),
+     * free. The last 1000 entries are added one at a time, each timed on the wall clock. */
+    enum { B = 1000 };
+    tl_notification *batch = calloc(B, sizeof *batch);
+    int64_t *lg = calloc(B, sizeof *lg);
+    if (!batch || !lg)
+        return 1;
+    double t_parse = 0, t_engine = 0, w_engine = 0;
+    for (uint64_t base = 0; base < total; base += B) {
+        uint64_t nb = total - base < B ? total - base : B;
+        double tp = 0;
+        for (uint64_t k = 0; k < nb; k++) {
+            uint64_t i = base + k;
+            lg[k] = BASE_S + (int64_t)i * 30;
+            size_t len = make(&g, i, lg[k], buf, 8192);
+            if (!len) {
+                fprintf(stderr, "generation failed at %llu\n", (unsigned long long)i);
+                return 1;
+            }
+            tl_sha256(g.leaf[i], buf, len);
+            double t0 = bench_now();
+            if (tl_notification_parse(&batch[k], s, buf, len, &d) != TL_OK) {
+                fprintf(stderr, "entry %llu: %s\n%s", (unsigned long long)i, d.msg, buf);
+                return 1;
+            }
+            tp += bench_now() - t0;
+        }
+        double c0 = bench_tcpu(), w0 = bench_now();
+        for (uint64_t k = 0; k < nb; k++) {
+            uint64_t i = base + k;
+            double l0 = i >= n ? bench_now() : 0;
+            tl_err err = tl_engine_add(e, i, (uint64_t)lg[k] * 1000, g.leaf[i], &batch[k], &d);
+            if (err == TL_OK && (i + 1) % 1000 == 0)
+                err = tl_engine_witnessed(e, i + 1, lg[k] + 5, &d);
+            if (err != TL_OK) {
+                fprintf(stderr, "engine: %s\n", d.msg);
+                return 1;
+            }
+            if (i >= n)
+                lat[i - n] = (bench_now() - l0) * 1e6;
+        }
+        double c1 = bench_tcpu(), w1 = bench_now();
+        for (uint64_t k = 0; k < nb; k++)
+            tl_notification_free(&batch[k]);
+        if (base < n) {
+            t_parse += tp;
+            t_engine += c1 - c0;
+            w_engine += w1 - w0;
+        }
+    }
+    free(batch);
+    free(lg);
+    printf("bench rules-parse n=%llu seconds=%.3f per_s=%.0f load=%.2f\n", (unsigned long long)n,
+           t_parse, (double)n / t_parse, bench_loadavg());
+    printf("bench rules-engine n=%llu seconds=%.3f per_s=%.0f wall_seconds=%.3f rules=%zu\n",
+           (unsigned long long)n, t_engine, (double)n / t_engine, w_engine, tl_ruleset_count(rs));
+    printf("bench rules-total n=%llu seconds=%.3f per_s=%.0f\n", (unsigned long long)n,
+           t_parse + t_engine, (double)n / (t_parse + t_engine));
+    double mean = 0;
+    for (int i = 0; i < 1000; i++)
+        mean += lat[i];
+    mean /= 1000;
+    qsort(lat, 1000, sizeof *lat, cmp_d);
+    printf("bench rules-add log=%llu mean_us=%.2f p50_us=%.2f p99_us=%.2f max_us=%.2f\n",
+           (unsigned long long)n, mean, lat[500], lat[990], lat[999]);
+    uint64_t nf = 0;
+    double t0 = bench_now();
+    if (tl_engine_findings(e, tl_engine_size(e), count_fn, &nf) != TL_OK)
+        return 1;
+    printf("bench rules-findings n=%llu seconds=%.3f\n", (unsigned long long)nf, bench_now() - t0);
+    printf("bench rules-rss kib=%llu\n", (unsigned long long)bench_status_kib("VmHWM:"));
+    tl_engine_free(e);
+    tl_registry_free(reg);
+    tl_ruleset_free(rs);
+    tl_schemas_free(s);
+    free(rtext);
+    free(g.leaf);
+    free(buf);
+    free(lat);
+    return 0;
+}
