@@ -9,9 +9,10 @@
 static char *read_repo(const char *rel, size_t *len)
 {
     char path[4096];
-    const char *v = getenv("TL_VECTORS");
-    if (v && v[0]) {
-        snprintf(path, sizeof path, "%s/../../%s", v, rel);
+    const char *v = getenv("TL_VECTORS"); /* <repo>/tests/vectors */
+    const char *vc = v ? strstr(v, "tests/vectors") : NULL;
+    if (vc) {
+        snprintf(path, sizeof path, "%.*s%s", (int)(vc - v), v, rel);
     } else {
         const char *f = __FILE__;
         const char *cut = strstr(f, "tests/unit/rules/");

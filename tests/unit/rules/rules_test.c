@@ -1,4 +1,4 @@
-/* engine_test.c - the rules engine (src/rules/engine.c, findings.c): every rule kind at its
+/* rules_test.c - the rules engine (src/rules/engine.c, findings.c): every rule kind at its
  * boundaries, time bounds, missed -> late, void on withdrawal, determinism, and the replay of
  * Ukraine's request of 11 Feb 2022 (reference/domain.md §4.2) with rules/vd11.rules.
  *
@@ -19,12 +19,13 @@
 #include "treatylog/text.h"
 #include "treatylog/values.h"
 
-/* The repository root: $TL_VECTORS/../.., else from this file's path. */
+/* The repository root: $TL_VECTORS less "tests/vectors", else from this file's path. */
 static const char *repo_path(const char *rel, char *out, size_t cap)
 {
-    const char *v = getenv("TL_VECTORS");
-    if (v && v[0]) {
-        snprintf(out, cap, "%s/../../%s", v, rel);
+    const char *v = getenv("TL_VECTORS"); /* <repo>/tests/vectors */
+    const char *vc = v ? strstr(v, "tests/vectors") : NULL;
+    if (vc) {
+        snprintf(out, cap, "%.*s%s", (int)(vc - v), v, rel);
         return out;
     }
     const char *f = __FILE__;
