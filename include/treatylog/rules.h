@@ -76,8 +76,10 @@ void tl_engine_free(tl_engine *e);
  * registered party" (due-date rules) and roles (party role:<name>). TL_OK or TL_ERR_NOMEM. */
 TL_MUST_CHECK tl_err tl_engine_set_registry(tl_engine *e, const tl_registry *r);
 
-/* Notes a log entry that is not a notification (a registry entry), so that indices keep
- * step: index must be the next index. TL_OK, TL_ERR_USAGE (index out of order), TL_ERR_NOMEM. */
+/* Notes a log entry that is not a notification (a registry entry, or one that does not parse),
+ * so that indices keep step: index must be the next index. A logged_ms below the previous
+ * entry's (e.g. 0 for an entry without a time) is taken as the previous entry's. TL_OK,
+ * TL_ERR_USAGE (index out of order), TL_ERR_NOMEM. */
 TL_MUST_CHECK tl_err tl_engine_skip(tl_engine *e, uint64_t index, uint64_t logged_ms);
 
 /* Evaluates the notification entry at log index `index` (the next index: every entry, including

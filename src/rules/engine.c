@@ -1481,9 +1481,10 @@ static tl_err grow_entries(tl_engine *e)
 
 tl_err tl_engine_skip(tl_engine *e, uint64_t index, uint64_t logged_ms)
 {
-    if (index != e->n || logged_ms > INT64_MAX ||
-        (e->n && (int64_t)logged_ms < e->ents[e->n - 1].logged_ms))
+    if (index != e->n || logged_ms > INT64_MAX)
         return TL_ERR_USAGE;
+    if (e->n && (int64_t)logged_ms < e->ents[e->n - 1].logged_ms)
+        logged_ms = (uint64_t)e->ents[e->n - 1].logged_ms; /* no time of its own (e.g. 0) */
     if (grow_entries(e) != TL_OK)
         return TL_ERR_NOMEM;
     entry *en = &e->ents[e->n];

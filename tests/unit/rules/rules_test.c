@@ -1045,11 +1045,29 @@ static void test_usage_errors(void **state)
     assert_int_equal(tl_engine_witnessed(h.e, 1, T("2022-02-11T12:00:01Z"), &d), TL_OK);
     assert_int_equal(tl_engine_witnessed(h.e, 0, T("2022-02-11T12:00:01Z"), &d), TL_ERR_USAGE);
     assert_int_equal(tl_engine_skip(h.e, 5, 0), TL_ERR_USAGE);
-    assert_int_equal(tl_engine_skip(h.e, 1, 0), TL_ERR_USAGE); /* logged going back */
-    assert_int_equal(tl_engine_skip(h.e, 1, (uint64_t)T("2022-02-11T12:00:00Z") * 1000), TL_OK);
+    assert_int_equal(tl_engine_skip(h.e, 1, 0), TL_OK); /* no time: the previous entry's */
+    /* An add logged before the skipped entry (which took 12:00:00) is refused. */
+    tl_notification nt;
+    char txt[1024];
+    int tn = snprintf(txt, sizeof txt,
+                      TL_NOTIFICATION_HEADER "{\"type\":\"vd11.ch11.statement\",\"from\":\"EE\","
+                                             "\"serial\":1,\"sent\":\"2022-02-11T11:00:00Z\","
+                                             "\"to\":[\"*\"],\"treaty_ref\":\"t\",\"refs\":[],"
+                                             "\"body\":{\"topic\":\"t\",\"text\":\"x\"}}\n");
+    assert_int_equal(tl_notification_parse(&nt, S_, txt, (size_t)tn, &d), TL_OK);
+    uint8_t leaf[32] = {7};
+    assert_int_equal(
+        tl_engine_add(h.e, 2, (uint64_t)(T("2022-02-11T12:00:00Z") - 1) * 1000, leaf, &nt, &d),
+        TL_ERR_USAGE);
+    assert_int_equal(
+        tl_engine_add(h.e, 3, (uint64_t)T("2022-02-11T12:00:00Z") * 1000, leaf, &nt, &d),
+        TL_ERR_USAGE); /* not the next index */
+    assert_int_equal(
+        tl_engine_add(h.e, 2, (uint64_t)T("2022-02-11T12:00:00Z") * 1000, leaf, &nt, &d), TL_OK);
+    tl_notification_free(&nt);
     char *t;
     size_t l;
-    assert_int_equal(tl_engine_findings_text(h.e, 3, &t, &l), TL_ERR_USAGE);
+    assert_int_equal(tl_engine_findings_text(h.e, 4, &t, &l), TL_ERR_USAGE);
     assert_int_equal(tl_engine_findings_text(h.e, 0, &t, &l), TL_OK);
     assert_string_equal(t, "");
     free(t);
