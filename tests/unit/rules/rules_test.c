@@ -89,6 +89,7 @@ typedef struct H {
     uint64_t n;
     uint8_t leaf[MAXE][32];
     tl_registry *reg;
+    const char *sent; /* if set, the "sent" of the next notifications; else the logged second */
 } H;
 
 static void h_init(H *h, const char *rules)
@@ -169,6 +170,8 @@ static uint64_t h_add_ms(H *h, int64_t logged_ms, const char *type, const char *
 {
     char sent[32];
     fmt_time(sent, logged_ms / 1000);
+    if (h->sent)
+        snprintf(sent, sizeof sent, "%s", h->sent);
     char refs_s[2048] = "";
     for (size_t i = 0; refs && refs[i] >= 0; i++) {
         char b64[64];
@@ -819,11 +822,18 @@ static void test_serial_and_skew(void **state)
     expect(&h, 4, "s/2", "breach", "XA serial 4 after 2: serial 3 missing");
     expect(&h, 4, "s/2", "breach", "\"entries\":[1,2]");
     expect(&h, 4, "s/3", "breach", "repeats");
-    /* Skew: sent is the logged second in h_add; shift logged by exactly 3600 s and 3601 s. */
-    int64_t base = T("2025-01-01T00:00:00Z") * 1000;
-    h.n = h.n; /* sent follows logged in h_add: build skew through logged_ms's milliseconds */
-    h_add_ms(&h, base + 3600 * 1000, "vd11.ch11.statement", "XA", 5, "[\"*\"]", NOREFS, st);
-    expect_none(&h, 5, "k/4"); /* sent == logged second */
+    /* Skew: sent 3600 s before logged is within the tolerance, 3601 s is not; either way. */
+    h.sent = "2025-01-01T00:00:00Z";
+    h_add(&h, "2025-01-01T01:00:00Z", "vd11.ch11.statement", "XA", 5, "[\"*\"]", NOREFS, st);
+    h_add(&h, "2025-01-01T01:00:01Z", "vd11.ch11.statement", "XA", 6, "[\"*\"]", NOREFS, st);
+    h.sent = "2025-01-01T02:00:02Z";
+    h_add(&h, "2025-01-01T01:00:01Z", "vd11.ch11.statement", "XA", 7, "[\"*\"]", NOREFS, st);
+    h.sent = NULL;
+    expect_none(&h, 7, "k/4");
+    expect(&h, 7, "k/5", "advisory",
+           "sent 2025-01-01T00:00:00Z, logged 2025-01-01T01:00:01Z: more than 3600 s apart");
+    expect(&h, 7, "k/6", "advisory", NULL);
+    expect_none(&h, 7, "k/0");
     h_free(&h);
 }
 
@@ -856,6 +866,118 @@ static void test_operator_time(void **state)
     h_wit(&h, 2, "2025-01-01T00:10:06Z");
     expect(&h, 2, "op/0/1", "operator-time", "more than 60 s before");
     expect_none(&h, 2, "op/1/1");
+    h_free(&h);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * more kinds: hours-before (Open Skies), threshold by activity, per-addressee deadlines, when
+ */
+
+static const char *FLIGHT = "{\"entry_point\":\"e\",\"os_airfield\":\"a\",\"eta_entry\":"
+                            "\"2025-08-04T10:00:00Z\",\"etd_to_airfield\":\"2025-08-04T14:00:00Z\","
+                            "\"preflight_inspection\":{\"place\":\"a\",\"time\":"
+                            "\"2025-08-05T08:00:00Z\"},\"diplomatic_clearance\":\"d\","
+                            "\"aircraft\":\"x\",\"distance_km\":1200,\"personnel\":{\"count\":"
+                            "18,\"commitment\":\"M8bLBlPX/dnuZLc1/Q2hsbcXT73nslsW3M/mcMiKVjA=\"}}";
+
+static void test_open_skies(void **state)
+{
+    (void)state;
+    H h;
+    h_init_file(&h, "rules/open-skies.rules");
+    /* ETA 4 Aug 10:00: notices at exactly 72 h before and one second later. */
+    h_add(&h, "2025-08-01T10:00:00Z", "os.flight-notice", "XB", 1, "[\"*\"]", NOREFS, FLIGHT);
+    h_add(&h, "2025-08-01T10:00:01Z", "os.flight-notice", "XB", 2, "[\"XA\"]", NOREFS, FLIGHT);
+    h_add(&h, "2025-08-01T12:00:00Z", "os.acknowledgement", "XA", 1, "[\"*\"]", REFS(0),
+          "{\"received\":\"2025-08-01T11:00:00Z\"}");
+    h_wit(&h, 3, "2025-08-02T10:00:02Z");
+    expect(&h, 3, "os.notice-72h/0", "met", "\"due\":\"2025-08-01T10:00:00Z\"");
+    expect(&h, 3, "os.notice-72h/1", "late", "72 hours or more before eta_entry");
+    expect(&h, 3, "os.notify-all/0", "met", NULL);
+    expect(&h, 3, "os.notify-all/1", "breach", "addressed to XA only");
+    expect(&h, 3, "os.ack-24h/0", "met", "\"entries\":[0,2]");
+    expect(&h, 3, "os.ack-24h/1", "missed", "any other party");
+    h_free(&h);
+}
+
+static void test_threshold_by_activity(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, "treatylog/rules/v1\nrule nt threshold {\n on vd11.ch6.observation-report\n"
+               " any observed.troops >= 9000\n any observed.battle_tanks >= 250\n"
+               " require vd11.ch5.notification\n match activity\n hours 24\n"
+               " severity breach\n confidence V\n}\n");
+    char *b = notif_body("KNOWN", "2025-04-20", "2025-04-30", 9500, 1, false, NULL);
+    h_add(&h, "2025-03-01T00:00:00Z", "vd11.ch5.notification", "XA", 1, "[\"*\"]", NOREFS, b);
+    free(b);
+    h_add(&h, "2025-03-01T00:00:00Z", "vd11.ch11.statement", "XA", 2, "[\"*\"]", NOREFS,
+          "{\"topic\":\"t\",\"text\":\"x\"}");
+    char body[512];
+#define REP2                                                                                       \
+    "{\"activity\":\"%s\",\"observed_from\":\"2025-04-21T08:00:00Z\","                                 \
+    "\"observed_to\":\"2025-04-23T18:00:00Z\",\"observed\":{\"troops\":%d},\"access_given\":true}"
+    snprintf(body, sizeof body, REP2, "KNOWN", 9000);
+    h_add(&h, "2025-04-25T00:00:00Z", "vd11.ch6.observation-report", "XC", 1, "[\"*\"]", REFS(0, 1),
+          body);
+    snprintf(body, sizeof body, REP2, "UNKNOWN", 9000);
+    h_add(&h, "2025-04-25T00:00:00Z", "vd11.ch6.observation-report", "XC", 2, "[\"*\"]", REFS(0, 1),
+          body);
+    snprintf(body, sizeof body, REP2, "SMALL", 8999);
+    h_add(&h, "2025-04-25T00:00:00Z", "vd11.ch6.observation-report", "XC", 3, "[\"*\"]", REFS(0, 1),
+          body);
+    expect(&h, 5, "nt/2", "met", "\"entries\":[0,2]");
+    /* The absent tank count is "not reported", not 0. */
+    expect(&h, 5, "nt/3", "pending", "not reported: observed.battle_tanks");
+    expect_none(&h, 5, "nt/4");
+    h_wit(&h, 5, "2025-04-26T00:00:01Z");
+    expect(&h, 5, "nt/3", "missed", "\"severity\":\"breach\"");
+    /* A notification of it arriving later resolves it as late. */
+    b = notif_body("UNKNOWN", "2025-04-20", "2025-04-30", 9500, 1, false, NULL);
+    h_add(&h, "2025-04-27T00:00:00Z", "vd11.ch5.notification", "XA", 3, "[\"*\"]", NOREFS, b);
+    free(b);
+    expect(&h, 6, "nt/3", "late", "\"entries\":[3,5]");
+    h_free(&h);
+}
+
+static void test_per_addressee_and_when(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, "treatylog/rules/v1\nrule ack reply-deadline {\n on vd11.ch3.hazardous-incident\n"
+               " reply generic.acknowledgement\n party to\n hours 24\n severity advisory\n"
+               " confidence P\n}\n"
+               "rule land threshold {\n on vd11.ch5.notification\n when kind amphibious airborne\n"
+               " any troops_peak >= 3500\n require vd11.ch6.observation-invitation\n by start\n"
+               " confidence V\n}\n");
+    const char *inc = "{\"occurred\":\"2025-01-01T00:00:00Z\",\"area\":{\"text\":\"a\"},"
+                      "\"involved\":[{\"party\":\"XB\",\"platform\":\"p\"}],\"description\":"
+                      "\"d\",\"severity\":\"serious\"}";
+    h_add(&h, "2025-01-01T00:00:00Z", "vd11.ch3.hazardous-incident", "XA", 1,
+          "[\"XB\",\"XC\",\"XA\"]", NOREFS, inc);
+    h_add(&h, "2025-01-01T01:00:00Z", "generic.acknowledgement", "XC", 1, "[\"XA\"]", REFS(0),
+          "{\"received\":\"2025-01-01T00:30:00Z\"}");
+    h_wit(&h, 2, "2025-01-02T00:00:01Z");
+    expect(&h, 2, "ack/0/1", "missed", "\"parties\":[\"XB\"]");
+    expect(&h, 2, "ack/0/1", "missed", "\"severity\":\"advisory\"");
+    expect(&h, 2, "ack/0/2", "met", "\"parties\":[\"XC\"]");
+    expect_none(&h, 2, "ack/0/3"); /* the sender itself is not asked */
+    char *land = malloc(4096); /* an airborne landing */
+    assert_non_null(land);
+    snprintf(land, 4096,
+             "{\"activity\":\"L1\",\"designation\":\"D\",\"purpose\":\"p\",\"participants\":["
+             "\"XA\"],\"command_level\":\"brigade\",\"kind\":\"airborne\","
+             "\"without_advance_notice\":false,\"start\":\"2025-04-20\",\"end\":\"2025-04-21\","
+             "\"area\":{\"text\":\"a\"},\"troops_peak\":3500,\"troops_total\":3500,"
+             "\"battle_tanks\":0,\"acv\":0,\"artillery\":0,\"in_calendar\":true}");
+    char *notland = notif_body("L2", "2025-04-20", "2025-04-30", 3500, 1, false, NULL);
+    h_add(&h, "2025-03-01T00:00:00Z", "vd11.ch5.notification", "XA", 2, "[\"*\"]", NOREFS, land);
+    h_add(&h, "2025-03-01T00:00:00Z", "vd11.ch5.notification", "XA", 3, "[\"*\"]", NOREFS,
+          notland);
+    expect(&h, 4, "land/2", "pending", "troops_peak 3500 >= 3500");
+    expect_none(&h, 4, "land/3");
+    free(land);
+    free(notland);
     h_free(&h);
 }
 
@@ -1095,6 +1217,9 @@ int main(void)
         cmocka_unit_test(test_due_date),
         cmocka_unit_test(test_serial_and_skew),
         cmocka_unit_test(test_operator_time),
+        cmocka_unit_test(test_open_skies),
+        cmocka_unit_test(test_threshold_by_activity),
+        cmocka_unit_test(test_per_addressee_and_when),
         cmocka_unit_test(test_timeline_2022),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_usage_errors),
