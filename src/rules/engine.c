@@ -69,6 +69,8 @@ struct crule {
     int64_t hours_ms, grace_ms, days, longer_ms, before_ms;
     bool has_before;
     bool has_hours, has_longer, match_activity;
+    uint16_t sched_type;
+    const char *sched_field;
     const char *met_by, *field, *only_if, *unless, *by, *start, *end, *list, *questions, *answers,
         *stages, *count, *activities, *year, *flag, *accept, *grounds, *gvalue;
     cond any[MAX_CONDS];
@@ -248,6 +250,12 @@ static bool compile(tl_engine *e, crule *c, const tl_rule *r)
     const char *m = tl_rule_param(r, "match", 0, 0);
     c->match_activity = m && !strcmp(m, "activity");
     c->met_by = tl_rule_param(r, "met-by", 0, 0);
+    if (c->kind == K_REPLY && tl_rule_param(r, "schedule", 0, 0)) {
+        /* "schedule" is a message type and a field, not a type list: intern it here. */
+        if (!intern(e, tl_rule_param(r, "schedule", 0, 0), &c->sched_type))
+            return false;
+        c->sched_field = tl_rule_param(r, "schedule", 0, 1);
+    }
     c->field = tl_rule_param(r, "field", 0, 0);
     c->only_if = tl_rule_param(r, "only-if", 0, 0);
     c->unless = tl_rule_param(r, "unless", 0, 0);
@@ -566,6 +574,44 @@ static void resolve_by_refs(const addctx *a, size_t ri, int64_t reply_ms)
     }
 }
 
+/* reply-deadline with "schedule TYPE FIELD": an entry of TYPE referencing an open trigger
+ * whose FIELD (a time) lies after the trigger's deadline gets an advisory (a meeting notice
+ * scheduling the meeting after the deadline). Its trigger is that entry. */
+static tl_err k_schedule(const addctx *a, size_t ri)
+{
+    tl_engine *e = a->e;
+    crule *c = &e->rules[ri];
+    int64_t when;
+    bool isdate;
+    if (!body_time(a->n->body, c->sched_field, &when, &isdate))
+        return TL_OK;
+    for (size_t k = 0; k < a->n->nrefs; k++) {
+        uint64_t t;
+        if (!leafmap_get(&e->leaves, a->n->refs[k], &t))
+            continue;
+        uint64_t id = NONE;
+        (void)u64map_get(&e->trig_head, t, &id);
+        for (; id != NONE; id = e->f[id].next_trig) {
+            const finding *f = &e->f[id];
+            if (f->rule != ri || f->kind != FK_DEADLINE || f->trigger != t || when <= f->due_ms)
+                continue;
+            char sname[32], tname[32];
+            ename(sname, e, a->index);
+            ename(tname, e, t);
+            int64_t due = f->due_ms;
+            buf w = {NULL, 0, 0, true};
+            buf_fmt(&w, "%s schedules it for %s ", sname, c->sched_field);
+            buf_time(&w, when);
+            buf_fmt(&w, ", after the deadline of %s, ", tname);
+            buf_time(&w, due);
+            uint64_t ents[1] = {t};
+            return static_finding(e, ri, 0, a->index, a->index + 1, TL_FINDING_ADVISORY, &w,
+                                  a->n->from, ents, 1);
+        }
+    }
+    return TL_OK;
+}
+
 static tl_err k_reply(const addctx *a, size_t ri)
 {
     tl_engine *e = a->e;
@@ -577,6 +623,11 @@ static tl_err k_reply(const addctx *a, size_t ri)
         if (c->met_by && !body_time(n->body, c->met_by, &ms, &isdate))
             return TL_OK; /* no time to judge by: does not answer */
         resolve_by_refs(a, ri, ms);
+    }
+    if (c->sched_type && a->type == c->sched_type) {
+        tl_err err = k_schedule(a, ri);
+        if (err != TL_OK)
+            return err;
     }
     if (!in_list(c->on, c->non, a->type))
         return TL_OK;
@@ -1734,10 +1785,15 @@ tl_err tl_engine_witnessed(tl_engine *e, uint64_t size, int64_t witness_time_s, 
 
 uint64_t tl_engine_size_at(const tl_engine *e, int64_t time_s)
 {
-    uint64_t best = 0;
-    for (size_t i = 0; i < e->ncps && e->cps[i].max_s <= time_s; i++)
-        best = e->cps[i].size;
-    return best;
+    size_t lo = 0, hi = e->ncps; /* max_s never decreases: the first checkpoint past time_s */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (e->cps[mid].max_s <= time_s)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo ? e->cps[lo - 1].size : 0;
 }
 
 /* For findings.c. */

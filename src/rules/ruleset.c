@@ -17,7 +17,8 @@
 /* Value types of parameter words (one letter each in the specs below):
  *   t message type   f body field path   i integer   c condition (3 words: field op int)
  *   m month-day MM-DD   p party spec (to | any | role:<role> | field)   w any words
- *   2 two fields   s severity word   k confidence mark   r match (refs | activity) */
+ *   2 two fields   y a message type and a field   s severity word   k confidence mark
+ *   r match (refs | activity) */
 typedef struct keyspec {
     const char *key;
     char type;
@@ -46,6 +47,7 @@ static const kindspec KINDS[] = {
       {"party", 'p', true, false},
       {"hours", 'i', true, false},
       {"met-by", 'f', false, false},
+      {"schedule", 'y', false, false},
       SEV,
       CONF}},
     {"advance-notice",
@@ -358,7 +360,7 @@ static tl_err check_words(const pctx *p, unsigned lineno, const keyspec *ks, con
     size_t want = 1;
     if (ks->type == 'c')
         want = 3;
-    else if (ks->type == '2')
+    else if (ks->type == '2' || ks->type == 'y')
         want = 2;
     if (ks->type == 'w') {
         if (nw < 1 || nw > MAX_WORDS)
@@ -429,6 +431,16 @@ static tl_err check_words(const pctx *p, unsigned lineno, const keyspec *ks, con
         s2[w[2].len] = 0;
         if (!parse_int(s2, &v))
             return perr(p, lineno, w[2].col, "bad integer \"%s\"", s2);
+        break;
+    }
+    case 'y': {
+        if (!valid_id(s))
+            return perr(p, lineno, w[0].col, "bad message type \"%s\"", s);
+        char s2[TL_RULE_WORD_MAX + 1];
+        memcpy(s2, w[1].s, w[1].len);
+        s2[w[1].len] = 0;
+        if (!valid_field(s2))
+            return perr(p, lineno, w[1].col, "bad field name \"%s\"", s2);
         break;
     }
     case '2':

@@ -915,7 +915,7 @@ static void test_threshold_by_activity(void **state)
           "{\"topic\":\"t\",\"text\":\"x\"}");
     char body[512];
 #define REP2                                                                                       \
-    "{\"activity\":\"%s\",\"observed_from\":\"2025-04-21T08:00:00Z\","                                 \
+    "{\"activity\":\"%s\",\"observed_from\":\"2025-04-21T08:00:00Z\","                             \
     "\"observed_to\":\"2025-04-23T18:00:00Z\",\"observed\":{\"troops\":%d},\"access_given\":true}"
     snprintf(body, sizeof body, REP2, "KNOWN", 9000);
     h_add(&h, "2025-04-25T00:00:00Z", "vd11.ch6.observation-report", "XC", 1, "[\"*\"]", REFS(0, 1),
@@ -962,7 +962,7 @@ static void test_per_addressee_and_when(void **state)
     expect(&h, 2, "ack/0/1", "missed", "\"severity\":\"advisory\"");
     expect(&h, 2, "ack/0/2", "met", "\"parties\":[\"XC\"]");
     expect_none(&h, 2, "ack/0/3"); /* the sender itself is not asked */
-    char *land = malloc(4096); /* an airborne landing */
+    char *land = malloc(4096);     /* an airborne landing */
     assert_non_null(land);
     snprintf(land, 4096,
              "{\"activity\":\"L1\",\"designation\":\"D\",\"purpose\":\"p\",\"participants\":["
@@ -972,8 +972,7 @@ static void test_per_addressee_and_when(void **state)
              "\"battle_tanks\":0,\"acv\":0,\"artillery\":0,\"in_calendar\":true}");
     char *notland = notif_body("L2", "2025-04-20", "2025-04-30", 3500, 1, false, NULL);
     h_add(&h, "2025-03-01T00:00:00Z", "vd11.ch5.notification", "XA", 2, "[\"*\"]", NOREFS, land);
-    h_add(&h, "2025-03-01T00:00:00Z", "vd11.ch5.notification", "XA", 3, "[\"*\"]", NOREFS,
-          notland);
+    h_add(&h, "2025-03-01T00:00:00Z", "vd11.ch5.notification", "XA", 3, "[\"*\"]", NOREFS, notland);
     expect(&h, 4, "land/2", "pending", "troops_peak 3500 >= 3500");
     expect_none(&h, 4, "land/3");
     free(land);
@@ -1105,8 +1104,9 @@ static void test_timeline_2022(void **state)
     /* Step 4: meeting-48h pending, due 15 Feb 18:00, the chair named. */
     expect(&h, 5, "vd11.ch3.meeting-48h/4", "pending",
            "\"parties\":[\"PL\"],\"trigger\":4,\"entries\":[4],\"due\":\"2022-02-15T18:00:00Z\"");
-    /* Step 5: still pending. */
+    /* Step 5: still pending; the notice's start lies before the deadline: no advisory. */
     expect(&h, 6, "vd11.ch3.meeting-48h/4", "pending", NULL);
+    expect_none(&h, 6, "vd11.ch3.meeting-48h/5");
     /* Step 6: met by held_start 15:00; RU absent: advisory (VD11 wording to verify). */
     expect(&h, 7, "vd11.ch3.meeting-48h/4", "met",
            "PL/89 held_start 2022-02-15T15:00:00Z, by 2022-02-15T18:00:00Z");
@@ -1123,6 +1123,39 @@ static void test_timeline_2022(void **state)
     expect(&h, 8, "vd11.ch3.share-all/7", "advisory", "addressed to UA, PL only");
     expect(&h, 4, "vd11.ch3.reply-48h/0", "missed", NULL); /* still derivable */
     assert_int_equal(tl_engine_size_at(h.e, T("2022-02-18T00:00:00Z")), 8);
+    h_free(&h);
+}
+
+/* Step 5's other branch: had UA/413 been logged before 15:00 on 13 Feb, the notice for 15:00
+ * on 15 Feb schedules the meeting after the deadline: an advisory. */
+static void test_timeline_meeting_scheduled_late(void **state)
+{
+    (void)state;
+    H h;
+    h_init_file(&h, "rules/vd11.rules");
+    h_registry(&h, "UA RU PL:chair");
+    h_add(&h, "2022-02-11T12:00:00Z", "vd11.ch3.explanation-request", "UA", 1, "[\"*\"]", NOREFS,
+          REQ_BODY);
+    h_add(&h, "2022-02-13T14:59:59Z", "vd11.ch3.meeting-request", "UA", 2, "[\"*\"]", REFS(0),
+          "{\"kind\":\"all-states\",\"with\":\"RU\",\"purpose\":\"explanation\"}");
+    h_add(&h, "2022-02-14T10:00:00Z", "vd11.ch3.meeting-notice", "PL", 1, "[\"*\"]", REFS(1),
+          "{\"start\":\"2022-02-15T15:00:00Z\",\"venue\":\"Vienna\",\"format\":\"closed\"}");
+    expect(&h, 3, "vd11.ch3.meeting-48h/2", "advisory",
+           "PL/1 schedules it for start 2022-02-15T15:00:00Z, after the deadline of UA/2, "
+           "2022-02-15T14:59:59Z");
+    expect(&h, 3, "vd11.ch3.meeting-48h/2", "advisory", "\"entries\":[1,2]");
+    expect(&h, 3, "vd11.ch3.meeting-48h/1", "pending", NULL);
+    h_free(&h);
+    /* At 15:00:00 exactly the start is at the deadline: no advisory. */
+    h_init_file(&h, "rules/vd11.rules");
+    h_registry(&h, "UA RU PL:chair");
+    h_add(&h, "2022-02-11T12:00:00Z", "vd11.ch3.explanation-request", "UA", 1, "[\"*\"]", NOREFS,
+          REQ_BODY);
+    h_add(&h, "2022-02-13T15:00:00Z", "vd11.ch3.meeting-request", "UA", 2, "[\"*\"]", REFS(0),
+          "{\"kind\":\"all-states\",\"with\":\"RU\",\"purpose\":\"explanation\"}");
+    h_add(&h, "2022-02-14T10:00:00Z", "vd11.ch3.meeting-notice", "PL", 1, "[\"*\"]", REFS(1),
+          "{\"start\":\"2022-02-15T15:00:00Z\",\"venue\":\"Vienna\",\"format\":\"closed\"}");
+    expect_none(&h, 3, "vd11.ch3.meeting-48h/2");
     h_free(&h);
 }
 
@@ -1221,6 +1254,7 @@ int main(void)
         cmocka_unit_test(test_threshold_by_activity),
         cmocka_unit_test(test_per_addressee_and_when),
         cmocka_unit_test(test_timeline_2022),
+        cmocka_unit_test(test_timeline_meeting_scheduled_late),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_usage_errors),
     };
