@@ -637,12 +637,38 @@ static tl_err k_reply(const addctx *a, size_t ri)
     bool per_party = false;
     const char *s;
     switch (c->pmode) {
-    case PM_FIELD:
-        if (body_str(n->body, c->pfield, &s) && tl_value_party(s, strlen(s))) {
-            memcpy(parties[0], s, 3);
-            np = 1;
+    case PM_FIELD: {
+        const json_t *pv = body_get(n->body, c->pfield);
+        if (json_is_string(pv)) {
+            s = json_string_value(pv);
+            if (tl_value_party(s, strlen(s))) {
+                memcpy(parties[0], s, 3);
+                np = 1;
+            }
+            break;
         }
+        if (!json_is_array(pv))
+            break;
+        /* An array of party codes or of objects with a "party": each one but the sender
+         * answers for itself (one finding each). */
+        per_party = true;
+        for (size_t i = 0; i < json_array_size(pv) && np < TL_FINDING_PARTIES_MAX; i++) {
+            const json_t *el = json_array_get(pv, i);
+            if (json_is_object(el))
+                el = json_object_get(el, "party");
+            s = json_string_value(el);
+            if (!s || !tl_value_party(s, strlen(s)) || !memcmp(s, n->from, 2))
+                continue;
+            bool dup = false;
+            for (size_t j = 0; j < np; j++)
+                dup = dup || !memcmp(parties[j], s, 2);
+            if (!dup)
+                memcpy(parties[np++], s, 3);
+        }
+        if (!np)
+            return TL_OK;
         break;
+    }
     case PM_TO:
         if (n->to_all)
             return TL_OK; /* addressed to all: nobody by name */

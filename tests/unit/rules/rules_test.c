@@ -980,6 +980,23 @@ static void test_per_addressee_and_when(void **state)
     h_free(&h);
 }
 
+static void test_incident_involved(void **state)
+{
+    (void)state;
+    H h;
+    h_init_file(&h, "rules/vd11.rules");
+    h_registry(&h, "US RU EE");
+    h_add(&h, "2023-03-14T12:00:00Z", "vd11.ch3.hazardous-incident", "US", 1, "[\"*\"]", NOREFS,
+          "{\"occurred\":\"2023-03-14T07:03:00Z\",\"area\":{\"text\":\"Black Sea\"},"
+          "\"involved\":[{\"party\":\"US\",\"platform\":\"MQ-9\"},{\"party\":\"RU\","
+          "\"platform\":\"Su-27\"}],\"description\":\"d\",\"severity\":\"high-risk\"}");
+    h_wit(&h, 1, "2023-03-17T12:00:01Z");
+    expect(&h, 1, "vd11.ch3.incident-reply/0/1", "missed",
+           "\"severity\":\"advisory\",\"parties\":[\"RU\"]");
+    expect_none(&h, 1, "vd11.ch3.incident-reply/0/2"); /* the reporter answers nothing */
+    h_free(&h);
+}
+
 /* ---------------------------------------------------------------------------------------
  * The worked timeline of domain.md §4.2 with rules/vd11.rules.
  */
@@ -1253,6 +1270,7 @@ int main(void)
         cmocka_unit_test(test_open_skies),
         cmocka_unit_test(test_threshold_by_activity),
         cmocka_unit_test(test_per_addressee_and_when),
+        cmocka_unit_test(test_incident_involved),
         cmocka_unit_test(test_timeline_2022),
         cmocka_unit_test(test_timeline_meeting_scheduled_late),
         cmocka_unit_test(test_determinism),
