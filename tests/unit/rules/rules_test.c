@@ -81,7 +81,7 @@ static int teardown(void **state)
  * A harness: a ruleset, an engine, leaves by index.
  */
 
-#define MAXE 64
+#define MAXE 2048
 
 typedef struct H {
     tl_ruleset *rs;
@@ -1205,6 +1205,141 @@ static void test_determinism(void **state)
     h_free(&c);
 }
 
+/* A random log (seeded) fed to three engines that hear of the same witnessed checkpoints at
+ * different moments: at once, late (a few entries later), and only after every entry. Findings
+ * as of every checkpoint size and of the whole log must be byte for byte the same. */
+typedef struct rstep {
+    int64_t logged_s;
+    char type[48], from[3], to[16], body[700];
+    int refs[3];
+    uint64_t serial;
+} rstep;
+
+static uint64_t rnd(uint64_t *st)
+{
+    *st = *st * 6364136223846793005ULL + 1442695040888963407ULL;
+    return *st >> 33;
+}
+
+static void test_determinism_random(void **state)
+{
+    (void)state;
+    enum { N = 600 };
+    rstep *st = calloc(N, sizeof *st);
+    assert_non_null(st);
+    uint64_t seed = 42, serial[4] = {0};
+    const char *codes[4] = {"XA", "XB", "XC", "XD"};
+    int64_t t = T("2025-01-01T00:00:00Z");
+    int last_req = -1, last_notif = -1;
+    for (int i = 0; i < N; i++) {
+        rstep *r = &st[i];
+        t += (int64_t)(rnd(&seed) % 7200);
+        r->logged_s = t;
+        int p = (int)(rnd(&seed) % 4);
+        snprintf(r->from, sizeof r->from, "%s", codes[p]);
+        snprintf(r->to, sizeof r->to, "[\"*\"]");
+        r->refs[0] = -1;
+        unsigned k = (unsigned)(rnd(&seed) % 6);
+        if (k == 0) {
+            snprintf(r->type, sizeof r->type, "vd11.ch3.explanation-request");
+            snprintf(r->body, sizeof r->body,
+                     "{\"concerning\":\"%s\",\"description\":\"d\",\"area\":{\"text\":\"a\"},"
+                     "\"questions\":[\"area\"]}",
+                     codes[(p + 1) % 4]);
+            last_req = i;
+        } else if (k == 1 && last_req >= 0) {
+            snprintf(r->type, sizeof r->type, "vd11.ch3.explanation-reply");
+            snprintf(r->from, sizeof r->from, "%s", st[last_req].body + 15); /* concerning */
+            r->from[2] = 0;
+            p = r->from[1] - 'A';
+            r->refs[0] = last_req;
+            r->refs[1] = -1;
+            snprintf(r->body, sizeof r->body, "{\"answers\":{},\"statement\":\"\"}");
+        } else if (k == 2) {
+            snprintf(r->type, sizeof r->type, "vd11.ch5.notification");
+            char *b = notif_body("R", "2025-06-01", "2025-06-10", 8000 + (int)(rnd(&seed) % 8000),
+                                 100, rnd(&seed) % 5 == 0, NULL);
+            char act[16];
+            snprintf(act, sizeof act, "R%d", i);
+            char *q = strstr(b, "\"R\"");
+            snprintf(r->body, sizeof r->body, "%.*s\"%s\"%s", (int)(q - b), b, act, q + 3);
+            free(b);
+            last_notif = i;
+        } else if (k == 3 && last_notif >= 0) {
+            snprintf(r->type, sizeof r->type, "generic.correction");
+            snprintf(r->from, sizeof r->from, "%s", st[last_notif].from);
+            p = r->from[1] - 'A';
+            r->refs[0] = last_notif;
+            r->refs[1] = -1;
+            snprintf(r->body, sizeof r->body, "{\"action\":\"withdraw\",\"reason\":\"r\"}");
+        } else {
+            snprintf(r->type, sizeof r->type, "vd11.ch11.statement");
+            snprintf(r->body, sizeof r->body, "{\"topic\":\"t\",\"text\":\"x\"}");
+        }
+        r->serial = ++serial[p];
+        if (rnd(&seed) % 50 == 0)
+            r->serial++; /* now and then a gap */
+    }
+    H hs[3];
+    for (int v = 0; v < 3; v++) {
+        h_init_file(&hs[v], "rules/vd11.rules");
+        h_registry(&hs[v], "XA XB XC XD");
+    }
+    /* Checkpoints every 25 entries, witnessed 30 s after the last entry in them. */
+    uint64_t pending[N / 25 + 1];
+    size_t np = 0, done1 = 0;
+    for (int i = 0; i < N; i++) {
+        const rstep *r = &st[i];
+        for (int v = 0; v < 3; v++)
+            h_add_ms(&hs[v], r->logged_s * 1000, r->type, r->from, r->serial, r->to, r->refs,
+                     r->body);
+        char wt[32];
+        if ((i + 1) % 25 == 0) {
+            fmt_time(wt, r->logged_s + 30);
+            h_wit(&hs[0], (uint64_t)i + 1, wt);
+            pending[np++] = (uint64_t)i + 1;
+        }
+        /* Engine 1 hears of each checkpoint 10 entries later. */
+        while (done1 < np && pending[done1] + 10 <= (uint64_t)i + 1) {
+            fmt_time(wt, st[pending[done1] - 1].logged_s + 30);
+            h_wit(&hs[1], pending[done1], wt);
+            done1++;
+        }
+    }
+    for (; done1 < np; done1++) {
+        char wt[32];
+        fmt_time(wt, st[pending[done1] - 1].logged_s + 30);
+        h_wit(&hs[1], pending[done1], wt);
+    }
+    for (size_t j = 0; j < np; j++) {
+        char wt[32];
+        fmt_time(wt, st[pending[j] - 1].logged_s + 30);
+        h_wit(&hs[2], pending[j], wt);
+    }
+    size_t nonempty = 0;
+    for (size_t j = 0; j <= np; j++) {
+        uint64_t size = j < np ? pending[j] : (uint64_t)N;
+        char *a = h_text(&hs[0], size), *b = h_text(&hs[1], size), *c = h_text(&hs[2], size);
+        assert_string_equal(a, b);
+        assert_string_equal(a, c);
+        nonempty += strlen(a) > 0;
+        free(a);
+        free(b);
+        free(c);
+    }
+    assert_true(nonempty > 0);
+    /* The log has every kind of outcome the rules of this mix give. */
+    char *all = h_text(&hs[0], N);
+    assert_non_null(strstr(all, "\"state\":\"missed\""));
+    assert_non_null(strstr(all, "\"state\":\"met\""));
+    assert_non_null(strstr(all, "\"state\":\"void\""));
+    assert_non_null(strstr(all, "\"rule\":\"gen.serial-gap\""));
+    free(all);
+    for (int v = 0; v < 3; v++)
+        h_free(&hs[v]);
+    free(st);
+}
+
 static void test_usage_errors(void **state)
 {
     (void)state;
@@ -1274,6 +1409,7 @@ int main(void)
         cmocka_unit_test(test_timeline_2022),
         cmocka_unit_test(test_timeline_meeting_scheduled_late),
         cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_determinism_random),
         cmocka_unit_test(test_usage_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
