@@ -1249,7 +1249,7 @@ static void test_determinism_random(void **state)
             last_req = i;
         } else if (k == 1 && last_req >= 0) {
             snprintf(r->type, sizeof r->type, "vd11.ch3.explanation-reply");
-            snprintf(r->from, sizeof r->from, "%s", st[last_req].body + 15); /* concerning */
+            memcpy(r->from, st[last_req].body + 15, 2); /* {"concerning":"XB" */
             r->from[2] = 0;
             p = r->from[1] - 'A';
             r->refs[0] = last_req;
@@ -1267,7 +1267,7 @@ static void test_determinism_random(void **state)
             last_notif = i;
         } else if (k == 3 && last_notif >= 0) {
             snprintf(r->type, sizeof r->type, "generic.correction");
-            snprintf(r->from, sizeof r->from, "%s", st[last_notif].from);
+            memcpy(r->from, st[last_notif].from, sizeof r->from);
             p = r->from[1] - 'A';
             r->refs[0] = last_notif;
             r->refs[1] = -1;
