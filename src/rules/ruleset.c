@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "treatylog/text.h"
+
 /* Value types of parameter words (one letter each in the specs below):
  *   t message type   f body field path   i integer   c condition (3 words: field op int)
  *   m month-day MM-DD   p party spec (to | any | role:<role> | field)   w any words
@@ -304,6 +306,8 @@ static tl_err tokenize(const pctx *p, unsigned lineno, const char *line, size_t 
                 if ((cj < 0x20 && cj != '\t') || cj == 0x7f)
                     return perr(p, lineno, (unsigned)(j + 1), "control character in a comment");
             }
+            if (!tl_utf8_valid((const uint8_t *)line + i, len - i))
+                return perr(p, lineno, (unsigned)(i + 1), "comment is not valid UTF-8");
             break;
         }
         if (c == '\r')

@@ -158,6 +158,8 @@ static void test_errors(void **state)
          "x.rules:2:16: carriage return (lines end with LF only)"},
         {"treatylog/rules/v1\nrule a serial { # ok \x01\n",
          "x.rules:2:22: control character in a comment"},
+        {"treatylog/rules/v1\nrule a serial { # caf\xc3\n",
+         "x.rules:2:17: comment is not valid UTF-8"},
         {"treatylog/rules/v1\nrule a serial {\n confidence \"P\"\n",
          "x.rules:3:13: quotes are not part of the syntax"},
         {"treatylog/rules/v1\nrule a serial {\n confidence P\n} }\n",
