@@ -76,7 +76,9 @@ int64_t year_of_ms(int64_t ms);
 
 /* Body field access by dotted path; NULL if absent. */
 const json_t *body_get(const json_t *body, const char *path);
-/* A count field: true and *v if it is a JSON integer >= 0. */
+/* A count field: true and *v if it is a JSON integer >= 0; values above COUNT_MAX read as
+ * COUNT_MAX. */
+#define COUNT_MAX 1000000000000000LL
 bool body_int(const json_t *body, const char *path, int64_t *v);
 /* A date or date-time field as Unix ms (a date is its 00:00:00 UTC); *is_date set. */
 bool body_time(const json_t *body, const char *path, int64_t *ms, bool *is_date);

@@ -356,6 +356,31 @@ static const keyspec *find_key(const kindspec *k, const tok *t)
     return NULL;
 }
 
+/* The largest value of an integer parameter: time spans at most 100 years, so that no
+ * deadline arithmetic can overflow and no ruleset can make the engine loop for long. */
+static int64_t int_cap(const char *key)
+{
+    static const struct {
+        const char *key;
+        int64_t cap;
+    } caps[] = {
+        {"hours", 876000},
+        {"grace-hours", 876000},
+        {"hours-before", 876000},
+        {"longer-than-hours", 876000},
+        {"days", 36500},
+        {"window-days", 36500},
+        {"years", 100},
+        {"tolerance-seconds", 3153600000LL},
+        {"tolerance-percent", 1000},
+        {"margin-percent", 100},
+    };
+    for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++)
+        if (!strcmp(caps[i].key, key))
+            return caps[i].cap;
+    return INT_MAX_PARAM;
+}
+
 /* Checks the words of one parameter line against its type. */
 static tl_err check_words(const pctx *p, unsigned lineno, const keyspec *ks, const tok *w,
                           size_t nw)
@@ -399,6 +424,9 @@ static tl_err check_words(const pctx *p, unsigned lineno, const keyspec *ks, con
         if (!parse_int(s, &v))
             return perr(p, lineno, w[0].col,
                         "bad integer \"%s\" (decimal, no sign or leading zero, at most 10^12)", s);
+        if (v > int_cap(ks->key))
+            return perr(p, lineno, w[0].col, "%s %s is more than %lld", ks->key, s,
+                        (long long)int_cap(ks->key));
         break;
     case 'm':
         if (!valid_mmdd(s))

@@ -417,6 +417,8 @@ bool body_int(const json_t *body, const char *path, int64_t *v)
     if (!json_is_integer(j) || json_integer_value(j) < 0)
         return false;
     *v = (int64_t)json_integer_value(j);
+    if (*v > COUNT_MAX)
+        *v = COUNT_MAX; /* so that sums and percentages of counts cannot overflow */
     return true;
 }
 
