@@ -85,7 +85,8 @@ TL_MUST_CHECK tl_err tl_engine_skip(tl_engine *e, uint64_t index, uint64_t logge
 /* Evaluates the notification entry at log index `index` (the next index: every entry, including
  * skipped ones, is given in order), sequenced at logged_ms (Unix ms, never decreasing), with
  * leaf hash leaf. n is read during the call only (what is needed is copied). Returns TL_OK,
- * TL_ERR_USAGE (index not the next one, or logged_ms decreasing; the engine is unchanged),
+ * TL_ERR_USAGE (index not the next one, logged_ms decreasing or after the year 9999; the
+ * engine is unchanged),
  * TL_ERR_NOMEM (the engine must then be discarded). d gets the reason. */
 TL_MUST_CHECK tl_err tl_engine_add(tl_engine *e, uint64_t index, uint64_t logged_ms,
                                    const uint8_t leaf[TL_HASH_LEN], const tl_notification *n,
@@ -95,7 +96,7 @@ TL_MUST_CHECK tl_err tl_engine_add(tl_engine *e, uint64_t index, uint64_t logged
  * seconds). Checkpoints come in order of size (equal sizes allowed); every entry below size
  * must have been added. This is what moves "now": open deadlines before the witness time
  * become missed, due dates pass, operator times are checked. TL_OK, TL_ERR_USAGE (size
- * decreasing or beyond the entries added), TL_ERR_NOMEM. */
+ * decreasing or beyond the entries added, or a time outside 1970..9999), TL_ERR_NOMEM. */
 TL_MUST_CHECK tl_err tl_engine_witnessed(tl_engine *e, uint64_t size, int64_t witness_time_s,
                                          tl_diag *d);
 

@@ -1558,8 +1558,10 @@ static tl_err grow_entries(tl_engine *e)
 
 tl_err tl_engine_skip(tl_engine *e, uint64_t index, uint64_t logged_ms)
 {
-    if (index != e->n || logged_ms > INT64_MAX)
+    if (index != e->n)
         return TL_ERR_USAGE;
+    if (logged_ms > TIME_MAX_MS)
+        logged_ms = TIME_MAX_MS;
     if (e->n && (int64_t)logged_ms < e->ents[e->n - 1].logged_ms)
         logged_ms = (uint64_t)e->ents[e->n - 1].logged_ms; /* no time of its own (e.g. 0) */
     if (grow_entries(e) != TL_OK)
@@ -1601,7 +1603,10 @@ tl_err tl_engine_add(tl_engine *e, uint64_t index, uint64_t logged_ms,
     if (index != e->n)
         return tl_fail(d, TL_ERR_USAGE, "rules: entry %llu given where %llu was expected",
                        (unsigned long long)index, (unsigned long long)e->n);
-    if (logged_ms > INT64_MAX || (e->n && (int64_t)logged_ms < e->ents[e->n - 1].logged_ms))
+    if (logged_ms > TIME_MAX_MS)
+        return tl_fail(d, TL_ERR_USAGE, "rules: entry %llu logged after the year 9999",
+                       (unsigned long long)index);
+    if (e->n && (int64_t)logged_ms < e->ents[e->n - 1].logged_ms)
         return tl_fail(d, TL_ERR_USAGE, "rules: entry %llu logged before the entry preceding it",
                        (unsigned long long)index);
     if (grow_entries(e) != TL_OK)
@@ -1780,8 +1785,8 @@ tl_err tl_engine_witnessed(tl_engine *e, uint64_t size, int64_t witness_time_s, 
                        (unsigned long long)size, (unsigned long long)e->n);
     if (e->ncps && size < e->cps[e->ncps - 1].size)
         return tl_fail(d, TL_ERR_USAGE, "rules: checkpoint sizes must not decrease");
-    if (witness_time_s > INT64_MAX / 2000 || witness_time_s < -(INT64_MAX / 2000))
-        return tl_fail(d, TL_ERR_USAGE, "rules: witness time out of range");
+    if (witness_time_s > TIME_MAX_MS / 1000 || witness_time_s < 0)
+        return tl_fail(d, TL_ERR_USAGE, "rules: witness time outside 1970..9999");
     if (e->ncps == e->cpcap) {
         size_t nc = e->cpcap ? e->cpcap * 2 : 64;
         checkpoint *n = realloc(e->cps, nc * sizeof *n);

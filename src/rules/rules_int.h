@@ -13,11 +13,12 @@
 #include "treatylog/rules.h"
 #include "treatylog/ruleset.h"
 
-#define NONE      UINT64_MAX
-#define NO_TIME   INT64_MIN
-#define DAY_MS    86400000LL
-#define HOUR_MS   3600000LL
-#define MAX_TYPES 8 /* message types in one parameter list of a compiled rule */
+#define NONE        UINT64_MAX
+#define NO_TIME     INT64_MIN
+#define DAY_MS      86400000LL
+#define HOUR_MS     3600000LL
+#define MAX_TYPES   8                 /* message types in one parameter list of a compiled rule */
+#define TIME_MAX_MS 253402300799999LL /* 9999-12-31T23:59:59.999Z: the last time handled */
 
 /* u64 -> u64 open-addressing map; the key UINT64_MAX is reserved. */
 typedef struct u64map {
