@@ -34,16 +34,34 @@ enum kind {
     K_ABSENT,
     K_PEAK,
     K_OPTIME,
+    K_SPAN,
+    K_LIMIT,
+    K_NKINDS
 };
 
 static const char *const KIND_NAMES[] = {
-    "reply-deadline",   "advance-notice", "threshold",
-    "due-date",         "quota",          "count-limit",
-    "concurrency",      "calendar",       "declared-vs-observed",
-    "near-threshold",   "serial",         "sent-skew",
-    "share-all",        "reply-content",  "absent",
-    "peak-from-stages", "operator-time",
+    "reply-deadline",
+    "advance-notice",
+    "threshold",
+    "due-date",
+    "quota",
+    "count-limit",
+    "concurrency",
+    "calendar",
+    "declared-vs-observed",
+    "near-threshold",
+    "serial",
+    "sent-skew",
+    "share-all",
+    "reply-content",
+    "absent",
+    "peak-from-stages",
+    "operator-time",
+    "field-span",
+    "limit",
 };
+_Static_assert(sizeof KIND_NAMES / sizeof KIND_NAMES[0] == K_NKINDS,
+               "one name per kind, in the order of enum kind");
 
 #define MAX_CONDS 16
 #define MAX_PAIRS 8
@@ -66,7 +84,8 @@ struct crule {
     char other_names[MAX_TYPES * (TL_RULE_WORD_MAX + 4)];
     enum party_mode pmode;
     const char *pfield, *prole;
-    int64_t hours_ms, grace_ms, days, longer_ms, before_ms;
+    int64_t hours_ms, grace_ms, days, longer_ms, before_ms, span_ms;
+    const char *span_from, *span_to;
     bool has_before;
     bool has_hours, has_longer, match_activity;
     uint16_t sched_type;
@@ -213,9 +232,12 @@ static bool compile(tl_engine *e, crule *c, const tl_rule *r)
     c->r = r;
     c->id = tl_rule_id(r);
     const char *k = tl_rule_kind(r);
+    c->kind = K_NKINDS;
     for (size_t i = 0; i < sizeof KIND_NAMES / sizeof KIND_NAMES[0]; i++)
         if (!strcmp(k, KIND_NAMES[i]))
             c->kind = (enum kind)i;
+    if (c->kind == K_NKINDS)
+        return false; /* the parser knows a kind the engine does not: a bug */
     c->severity = tl_rule_param(r, "severity", 0, 0);
     if (!compile_types(e, r, "on", c->on, &c->non, NULL, 0))
         return false;
@@ -244,6 +266,9 @@ static bool compile(tl_engine *e, crule *c, const tl_rule *r)
     c->grace_ms = tl_rule_param_int(r, "grace-hours", 0) * HOUR_MS;
     c->days = tl_rule_param_int(r, "days", -1);
     c->has_before = tl_rule_param_count(r, "hours-before") > 0;
+    c->span_from = tl_rule_param(r, "from", 0, 0);
+    c->span_to = tl_rule_param(r, "to", 0, 0);
+    c->span_ms = tl_rule_param_int(r, "max-hours", 0) * HOUR_MS;
     c->before_ms = tl_rule_param_int(r, "hours-before", 0) * HOUR_MS;
     c->has_longer = tl_rule_param_count(r, "longer-than-hours") > 0;
     c->longer_ms = tl_rule_param_int(r, "longer-than-hours", 0) * HOUR_MS;
@@ -720,11 +745,13 @@ static bool flags_ok(const crule *c, const json_t *body)
     return true;
 }
 
+static bool when_ok(const crule *c, const json_t *body);
+
 static tl_err k_advance(const addctx *a, size_t ri)
 {
     tl_engine *e = a->e;
     crule *c = &e->rules[ri];
-    if (!in_list(c->on, c->non, a->type) || !flags_ok(c, a->n->body))
+    if (!in_list(c->on, c->non, a->type) || !flags_ok(c, a->n->body) || !when_ok(c, a->n->body))
         return TL_OK;
     int64_t start;
     bool isdate;
@@ -1504,6 +1531,54 @@ static tl_err k_peak(const addctx *a, size_t ri)
                           0);
 }
 
+/* field-span: two times of one body at most max-hours apart. */
+static tl_err k_span(const addctx *a, size_t ri)
+{
+    tl_engine *e = a->e;
+    crule *c = &e->rules[ri];
+    if (!in_list(c->on, c->non, a->type))
+        return TL_OK;
+    int64_t f, t;
+    bool d1, d2;
+    if (!body_time(a->n->body, c->span_from, &f, &d1) ||
+        !body_time(a->n->body, c->span_to, &t, &d2))
+        return TL_OK; /* a time not given (or null): nothing to judge */
+    if (t - f <= c->span_ms)
+        return TL_OK;
+    char tname[32];
+    ename(tname, e, a->index);
+    buf w = {NULL, 0, 0, true};
+    buf_fmt(&w, "%s: %s ", tname, c->span_to);
+    buf_time(&w, t);
+    buf_fmt(&w, " is more than %lld hours after %s ", (long long)(c->span_ms / HOUR_MS),
+            c->span_from);
+    buf_time(&w, f);
+    return static_finding(e, ri, 0, a->index, a->index + 1, TL_FINDING_ADVISORY, &w, a->n->from,
+                          NULL, 0);
+}
+
+/* limit: a value over a limit in one message. */
+static tl_err k_limit(const addctx *a, size_t ri)
+{
+    tl_engine *e = a->e;
+    crule *c = &e->rules[ri];
+    if (!in_list(c->on, c->non, a->type) || !when_ok(c, a->n->body))
+        return TL_OK;
+    buf why = {NULL, 0, 0, true};
+    if (!any_crosses(c->any, c->nany, a->n->body, &why)) {
+        free(why.p);
+        return TL_OK;
+    }
+    char tname[32];
+    ename(tname, e, a->index);
+    buf w = {NULL, 0, 0, true};
+    buf_fmt(&w, "%s: ", tname);
+    buf_add(&w, why.p ? why.p : "", why.len);
+    free(why.p);
+    return static_finding(e, ri, 0, a->index, a->index + 1, TL_FINDING_ADVISORY, &w, a->n->from,
+                          NULL, 0);
+}
+
 /* due-date: an entry of the type counts on time for the year whose window holds it, and
  * resolves the previous year's missed finding as late. */
 static int64_t due_ms(const crule *c, int64_t year)
@@ -1674,7 +1749,14 @@ tl_err tl_engine_add(tl_engine *e, uint64_t index, uint64_t logged_ms,
         case K_PEAK:
             err = k_peak(&a, i);
             break;
+        case K_SPAN:
+            err = k_span(&a, i);
+            break;
+        case K_LIMIT:
+            err = k_limit(&a, i);
+            break;
         case K_OPTIME:
+        case K_NKINDS:
             break;
         }
     }

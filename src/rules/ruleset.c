@@ -60,6 +60,7 @@ static const kindspec KINDS[] = {
       {"hours-before", 'i', false, false},
       {"only-if", 'f', false, false},
       {"unless", 'f', false, false},
+      {"when", 'w', false, true},
       SEV,
       CONF}},
     {"threshold",
@@ -150,6 +151,15 @@ static const kindspec KINDS[] = {
       SEV,
       CONF}},
     {"operator-time", {{"tolerance-seconds", 'i', false, false}, CONF}},
+    {"field-span",
+     {{"on", 't', true, true},
+      {"from", 'f', true, false},
+      {"to", 'f', true, false},
+      {"max-hours", 'i', true, false},
+      SEV,
+      CONF}},
+    {"limit",
+     {{"on", 't', true, true}, {"any", 'c', true, true}, {"when", 'w', false, true}, SEV, CONF}},
 };
 #define NKINDS (sizeof KINDS / sizeof KINDS[0])
 

@@ -900,6 +900,64 @@ static void test_open_skies(void **state)
     h_free(&h);
 }
 
+#define SPAN_REP                                                                                   \
+    "{\"visit_start\":\"2025-07-08T06:00:00Z\",\"visit_end\":\"%s\","                              \
+    "\"observed\":{\"personnel\":3000},\"differences_from_aemi\":\"\"}"
+#define SPAN_REQ                                                                                   \
+    "{\"reasons\":\"r\",\"specified_area\":{\"polygon\":[[\"58.0\",\"25.0\"],"                     \
+    "[\"58.0\",\"26.0\"],[\"57.5\",\"26.0\"]]},\"entry_point\":\"e\","                             \
+    "\"transport\":\"t\",\"start_location\":{\"name\":\"n\"},\"inspectors\":%d}"
+#define SPAN_AC                                                                                    \
+    "{\"action\":\"%s\",\"aircraft\":{\"type\":\"t\",\"registration\":"                            \
+    "\"XB-OSA\",\"sensors\":[\"s\"]},\"effective\":\"2025-10-01\"}"
+
+static void test_span_limit_when(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h,
+           "treatylog/rules/v1\n"
+           "rule span field-span {\n on vd11.ch9.evaluation-report\n from visit_start\n"
+           " to visit_end\n max-hours 12\n confidence V\n}\n"
+           "rule team limit {\n on vd11.ch9.inspection-request\n any inspectors > 4\n"
+           " confidence V\n}\n"
+           "rule add advance-notice {\n on os.aircraft-designation\n when action designate add\n"
+           " field effective\n days 30\n confidence C\n}\n"
+           "rule del advance-notice {\n on os.aircraft-designation\n when action delete\n"
+           " field effective\n days 90\n confidence C\n}\n");
+    const char *st = "{\"topic\":\"t\",\"text\":\"x\"}";
+    h_add(&h, "2025-06-01T00:00:00Z", "vd11.ch11.statement", "XA", 1, "[\"*\"]", NOREFS, st);
+    h_add(&h, "2025-06-01T00:00:00Z", "vd11.ch11.statement", "XA", 2, "[\"*\"]", NOREFS, st);
+    char body[512];
+    snprintf(body, sizeof body, SPAN_REP, "2025-07-08T18:00:00Z"); /* exactly 12 h */
+    h_add(&h, "2025-07-09T00:00:00Z", "vd11.ch9.evaluation-report", "XB", 1, "[\"*\"]", REFS(0, 1),
+          body);
+    snprintf(body, sizeof body, SPAN_REP, "2025-07-08T18:00:01Z");
+    h_add(&h, "2025-07-09T00:00:00Z", "vd11.ch9.evaluation-report", "XB", 2, "[\"*\"]", REFS(0, 1),
+          body);
+    expect_none(&h, 4, "span/2");
+    expect(&h, 4, "span/3", "advisory",
+           "visit_end 2025-07-08T18:00:01Z is more than 12 hours after visit_start");
+    snprintf(body, sizeof body, SPAN_REQ, 4);
+    h_add(&h, "2025-07-10T00:00:00Z", "vd11.ch9.inspection-request", "XA", 3, "[\"XB\"]", NOREFS,
+          body);
+    snprintf(body, sizeof body, SPAN_REQ, 5);
+    h_add(&h, "2025-07-10T00:00:00Z", "vd11.ch9.inspection-request", "XA", 4, "[\"XB\"]", NOREFS,
+          body);
+    expect_none(&h, 6, "team/4");
+    expect(&h, 6, "team/5", "advisory", "inspectors 5 > 4");
+    /* Designation 30 days ahead: effective 2025-10-01 -> by 2025-09-01; deletion 90 days. */
+    snprintf(body, sizeof body, SPAN_AC, "add");
+    h_add(&h, "2025-09-01T23:59:59Z", "os.aircraft-designation", "XB", 3, "[\"*\"]", NOREFS, body);
+    snprintf(body, sizeof body, SPAN_AC, "delete");
+    h_add(&h, "2025-09-02T00:00:00Z", "os.aircraft-designation", "XB", 4, "[\"*\"]", NOREFS, body);
+    expect(&h, 8, "add/6", "met", NULL);
+    expect_none(&h, 8, "del/6");
+    expect(&h, 8, "del/7", "late", "\"due\":\"2025-07-03T23:59:59.999Z\"");
+    expect_none(&h, 8, "add/7");
+    h_free(&h);
+}
+
 static void test_threshold_by_activity(void **state)
 {
     (void)state;
@@ -1403,6 +1461,7 @@ int main(void)
         cmocka_unit_test(test_serial_and_skew),
         cmocka_unit_test(test_operator_time),
         cmocka_unit_test(test_open_skies),
+        cmocka_unit_test(test_span_limit_when),
         cmocka_unit_test(test_threshold_by_activity),
         cmocka_unit_test(test_per_addressee_and_when),
         cmocka_unit_test(test_incident_involved),
