@@ -8,7 +8,10 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const out = path.join(here, 'dist');
-fs.rmSync(out, { recursive: true, force: true });
+// dist/ is updated in place, never removed: a running `serve` holds it open (webstatic keeps a
+// directory fd). New assets have new hashed names; index.html is replaced atomically; stale
+// assets are removed last.
+fs.mkdirSync(path.join(out, 'assets'), { recursive: true });
 const r = await esbuild.build({
   absWorkingDir: here,
   entryPoints: { app: 'src/main.js', style: 'style.css' },
@@ -19,6 +22,9 @@ const outputs = Object.entries(r.metafile.outputs);
 const find = (entry, ext) => outputs.find(([f, o]) => o.entryPoint === entry && f.endsWith(ext))[0].replace(/^dist\//, '');
 let html = fs.readFileSync(path.join(here, 'index.html'), 'utf8');
 html = html.replace('assets/app.css', find('style.css', '.css')).replace('assets/app.js', find('src/main.js', '.js'));
-fs.writeFileSync(path.join(out, 'index.html'), html);
+fs.writeFileSync(path.join(out, '.index.html.tmp'), html);
+fs.renameSync(path.join(out, '.index.html.tmp'), path.join(out, 'index.html'));
+const keep = new Set(outputs.map(([f]) => path.basename(f)));
+for (const f of fs.readdirSync(path.join(out, 'assets'))) if (!keep.has(f)) fs.rmSync(path.join(out, 'assets', f));
 const size = outputs.filter(([f]) => !f.endsWith('.map')).reduce((n, [, o]) => n + o.bytes, 0);
 console.log(`web: dist/ built (${outputs.length} files, ${(size / 1024).toFixed(0)} KiB without maps)`);

@@ -16,7 +16,8 @@ function checkpointBlock(w) {
     h('details', {}, h('summary', {}, 'The checkpoint note'), h('pre', { class: 'note' }, w.note || '')));
 }
 
-function severityTable(f = {}) {
+function severityTable(f) {
+  f = f || {};
   const keys = [...SEVERITIES, ...Object.keys(f).filter((k) => !SEVERITIES.includes(k))];
   return h('table', { class: 'compact', 'data-testid': 'severity-table' },
     h('caption', {}, 'Findings by severity'),
