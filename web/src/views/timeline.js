@@ -6,7 +6,7 @@ import { h, s, num, when, category, CATEGORIES, entryName, badge } from '../ui.j
 
 export const WINDOW = 500;
 const MISSED = new Set(['missed', 'late', 'breach']);
-const LANE = 34, TOP = 16, BOTTOM = 34, LEFT = 74, RIGHT = 20;
+const LANE = 34, TOP = 16, BOTTOM = 34, LEFT = 88, RIGHT = 20;
 
 function ticks(t0, t1, n) {
   const span = t1 - t0, out = [];
@@ -16,7 +16,22 @@ function ticks(t0, t1, n) {
   return out.map((t) => [t, fmt(t)]);
 }
 
-function draw(all, findings, parties, width) {
+// Time -> [0,1]: linear in time, or 'even': linear in the rank among the entries' times
+// (piecewise linear between them), so bursts of messages stay readable in a long window.
+function scale(sorted, t0, t1, even) {
+  if (!even || sorted.length < 2) return (t) => (t - t0) / (t1 - t0);
+  const n = sorted.length;
+  return (t) => {
+    if (t <= sorted[0]) return 0.02 - 0.02 * Math.min(1, (sorted[0] - t) / (sorted[n - 1] - sorted[0] || 1));
+    if (t >= sorted[n - 1]) return 0.98 + 0.02 * Math.min(1, (t - sorted[n - 1]) / (sorted[n - 1] - sorted[0] || 1));
+    let lo = 0, hi = n - 1;
+    while (hi - lo > 1) { const m = (lo + hi) >> 1; if (sorted[m] <= t) lo = m; else hi = m; }
+    const f = sorted[hi] === sorted[lo] ? 0 : (t - sorted[lo]) / (sorted[hi] - sorted[lo]);
+    return 0.02 + (0.96 * (lo + f)) / (n - 1);
+  };
+}
+
+function draw(all, findings, parties, width, even) {
   const rows = all.filter((r) => r.from && Number.isFinite(r.logged_ms)); // not raw entries
   const lanes = [...parties];
   for (const r of rows) if (!lanes.includes(r.from)) lanes.push(r.from);
@@ -28,7 +43,9 @@ function draw(all, findings, parties, width) {
   const pad = (t1 - t0) * 0.02;
   t0 -= pad; t1 += pad;
   const height = TOP + LANE * lanes.length + BOTTOM;
-  const x = (t) => LEFT + ((t - t0) / (t1 - t0)) * (width - LEFT - RIGHT);
+  const sorted = rows.map((r) => r.logged_ms).sort((a, b) => a - b);
+  const u = scale(sorted, t0, t1, even);
+  const x = (t) => LEFT + u(t) * (width - LEFT - RIGHT);
   const byLeaf = new Map(rows.map((r) => [r.leaf, r]));
   const byIndex = new Map(rows.map((r) => [r.index, r]));
   const pt = (r) => [x(r.logged_ms), lane(r.from)];
@@ -36,7 +53,11 @@ function draw(all, findings, parties, width) {
   const grid = lanes.map((p) => s('g', { class: 'lane' },
     s('line', { x1: LEFT, x2: width - RIGHT, y1: lane(p), y2: lane(p) }),
     s('text', { x: LEFT - 8, y: lane(p) + 4, 'text-anchor': 'end' }, p)));
-  const axis = ticks(t0 + pad, t1 - pad, Math.max(2, Math.floor(width / 160))).map(([t, label]) => s('g', { class: 'tick' },
+  const nt = Math.max(2, Math.floor(width / 160));
+  const tickTimes = even && sorted.length > 1
+    ? ticks(0, 0, nt).map((_, i) => sorted[Math.round((i * (sorted.length - 1)) / nt)]).map((t) => [t, new Date(t).toISOString().slice(0, 10)])
+    : ticks(t0 + pad, t1 - pad, nt);
+  const axis = tickTimes.map(([t, label]) => s('g', { class: 'tick' },
     s('line', { x1: x(t), x2: x(t), y1: TOP, y2: height - BOTTOM + 4 }),
     s('text', { x: x(t), y: height - BOTTOM + 18, 'text-anchor': 'middle' }, label)));
   const refs = [];
@@ -95,13 +116,19 @@ export async function render(main, { query, stats }) {
     const idx = new Set(rows.map((r) => r.index));
     return allFindings.filter((f) => f.due && idx.has(f.trigger) && f.parties.length);
   };
+  let even = localStorage.getItem('treatylog.timeline-even') === '1';
   const go = (l) => { location.hash = l === null ? '#/timeline' : `#/timeline?last=${l}`; };
+  const spacing = h('div', { class: 'buttons', role: 'group', 'aria-label': 'Horizontal axis' });
   const redraw = () => {
     const first = rows.length ? rows[0].index : 0, lastIdx = rows.length ? rows[rows.length - 1].index : -1;
     count.textContent = rows.length ? `${num(rows.length)} entries shown, #${first} to #${lastIdx} of ${num(st.size)}` : 'No entries.';
     count.dataset.count = rows.length;
     const fs = inWindow();
-    figure.replaceChildren(rows.length ? draw(rows, fs, st.parties || [], Math.max(640, main.clientWidth - 8)) : h('p', {}, 'Nothing to draw.'));
+    figure.replaceChildren(rows.length ? draw(rows, fs, st.parties || [], Math.max(640, main.clientWidth - 8), even) : h('p', {}, 'Nothing to draw.'));
+    spacing.replaceChildren(...[[false, 'Time scale'], [true, 'Even spacing']].map(([v, label]) => h('button', {
+      type: 'button', 'aria-pressed': String(even === v),
+      onclick: () => { even = v; localStorage.setItem('treatylog.timeline-even', v ? '1' : '0'); redraw(); },
+    }, label)));
     if (follow) figure.scrollLeft = figure.scrollWidth; // on a narrow screen, start at the newest
     nav.replaceChildren(
       h('button', { type: 'button', disabled: first === 0, onclick: () => go(Math.max(first - 1, 0)) }, `← Earlier ${WINDOW}`),
@@ -110,14 +137,15 @@ export async function render(main, { query, stats }) {
     list.replaceChildren(...rows.slice().reverse().map((r) => h('tr', {},
       h('td', {}, h('a', { href: `#/entries/${r.index}` }, `#${r.index}`)), h('td', {}, when(r.logged)), h('td', {}, entryName(r)),
       h('td', {}, h('span', { class: `swatch c-${category(r.type)}`, 'aria-hidden': 'true' }), ' ', h('code', {}, r.type)), h('td', { class: 'n' }, (r.refs || []).length))));
-    dl.replaceChildren(...fs.map((f) => h('tr', { class: MISSED.has(f.state) ? 'missed' : '' },
+    if (!fs.length) dl.replaceChildren(h('tr', {}, h('td', { colspan: 4, class: 'muted' }, 'No deadline falls in this window.')));
+    else dl.replaceChildren(...fs.map((f) => h('tr', { class: MISSED.has(f.state) ? 'missed' : '' },
       h('td', {}, h('a', { href: `#/findings/${encodeURIComponent(f.id)}` }, f.id)), h('td', {}, when(f.due)), h('td', {}, badge(f.state)), h('td', {}, f.parties.join(', ')))));
   };
 
   main.replaceChildren(
     h('h1', {}, 'Timeline'),
     h('p', { class: 'muted' }, follow ? `The newest ${WINDOW} entries, following the log live.` : `A window of up to ${WINDOW} entries ending at #${last}.`),
-    count, nav, legend(), figure,
+    count, nav, spacing, legend(), figure,
     h('h2', {}, 'Deadlines in this window'),
     h('div', { class: 'scroll-x plain' }, h('table', { 'data-testid': 'deadlines' }, h('thead', {}, h('tr', {}, ['Finding', 'Due', 'State', 'Parties'].map((c) => h('th', { scope: 'col' }, c)))), dl)),
     h('details', {}, h('summary', {}, 'The entries of this window as a table'),
