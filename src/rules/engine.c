@@ -1834,7 +1834,9 @@ static tl_err due_pass(tl_engine *e, size_t ri, uint64_t size, int64_t w_s)
             const char *code = e->reg->parties[p].code;
             int pc = pcode(code);
             uint64_t v, k = (uint64_t)pc * 100000 + (uint64_t)y;
-            if (pc < 0 || u64map_get(&c->m1, k, &v))
+            /* On time = in the window by logged and inside this checkpoint: an entry after it
+             * cannot be, whenever this engine hears of the checkpoint (determinism). */
+            if (pc < 0 || (u64map_get(&c->m1, k, &v) && v < size))
                 continue;
             buf d = {NULL, 0, 0, true};
             buf_fmt(&d, "%s from %s for %lld", tl_rule_param(c->r, "on", 0, 0), code, (long long)y);

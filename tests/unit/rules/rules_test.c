@@ -800,6 +800,24 @@ static void test_due_date(void **state)
     h_add(&h, "2025-11-20T00:00:00Z", "vd11.ch7.calendar", "XB", 1, "[\"*\"]", NOREFS, cal);
     expect(&h, 3, "cal-due/1/2", "late", "XB/1 logged 2025-11-20T00:00:00Z");
     expect(&h, 2, "cal-due/1/2", "missed", NULL);
+    /* The same log, the checkpoints heard only at the end: the same findings. */
+    H h2;
+    h_init(&h2, "treatylog/rules/v1\nrule cal-due due-date {\n on vd11.ch7.calendar\n"
+                " due 11-15\n confidence V\n}\n");
+    h_registry(&h2, "XA XB");
+    h_add(&h2, "2025-11-15T23:59:59Z", "vd11.ch7.calendar", "XA", 1, "[\"*\"]", NOREFS, cal);
+    h_add(&h2, "2025-11-16T00:00:05Z", "vd11.ch11.statement", "XA", 2, "[\"*\"]", NOREFS,
+          "{\"topic\":\"t\",\"text\":\"x\"}");
+    h_add(&h2, "2025-11-20T00:00:00Z", "vd11.ch7.calendar", "XB", 1, "[\"*\"]", NOREFS, cal);
+    h_wit(&h2, 1, "2025-11-15T23:59:59Z");
+    h_wit(&h2, 2, "2025-11-16T00:00:06Z");
+    for (uint64_t size = 1; size <= 3; size++) {
+        char *a = h_text(&h, size), *b = h_text(&h2, size);
+        assert_string_equal(a, b);
+        free(a);
+        free(b);
+    }
+    h_free(&h2);
     h_free(&h);
 }
 
