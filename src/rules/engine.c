@@ -36,6 +36,7 @@ enum kind {
     K_OPTIME,
     K_SPAN,
     K_LIMIT,
+    K_WITHDRAWAL,
     K_NKINDS
 };
 
@@ -59,6 +60,7 @@ static const char *const KIND_NAMES[] = {
     "operator-time",
     "field-span",
     "limit",
+    "withdrawal",
 };
 _Static_assert(sizeof KIND_NAMES / sizeof KIND_NAMES[0] == K_NKINDS,
                "one name per kind, in the order of enum kind");
@@ -1650,11 +1652,9 @@ tl_err tl_engine_skip(tl_engine *e, uint64_t index, uint64_t logged_ms)
     return TL_OK;
 }
 
-static tl_err withdraw(tl_engine *e, uint64_t index, const tl_notification *n)
+/* Voids the findings of every entry of the same sender that n references (from index on). */
+static tl_err withdraw_refs(tl_engine *e, uint64_t index, const tl_notification *n)
 {
-    const char *action;
-    if (!body_str(n->body, "action", &action) || strcmp(action, "withdraw") != 0)
-        return TL_OK;
     for (size_t k = 0; k < n->nrefs; k++) {
         uint64_t t, w;
         if (!leafmap_get(&e->leaves, n->refs[k], &t) || memcmp(e->ents[t].from, n->from, 2) != 0)
@@ -1696,8 +1696,10 @@ tl_err tl_engine_add(tl_engine *e, uint64_t index, uint64_t logged_ms,
     if (type && !leafmap_put(&e->leaves, leaf, index))
         return tl_fail(d, TL_ERR_NOMEM, "out of memory");
     tl_err err = TL_OK;
-    if (type && type == e->correction_type)
-        err = withdraw(e, index, n);
+    const char *action;
+    if (type && type == e->correction_type && body_str(n->body, "action", &action) &&
+        !strcmp(action, "withdraw"))
+        err = withdraw_refs(e, index, n);
     addctx a = {e, index, (int64_t)logged_ms, n, type};
     for (size_t i = 0; err == TL_OK && i < e->nrules; i++) {
         switch (e->rules[i].kind) {
@@ -1754,6 +1756,10 @@ tl_err tl_engine_add(tl_engine *e, uint64_t index, uint64_t logged_ms,
             break;
         case K_LIMIT:
             err = k_limit(&a, i);
+            break;
+        case K_WITHDRAWAL:
+            if (in_list(e->rules[i].on, e->rules[i].non, type) && when_ok(&e->rules[i], n->body))
+                err = withdraw_refs(e, index, n);
             break;
         case K_OPTIME:
         case K_NKINDS:

@@ -160,6 +160,7 @@ static const kindspec KINDS[] = {
       CONF}},
     {"limit",
      {{"on", 't', true, true}, {"any", 'c', true, true}, {"when", 'w', false, true}, SEV, CONF}},
+    {"withdrawal", {{"on", 't', true, true}, {"when", 'w', false, true}, CONF}},
 };
 #define NKINDS (sizeof KINDS / sizeof KINDS[0])
 

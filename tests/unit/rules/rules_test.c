@@ -429,6 +429,7 @@ static void test_void_on_withdraw(void **state)
           "{\"action\":\"withdraw\",\"reason\":\"sent in error\"}");
     h_wit(&h, 5, "2022-02-14T00:00:00Z");
     expect(&h, 5, "r.reply/0", "void", "UA/1 withdrawn by UA/4");
+    expect(&h, 5, "r.reply/0", "void", "\"severity\":\"void\"");
     expect(&h, 5, "r.reply/1", "missed", NULL);
     expect(&h, 4, "r.reply/0", "pending", NULL); /* no checkpoint in that view yet */
     h_free(&h);
@@ -928,6 +929,35 @@ static void test_open_skies(void **state)
 #define SPAN_AC                                                                                    \
     "{\"action\":\"%s\",\"aircraft\":{\"type\":\"t\",\"registration\":"                            \
     "\"XB-OSA\",\"sensors\":[\"s\"]},\"effective\":\"2025-10-01\"}"
+
+/* vd11.ch5.cancel: a change with change "cancel" voids its notification's findings; an
+ * amendment does not. */
+static void test_cancel(void **state)
+{
+    (void)state;
+    H h;
+    h_init_file(&h, "rules/vd11.rules");
+    h_registry(&h, "XA XB");
+    char *b = notif_body("C1", "2025-04-20", "2025-04-30", 14000, 1, false, NULL);
+    h_add(&h, "2025-03-01T00:00:00Z", "vd11.ch5.notification", "XA", 1, "[\"*\"]", NOREFS, b);
+    free(b);
+    b = notif_body("C2", "2025-04-20", "2025-04-30", 14000, 1, false, NULL);
+    h_add(&h, "2025-03-01T00:00:00Z", "vd11.ch5.notification", "XA", 2, "[\"*\"]", NOREFS, b);
+    free(b);
+    h_add(&h, "2025-03-05T00:00:00Z", "vd11.ch5.change", "XA", 3, "[\"*\"]", REFS(0),
+          "{\"activity\":\"C1\",\"change\":\"cancel\",\"reason\":\"r\"}");
+    h_add(&h, "2025-03-05T00:00:00Z", "vd11.ch5.change", "XA", 4, "[\"*\"]", REFS(1),
+          "{\"activity\":\"C2\",\"change\":\"amend\",\"reason\":\"r\",\"troops_peak\":"
+          "15000}");
+    /* A cancellation by another State does nothing. */
+    h_add(&h, "2025-03-05T00:00:00Z", "vd11.ch5.change", "XB", 1, "[\"*\"]", REFS(1),
+          "{\"activity\":\"C2\",\"change\":\"cancel\",\"reason\":\"r\"}");
+    h_wit(&h, 5, "2025-04-20T00:00:01Z");
+    expect(&h, 5, "vd11.ch6.observe-threshold/0", "void", "XA/1 withdrawn by XA/3");
+    expect(&h, 5, "vd11.ch6.observe-threshold/1", "missed", NULL);
+    expect(&h, 2, "vd11.ch6.observe-threshold/0", "pending", NULL);
+    h_free(&h);
+}
 
 static void test_span_limit_when(void **state)
 {
@@ -1479,6 +1509,7 @@ int main(void)
         cmocka_unit_test(test_serial_and_skew),
         cmocka_unit_test(test_operator_time),
         cmocka_unit_test(test_open_skies),
+        cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_span_limit_when),
         cmocka_unit_test(test_threshold_by_activity),
         cmocka_unit_test(test_per_addressee_and_when),
