@@ -4,10 +4,16 @@ export class HttpError extends Error {
   constructor(status, text) { super(`HTTP ${status}: ${text.slice(0, 200)}`); this.status = status; }
 }
 
+const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+
+// 503 (e.g. findings still being computed after a start) is retried a few times.
 async function get(path, as = 'json') {
-  const r = await fetch(path, { headers: { Accept: as === 'json' ? 'application/json' : 'text/plain' } });
-  if (!r.ok) throw new HttpError(r.status, await r.text());
-  return as === 'json' ? r.json() : r.text();
+  for (let attempt = 0; ; attempt++) {
+    const r = await fetch(path, { headers: { Accept: as === 'json' ? 'application/json' : 'text/plain' } });
+    if (r.status === 503 && attempt < 6) { await sleep(500); continue; }
+    if (!r.ok) throw new HttpError(r.status, await r.text());
+    return as === 'json' ? r.json() : r.text();
+  }
 }
 
 const qs = (params) => {

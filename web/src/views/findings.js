@@ -17,7 +17,7 @@ export async function render(main, { query, stats }) {
   const fill = () => {
     const list = r.findings;
     count.dataset.count = list.length;
-    count.textContent = `${num(list.length)} finding${list.length === 1 ? '' : 's'}` + (r.at ? ` as of checkpoint ${num(r.at.size)} (${when(r.at.time)})` : '');
+    count.textContent = `${num(list.length)} finding${list.length === 1 ? '' : 's'}` + (r.at ? ` as of the witnessed checkpoint of size ${num(r.at.size)}${r.at.time ? ` (${when(r.at.time)})` : ''}` : '');
     body.replaceChildren(...list.slice(page * PAGE, (page + 1) * PAGE).map((f) => {
       const to = `#/findings/${encodeURIComponent(f.id)}`;
       return linkRow(to,
