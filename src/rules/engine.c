@@ -92,6 +92,9 @@ struct crule {
     bool has_hours, has_longer, match_activity;
     uint16_t sched_type;
     const char *sched_field;
+    uint16_t amend_type[MAX_TYPES];
+    const char *amend_field[MAX_TYPES];
+    size_t namend_types;
     const char *met_by, *field, *only_if, *unless, *by, *start, *end, *list, *questions, *answers,
         *stages, *count, *activities, *year, *flag, *accept, *grounds, *gvalue;
     cond any[MAX_CONDS];
@@ -277,6 +280,13 @@ static bool compile(tl_engine *e, crule *c, const tl_rule *r)
     const char *m = tl_rule_param(r, "match", 0, 0);
     c->match_activity = m && !strcmp(m, "activity");
     c->met_by = tl_rule_param(r, "met-by", 0, 0);
+    size_t nam = tl_rule_param_count(r, "amended-by");
+    for (size_t i = 0; i < nam && i < MAX_TYPES; i++) {
+        if (!intern(e, tl_rule_param(r, "amended-by", i, 0), &c->amend_type[i]))
+            return false;
+        c->amend_field[i] = tl_rule_param(r, "amended-by", i, 1);
+        c->namend_types++;
+    }
     if (c->kind == K_REPLY && tl_rule_param(r, "schedule", 0, 0)) {
         /* "schedule" is a message type and a field, not a type list: intern it here. */
         if (!intern(e, tl_rule_param(r, "schedule", 0, 0), &c->sched_type))
@@ -798,6 +808,163 @@ static bool when_ok(const crule *c, const json_t *body)
     return true;
 }
 
+/* threshold: the values a rule reads from its trigger, kept when the rule has "amended-by" so
+ * that an amendment can be laid over them. */
+typedef struct trec {
+    int64_t v[MAX_CONDS];
+    bool has[MAX_CONDS];
+    int64_t by_ms, s_ms, e_ms;
+    bool has_by, has_s, has_e, e_date;
+    int8_t only_if, unless; /* -1 absent, 0 false, 1 true */
+    bool when;
+    uint32_t namend; /* findings made by amendments so far */
+} trec;
+
+/* Reads into r the fields of body the rule looks at; fields absent from body stay as they are. */
+static void trec_read(const crule *c, const json_t *body, trec *r)
+{
+    for (size_t i = 0; i < c->nany; i++) {
+        int64_t v;
+        if (body_int(body, c->any[i].field, &v)) {
+            r->v[i] = v;
+            r->has[i] = true;
+        }
+    }
+    int64_t t;
+    bool isdate, fl;
+    if (c->by && body_time(body, c->by, &t, &isdate)) {
+        r->by_ms = t;
+        r->has_by = true;
+    }
+    if (c->has_longer) {
+        if (body_time(body, "start", &t, &isdate)) {
+            r->s_ms = t;
+            r->has_s = true;
+        }
+        if (body_time(body, "end", &t, &isdate)) {
+            r->e_ms = t;
+            r->e_date = isdate;
+            r->has_e = true;
+        }
+    }
+    if (c->only_if && body_bool(body, c->only_if, &fl))
+        r->only_if = fl;
+    if (c->unless && body_bool(body, c->unless, &fl))
+        r->unless = fl;
+}
+
+static bool trec_applies(const crule *c, const trec *r)
+{
+    if ((c->only_if && r->only_if != 1) || (c->unless && r->unless == 1) || !r->when)
+        return false;
+    if (c->has_longer) {
+        if (!r->has_s || !r->has_e)
+            return false;
+        if (r->e_ms - r->s_ms + (r->e_date ? DAY_MS : 0) <= c->longer_ms)
+            return false;
+    }
+    return true;
+}
+
+/* Whether any condition holds; its text into d (" (a >= b, ...") and absent fields into miss. */
+static bool trec_crosses(const crule *c, const trec *r, buf *d, buf *miss)
+{
+    bool crossed = false;
+    for (size_t i = 0; i < c->nany; i++) {
+        if (!r->has[i]) {
+            if (miss) {
+                buf_str(miss, miss->len ? ", " : "");
+                buf_str(miss, c->any[i].field);
+            }
+            continue;
+        }
+        if (cond_holds(&c->any[i], r->v[i])) {
+            if (d) {
+                buf_str(d, crossed ? ", " : " (");
+                cond_text(d, &c->any[i], r->v[i]);
+            }
+            crossed = true;
+        }
+    }
+    return crossed;
+}
+
+/* A threshold finding about trigger t from the record r; base_ms is the time an "hours"
+ * deadline runs from. act is the activity for "match activity". Returns the id or NONE. */
+static uint64_t thr_finding(tl_engine *e, size_t ri, uint64_t t, uint32_t sub, uint64_t created,
+                            const trec *r, int64_t base_ms, const char *act)
+{
+    crule *c = &e->rules[ri];
+    buf d = {NULL, 0, 0, true}, missing = {NULL, 0, 0, true};
+    (void)trec_crosses(c, r, &d, &missing);
+    char tname[32];
+    ename(tname, e, t);
+    buf w = {NULL, 0, 0, true};
+    buf_str(&w, c->other_names);
+    if (act)
+        buf_fmt(&w, " for activity %s, reported by %s", act, tname);
+    else
+        buf_fmt(&w, " from %.2s referencing %s", e->ents[t].from, tname);
+    buf_add(&w, d.p ? d.p : "", d.len);
+    buf_str(&w, ")");
+    if (missing.len) {
+        buf_str(&w, "; not reported: ");
+        buf_add(&w, missing.p, missing.len);
+    }
+    free(d.p);
+    free(missing.p);
+    char *ws = bdone(&w);
+    if (!ws)
+        return NONE;
+    uint64_t id = new_finding(e, ri, sub, t, created, FK_DEADLINE, TL_FINDING_PENDING, ws);
+    if (id == NONE)
+        return NONE;
+    finding *f = &e->f[id];
+    if (c->by)
+        f->due_ms = r->has_by ? r->by_ms : base_ms;
+    else
+        f->due_ms = base_ms + (c->has_hours ? c->hours_ms : 0);
+    return id;
+}
+
+/* An amendment (an "amended-by" message of the trigger's sender referencing it): lay its
+ * values over the trigger's and re-decide. A live finding the amended values no longer
+ * support is voided from the amendment on; a crossing the original did not have gives a new
+ * finding about the same trigger (sub-number 1, 2 ...), its hours counted from the amendment. */
+static tl_err thr_amend(const addctx *a, size_t ri, const json_t *over)
+{
+    tl_engine *e = a->e;
+    crule *c = &e->rules[ri];
+    for (size_t k = 0; k < a->n->nrefs; k++) {
+        uint64_t t, pos;
+        if (!leafmap_get(&e->leaves, a->n->refs[k], &t) || !u64map_get(&c->m1, t, &pos) ||
+            memcmp(e->ents[t].from, a->n->from, 2) != 0)
+            continue;
+        trec *r = (trec *)c->blobs[pos];
+        trec_read(c, over, r);
+        bool now = trec_applies(c, r) && trec_crosses(c, r, NULL, NULL);
+        finding *live = NULL;
+        uint64_t id = NONE;
+        (void)u64map_get(&e->trig_head, t, &id);
+        for (; id != NONE && !live; id = e->f[id].next_trig)
+            if (e->f[id].rule == ri && e->f[id].voided == NONE)
+                live = &e->f[id];
+        if (live && !now) {
+            live->voided = a->index;
+            live->void_kind = 1;
+        } else if (!live && now) {
+            uint64_t nid = thr_finding(e, ri, t, ++r->namend, a->index + 1, r, a->logged_ms, NULL);
+            if (nid == NONE)
+                return TL_ERR_NOMEM;
+            add_party(&e->f[nid], e->ents[t].from);
+            uint64_t have;
+            if (u64map_get(&c->m3, t, &have))
+                e->f[nid].reply = have;
+        }
+    }
+    return TL_OK;
+}
+
 static tl_err k_threshold(const addctx *a, size_t ri)
 {
     tl_engine *e = a->e;
@@ -806,6 +973,15 @@ static tl_err k_threshold(const addctx *a, size_t ri)
     if (in_list(c->other, c->nother, a->type)) {
         if (!c->match_activity) {
             resolve_by_refs(a, ri, NO_TIME);
+            /* Remember the first required message for each trigger, for amendments. */
+            for (size_t k = 0; c->namend_types && k < n->nrefs; k++) {
+                uint64_t t, v;
+                if (leafmap_get(&e->leaves, n->refs[k], &t) &&
+                    in_list(c->on, c->non, e->ents[t].type) &&
+                    !memcmp(e->ents[t].from, n->from, 2) && !u64map_get(&c->m3, t, &v) &&
+                    !u64map_put(&c->m3, t, a->index))
+                    return TL_ERR_NOMEM;
+            }
         } else {
             const char *act;
             if (body_str(n->body, "activity", &act)) {
@@ -821,76 +997,50 @@ static tl_err k_threshold(const addctx *a, size_t ri)
             }
         }
     }
-    if (!in_list(c->on, c->non, a->type) || !flags_ok(c, n->body) || !when_ok(c, n->body))
-        return TL_OK;
-    if (c->has_longer) {
-        int64_t s, en;
-        bool d1, d2;
-        if (!body_time(n->body, "start", &s, &d1) || !body_time(n->body, "end", &en, &d2))
-            return TL_OK;
-        int64_t dur = en - s + (d2 ? DAY_MS : 0);
-        if (dur <= c->longer_ms)
-            return TL_OK;
-    }
-    buf d = {NULL, 0, 0, true};
-    buf missing = {NULL, 0, 0, true};
-    bool crossed = false;
-    for (size_t i = 0; i < c->nany; i++) {
-        int64_t v;
-        if (!body_int(n->body, c->any[i].field, &v)) {
-            buf_str(&missing, missing.len ? ", " : "");
-            buf_str(&missing, c->any[i].field);
+    for (size_t i = 0; i < c->namend_types; i++) {
+        if (a->type != c->amend_type[i])
             continue;
-        }
-        if (cond_holds(&c->any[i], v)) {
-            buf_str(&d, crossed ? ", " : " (");
-            cond_text(&d, &c->any[i], v);
-            crossed = true;
+        const json_t *over = c->amend_field[i] ? body_get(n->body, c->amend_field[i]) : n->body;
+        if (json_is_object(over)) {
+            tl_err err = thr_amend(a, ri, over);
+            if (err != TL_OK)
+                return err;
         }
     }
-    if (!crossed) {
-        free(d.p);
-        free(missing.p);
+    if (!in_list(c->on, c->non, a->type))
         return TL_OK;
-    }
-    char tname[32];
-    ename(tname, e, a->index);
-    buf w = {NULL, 0, 0, true};
-    buf_str(&w, c->other_names);
-    const char *act = NULL;
-    if (c->match_activity) {
-        if (!body_str(n->body, "activity", &act)) {
-            free(d.p);
-            free(missing.p);
-            return TL_OK;
+    trec r0;
+    memset(&r0, 0, sizeof r0);
+    r0.only_if = r0.unless = -1;
+    r0.when = when_ok(c, n->body);
+    trec_read(c, n->body, &r0);
+    if (c->namend_types && !c->match_activity) {
+        /* Keep the values for amendments. */
+        if (c->nblobs == c->bcap) {
+            size_t nc = c->bcap ? c->bcap * 2 : 64;
+            char **nb = realloc(c->blobs, nc * sizeof *nb);
+            if (!nb)
+                return TL_ERR_NOMEM;
+            c->blobs = nb;
+            c->bcap = nc;
         }
-        buf_fmt(&w, " for activity %s, reported by %s", act, tname);
-    } else {
-        buf_fmt(&w, " from %.2s referencing %s", n->from, tname);
+        trec *keep = malloc(sizeof *keep);
+        if (!keep)
+            return TL_ERR_NOMEM;
+        *keep = r0;
+        c->blobs[c->nblobs] = (char *)keep;
+        if (!u64map_put(&c->m1, a->index, c->nblobs++))
+            return TL_ERR_NOMEM;
     }
-    buf_add(&w, d.p ? d.p : "", d.len);
-    buf_str(&w, ")");
-    if (missing.len) {
-        buf_str(&w, "; not reported: ");
-        buf_add(&w, missing.p, missing.len);
-    }
-    free(d.p);
-    free(missing.p);
-    char *ws = bdone(&w);
-    if (!ws)
-        return TL_ERR_NOMEM;
-    uint64_t id =
-        new_finding(e, ri, 0, a->index, a->index + 1, FK_DEADLINE, TL_FINDING_PENDING, ws);
+    if (!trec_applies(c, &r0) || !trec_crosses(c, &r0, NULL, NULL))
+        return TL_OK;
+    const char *act = NULL;
+    if (c->match_activity && !body_str(n->body, "activity", &act))
+        return TL_OK;
+    uint64_t id = thr_finding(e, ri, a->index, 0, a->index + 1, &r0, a->logged_ms, act);
     if (id == NONE)
         return TL_ERR_NOMEM;
     finding *f = &e->f[id];
-    int64_t due = a->logged_ms;
-    bool isdate;
-    if (c->by && !body_time(n->body, c->by, &due, &isdate))
-        due = a->logged_ms;
-    else if (c->has_hours)
-        due = a->logged_ms + c->hours_ms;
-    f->due_ms = due;
     if (!c->match_activity) {
         add_party(f, n->from);
     } else {

@@ -86,7 +86,10 @@ static void add_why(buf *b, const view *v, const finding *f, tl_finding_state st
         buf_str(b, "void: ");
         char tn[32];
         ename(tn, e, f->trigger);
-        buf_fmt(b, "%s withdrawn by %s; was: ", tn, nm);
+        if (f->void_kind == 1)
+            buf_fmt(b, "%s amended by %s so that the rule no longer applies; was: ", tn, nm);
+        else
+            buf_fmt(b, "%s withdrawn by %s; was: ", tn, nm);
     }
     buf desc = {NULL, 0, 0, true};
     const char *why = f->why;

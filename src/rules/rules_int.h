@@ -113,7 +113,8 @@ typedef struct finding {
     int64_t reply_ms; /* met-by time of the reply, or NO_TIME: the reply's logged with bounds */
     int64_t aux_ms;   /* advance-notice: the body time the deadline counts from */
     uint8_t kind;
-    uint8_t state; /* FK_STATIC */
+    uint8_t state;     /* FK_STATIC */
+    uint8_t void_kind; /* 0: withdrawn, 1: amended so that the rule no longer applies */
     uint8_t nparties;
     char parties[TL_FINDING_PARTIES_MAX][TL_PARTY_LEN + 1];
     uint32_t nent;

@@ -19,7 +19,8 @@
 /* Value types of parameter words (one letter each in the specs below):
  *   t message type   f body field path   i integer   c condition (3 words: field op int)
  *   m month-day MM-DD   p party spec (to | any | role:<role> | field)   w any words
- *   2 two fields   y a message type and a field   s severity word   k confidence mark
+ *   2 two fields   y a message type and a field   z a message type, optionally a field
+ *   s severity word   k confidence mark
  *   r match (refs | activity) */
 typedef struct keyspec {
     const char *key;
@@ -74,6 +75,7 @@ static const kindspec KINDS[] = {
       {"when", 'w', false, true},
       {"only-if", 'f', false, false},
       {"unless", 'f', false, false},
+      {"amended-by", 'z', false, true},
       SEV,
       CONF}},
     {"due-date",
@@ -402,7 +404,12 @@ static tl_err check_words(const pctx *p, unsigned lineno, const keyspec *ks, con
         want = 3;
     else if (ks->type == '2' || ks->type == 'y')
         want = 2;
-    if (ks->type == 'w') {
+    if (ks->type == 'z' && (nw < 1 || nw > 2)) {
+        unsigned col = nw > 2 ? w[2].col : (nw ? w[nw - 1].col : 1);
+        return perr(p, lineno, col, "parameter \"%s\" takes a message type and an optional field",
+                    ks->key);
+    }
+    if (ks->type == 'w' || ks->type == 'z') {
         if (nw < 1 || nw > MAX_WORDS)
             return perr(p, lineno, w[0].col - 1, "parameter \"%s\" takes 1 to 8 words", ks->key);
     } else if (nw != want) {
@@ -476,6 +483,17 @@ static tl_err check_words(const pctx *p, unsigned lineno, const keyspec *ks, con
             return perr(p, lineno, w[2].col, "bad integer \"%s\"", s2);
         break;
     }
+    case 'z':
+        if (!valid_id(s))
+            return perr(p, lineno, w[0].col, "bad message type \"%s\"", s);
+        if (nw == 2) {
+            char s2[TL_RULE_WORD_MAX + 1];
+            memcpy(s2, w[1].s, w[1].len);
+            s2[w[1].len] = 0;
+            if (!valid_field(s2))
+                return perr(p, lineno, w[1].col, "bad field name \"%s\"", s2);
+        }
+        break;
     case 'y': {
         if (!valid_id(s))
             return perr(p, lineno, w[0].col, "bad message type \"%s\"", s);

@@ -959,6 +959,53 @@ static void test_cancel(void **state)
     h_free(&h);
 }
 
+/* Amendments re-decide the observation rules (domain.md §3.4: a snap activity that grows is
+ * followed by a change, and the observation rule re-evaluates on it). */
+static void test_amendments(void **state)
+{
+    (void)state;
+    H h;
+    h_init_file(&h, "rules/vd11.rules");
+    h_registry(&h, "XA");
+    /* A snap activity of exactly 72 h: not observable; a change to six days makes it so, with
+     * 72 h from the change to invite. */
+    char *b = notif_body("S1", "2025-05-01", "2025-05-03", 14000, 1, true, NULL);
+    h_add(&h, "2025-05-01T00:00:00Z", "vd11.ch5.notification", "XA", 1, "[\"*\"]", NOREFS, b);
+    free(b);
+    h_add(&h, "2025-05-02T00:00:00Z", "vd11.ch5.change", "XA", 2, "[\"*\"]", REFS(0),
+          "{\"activity\":\"S1\",\"change\":\"amend\",\"reason\":\"r\",\"end\":"
+          "\"2025-05-06\"}");
+    expect_none(&h, 1, "vd11.ch6.snap-observe/0");
+    expect_none(&h, 2, "vd11.ch6.snap-observe/0");
+    expect(&h, 2, "vd11.ch6.snap-observe/0/1", "pending", "\"due\":\"2025-05-05T00:00:00Z\"");
+    h_add(&h, "2025-05-03T00:00:00Z", "vd11.ch6.observation-invitation", "XA", 3, "[\"*\"]",
+          REFS(0), INV_BODY);
+    expect(&h, 3, "vd11.ch6.snap-observe/0/1", "met", "\"entries\":[0,2]");
+
+    /* A notification over the threshold, invited at once; amended below it: void; amended
+     * over it again: a new finding, met by the invitation already sent. */
+    b = notif_body("N1", "2025-09-01", "2025-09-05", 14000, 1, false, NULL);
+    h_add(&h, "2025-06-01T00:00:00Z", "vd11.ch5.notification", "XA", 4, "[\"*\"]", NOREFS, b);
+    free(b);
+    h_add(&h, "2025-06-02T00:00:00Z", "vd11.ch6.observation-invitation", "XA", 5, "[\"*\"]",
+          REFS(3), INV_BODY);
+    h_add(&h, "2025-06-03T00:00:00Z", "generic.correction", "XA", 6, "[\"*\"]", REFS(3),
+          "{\"action\":\"amend\",\"reason\":\"r\",\"amended\":{\"troops_peak\":12000}}");
+    expect(&h, 5, "vd11.ch6.observe-threshold/3", "met", "\"entries\":[3,4]");
+    expect(&h, 6, "vd11.ch6.observe-threshold/3", "void",
+           "XA/4 amended by XA/6 so that the rule no longer applies");
+    /* Another State's change is not an amendment of XA's notification. */
+    h_add(&h, "2025-06-04T00:00:00Z", "vd11.ch5.change", "XB", 1, "[\"*\"]", REFS(3),
+          "{\"activity\":\"N1\",\"change\":\"amend\",\"troops_peak\":20000}");
+    expect_none(&h, 7, "vd11.ch6.observe-threshold/3/1");
+    h_add(&h, "2025-06-05T00:00:00Z", "vd11.ch5.change", "XA", 7, "[\"*\"]", REFS(3),
+          "{\"activity\":\"N1\",\"change\":\"amend\",\"troops_peak\":13500}");
+    expect(&h, 8, "vd11.ch6.observe-threshold/3/1", "met", "troops_peak 13500 >= 13000");
+    expect(&h, 8, "vd11.ch6.observe-threshold/3/1", "met", "\"entries\":[3,4]");
+    expect(&h, 8, "vd11.ch6.observe-threshold/3", "void", NULL);
+    h_free(&h);
+}
+
 static void test_span_limit_when(void **state)
 {
     (void)state;
@@ -1510,6 +1557,7 @@ int main(void)
         cmocka_unit_test(test_operator_time),
         cmocka_unit_test(test_open_skies),
         cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_amendments),
         cmocka_unit_test(test_span_limit_when),
         cmocka_unit_test(test_threshold_by_activity),
         cmocka_unit_test(test_per_addressee_and_when),
