@@ -24,6 +24,7 @@ export async function open(browser, base, viewport = { width: 1280, height: 900 
     if (!u.startsWith(origin + '/') && !u.startsWith('data:') && !u.startsWith('blob:')) page.foreign.push(u);
   });
   page.on('pageerror', (e) => page.errors.push(e.message));
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) page.errors.push(m.text()); });
   return page;
 }
 
