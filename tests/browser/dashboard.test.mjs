@@ -202,6 +202,15 @@ test('keyboard: the skip link and the navigation are reachable with Tab, focus i
   assert.notEqual(outline, 'none', 'focus is visible');
   await page.keyboard.press('Enter');
   await page.waitForSelector('main[data-ready=timeline]');
+  // The chart is one tab stop; arrows move between entries; Enter opens one.
+  const newest = await page.locator('svg.timeline a.point[tabindex="0"] circle').getAttribute('data-index');
+  await page.locator('svg.timeline a.point[tabindex="0"]').focus();
+  await page.keyboard.press('ArrowLeft');
+  const prev = await page.evaluate(() => document.activeElement.querySelector('circle')?.dataset.index);
+  assert.equal(await page.locator('svg.timeline a.point[tabindex="0"]').count(), 1);
+  assert.ok(Number(prev) < Number(newest), `ArrowLeft moves to an earlier entry (${prev} < ${newest})`);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((i) => location.hash === `#/entries/${i}`, prev);
 });
 
 test('phone width (375 px): every view fits, nothing but the charts scrolls sideways', async () => {

@@ -19,12 +19,15 @@ function checkpointBlock(w) {
 function severityTable(f) {
   f = f || {};
   const keys = [...SEVERITIES, ...Object.keys(f).filter((k) => !SEVERITIES.includes(k))];
+  const row = (k) => h('tr', {},
+    h('th', { scope: 'row' }, h('a', { href: `#/findings?state=${encodeURIComponent(k)}` }, badge(k))),
+    h('td', { class: 'n', 'data-severity': k }, num(f[k] ?? 0)));
   return h('table', { class: 'compact', 'data-testid': 'severity-table' },
     h('caption', {}, 'Findings by severity'),
-    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Severity'), h('th', { scope: 'col', class: 'n' }, 'Findings'))),
-    h('tbody', {}, keys.map((k) => h('tr', { class: OPEN.has(k) ? 'open' : 'closed' },
-      h('th', { scope: 'row' }, h('a', { href: `#/findings?state=${encodeURIComponent(k)}` }, badge(k))),
-      h('td', { class: 'n', 'data-severity': k }, num(f[k] ?? 0))))));
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Open'), h('th', { scope: 'col', class: 'n' }, 'Findings'))),
+    h('tbody', {}, keys.filter((k) => OPEN.has(k) || !['met', 'void'].includes(k)).map(row)),
+    h('tbody', { class: 'closed' }, h('tr', {}, h('th', { scope: 'colgroup', colspan: 2 }, 'Closed')),
+      keys.filter((k) => ['met', 'void'].includes(k)).map(row)));
 }
 
 function perDayChart(el, perDay) {
@@ -71,7 +74,7 @@ export async function render(main, { stats }) {
     plot?.destroy();
     plot = perDayChart(chartEl, st.per_day);
     const d = st.per_day || [];
-    daysEl.textContent = d.length ? `${d.length} days from ${d[0][0]} to ${d[d.length - 1][0]}; busiest ${Math.max(...d.map(([, n]) => n))} entries` : '';
+    daysEl.textContent = d.length ? `${d.length} days from ${d[0][0]} to ${d[d.length - 1][0]}; at most ${Math.max(...d.map(([, n]) => n))} a day` : '';
   };
   const newest = () => (st.size ? api.window_(st.size - 1, 10) : Promise.resolve({ entries: [] }));
   let pending = newest(); // in flight while the chart is drawn

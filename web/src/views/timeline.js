@@ -74,17 +74,31 @@ function draw(all, findings, parties, width, even) {
     const sz = MISSED.has(f.state) ? 8 : 6;
     return s('g', { class: cls, 'data-finding': f.id },
       trig ? s('line', { x1: pt(trig)[0], y1: pt(trig)[1], x2: dx, y2: dy }) : null,
-      s('a', { href: `#/findings/${encodeURIComponent(f.id)}`, 'aria-label': `deadline ${f.due} of ${f.id}: ${f.state}` },
+      s('a', { href: `#/findings/${encodeURIComponent(f.id)}`, 'aria-label': `deadline ${f.due} of ${f.id}: ${f.state}`, tabindex: -1 },
         s('polygon', { points: `${dx},${dy - sz} ${dx + sz},${dy} ${dx},${dy + sz} ${dx - sz},${dy}` },
           s('title', {}, `${f.rule} due ${when(f.due)}: ${f.state}`))));
   });
   const points = rows.map((r) => {
     const [cx, cy] = pt(r);
     const label = `${entryName(r)} ${r.type} logged ${when(r.logged)}`;
-    return s('a', { href: `#/entries/${r.index}`, 'aria-label': label, class: 'point' },
+    return s('a', { href: `#/entries/${r.index}`, 'aria-label': label, class: 'point', tabindex: -1 },
       s('circle', { cx, cy, r: 6, class: `c-${category(r.type)}`, 'data-index': r.index }, s('title', {}, label)));
   });
-  return s('svg', { width, height, viewBox: `0 0 ${width} ${height}`, class: 'timeline', role: 'group', 'aria-label': 'Timeline of entries by party' },
+  // One tab stop for the whole chart (the newest point); arrows move between points in log
+  // order, Home/End jump to the ends, Enter opens the entry (roving tabindex).
+  if (points.length) points[points.length - 1].setAttribute('tabindex', '0');
+  const onkeydown = (e) => {
+    const i = points.indexOf(e.target.closest('a.point'));
+    if (i < 0) return;
+    const j = { ArrowLeft: i - 1, ArrowUp: i - 1, ArrowRight: i + 1, ArrowDown: i + 1, Home: 0, End: points.length - 1 }[e.key];
+    if (j === undefined || j < 0 || j >= points.length) return;
+    e.preventDefault();
+    points[i].setAttribute('tabindex', '-1');
+    points[j].setAttribute('tabindex', '0');
+    points[j].focus();
+  };
+  return s('svg', { width, height, viewBox: `0 0 ${width} ${height}`, class: 'timeline', role: 'group', onkeydown,
+    'aria-label': 'Timeline of entries by party: arrow keys move between entries, Enter opens one' },
     s('defs', {}, s('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 6, markerHeight: 6, orient: 'auto-start-reverse' },
       s('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead' }))),
     grid, axis, s('g', { class: 'refs' }, refs), s('g', { class: 'deadlines' }, deadlines), s('g', { class: 'points' }, points));
