@@ -263,3 +263,22 @@ test('a new entry\'s page says it awaits a witnessed checkpoint, or verifies onc
   assert.ok(['pending', 'true'].includes(ok), `verdict ${ok}`);
   if (st.witnessed && st.witnessed.size > last) assert.equal(ok, 'true');
 });
+
+test('a new finding appears in the findings list and the overview without a reload (fixture only)', async (t) => {
+  const probe = await fetch(`${BASE}/fixture/ping`).then((r) => r.json()).catch(() => null);
+  if (!probe?.fixture) return t.skip('not the fixture server: no way to add a finding');
+  await view(page, BASE, '#/findings', 'findings');
+  const before = (await api(BASE, '/v1/findings')).findings.length;
+  const st = await api(BASE, '/v1/stats');
+  await page.evaluate(() => { window.__noReload = true; });
+  const f = { id: 'vd11.serial-gap/1', rule: 'vd11.serial-gap', state: 'advisory', severity: 'advisory', parties: ['XA'], trigger: 1, entries: [1],
+    due: null, why: 'XA serial 3 follows 1', params: {}, confidence: 'C', range: null };
+  const r = await fetch(`${BASE}/fixture/finding`, { method: 'POST', body: JSON.stringify(f) });
+  assert.equal(r.status, 200);
+  await page.waitForFunction((n) => document.querySelector('[data-testid=findings-count]')?.dataset.count === String(n), before + 1, { timeout: 10_000 });
+  assert.ok(await page.locator(`[data-testid=findings] tbody a:text-is("${f.id}")`).count() === 1);
+  await page.click('nav a[data-view=overview]');
+  await page.waitForSelector('main[data-ready=overview]');
+  assert.equal(await page.textContent('[data-severity=advisory]'), num((st.findings.advisory || 0) + 1));
+  assert.equal(await page.evaluate(() => window.__noReload), true);
+});

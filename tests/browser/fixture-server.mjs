@@ -7,6 +7,7 @@
 //   GET  /v1/proof/inclusion?index=N, /v1/proof?hash=B64, /checkpoint, /v1/checkpoints?from=
 //   POST /fixture/append            {"from":"XA","type":"...","troops":N,"activity":"..."}:
 //                                    appends a row (not in any checkpoint), returns it
+//   POST /fixture/finding            a FINDING object: added to the findings (live test)
 // --entries N makes a big log: the fixture's rows, then synthetic rows generated on the fly
 // (one every 5 minutes), for the 100k performance test; nothing is materialised.
 // Usage: node tests/browser/fixture-server.mjs [--port 0] [--entries N] [--root web/dist]
@@ -127,7 +128,17 @@ const server = http.createServer((req, res) => {
     });
     return;
   }
+  if (req.method === 'POST' && p === '/fixture/finding') { // a FINDING (decision 0003) to list
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      try { fx.findings.push(JSON.parse(body)); } catch { return send(res, 400, 'treatylog: bad JSON\n'); }
+      json(res, { findings: fx.findings.length });
+    });
+    return;
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'treatylog: method not allowed\n');
+  if (p === '/fixture/ping') return json(res, { fixture: true });
   if (p === '/v1/stats') return json(res, stats());
   if (p === '/v1/entries') return json(res, entries(q));
   let m;
