@@ -57,3 +57,15 @@ test('tampering fails', () => {
   assert.throws(() => v.b64decode('AB=='.replace('B', 'C').replace('==', '=')));
   assert.throws(() => v.parseVkey(fx.policy.split('\n')[0].slice(4).replace(/\+[0-9a-f]{8}\+/, '+00000000+')));
 });
+
+test('evidence entries decode, reference the trigger where they answer it, and are signed', () => {
+  const f = fx.findings.find((x) => x.range);
+  const d = v.decodeEvidence(fx.evidence[f.id]);
+  assert.equal(d.length, f.range[1] - f.range[0] + 1);
+  assert.ok(d.every((x) => x.signed === true && !x.error), JSON.stringify(d));
+  assert.ok(d.some((x) => x.refsTrigger), 'the meeting request refers to the request');
+  const ev = structuredClone(fx.evidence[f.id]); // a submission re-signed by nobody: unsigned
+  const e = Buffer.from(ev.entries[1].entry, 'base64').toString();
+  ev.entries[1].entry = Buffer.from(e.replace('"serial":', '"serial":1')).toString('base64');
+  assert.equal(v.decodeEvidence(ev)[1].signed, false);
+});

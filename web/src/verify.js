@@ -272,3 +272,33 @@ export function verifyEvidence(ev, policy) {
   const ok = cpr.ok && results.length > 0 && results.every((r) => r.ok);
   return { ok, checkpoint: cpr, results };
 }
+
+// The entries of an evidence file decoded here, not taken from the API: for each, the logged
+// time, sender, serial, type, whether it references the trigger, and whether its submission
+// is signed by a key the evidence's registry entries give its sender (any key the party ever
+// had in them: genesis, add, rotate).
+export function decodeEvidence(ev) {
+  const keys = new Map(); // party code -> [vkey]
+  for (const r of ev.registry || []) {
+    try {
+      const reg = registryOf(splitEntry(b64decode(r.entry)).submission);
+      for (const p of reg.parties || []) if (p.keys) keys.set(p.code, [...(keys.get(p.code) || []), ...p.keys]);
+    } catch { /* not a registry entry: ignored */ }
+  }
+  const trigger = (ev.entries || []).find((e) => e.index === ev.finding?.trigger);
+  const triggerLeaf = trigger ? b64encode(leafHash(b64decode(trigger.entry))) : null;
+  return (ev.entries || []).map((e) => {
+    const out = { index: e.index, logged: null, from: null, serial: null, type: null, refsTrigger: false, signed: null, error: null };
+    try {
+      const { logged, submission } = splitEntry(b64decode(e.entry));
+      out.logged = new Date(logged).toISOString();
+      const note = parseNote(submission);
+      const [head, json] = note.text.split('\n');
+      if (head !== 'treatylog/notification/v1') { out.type = head; return out; }
+      const n = JSON.parse(json);
+      Object.assign(out, { from: n.from, serial: n.serial, type: n.type, refsTrigger: !!triggerLeaf && (n.refs || []).includes(triggerLeaf) });
+      out.signed = (keys.get(n.from) || []).some((k) => { try { return verifyNoteSig(note, parseVkey(k)) === 'ok'; } catch { return false; } });
+    } catch (err) { out.error = err.message; }
+    return out;
+  });
+}

@@ -3,7 +3,7 @@
 import * as api from '../api.js';
 import * as trust from '../trust.js';
 import { h, num, when, badge } from '../ui.js';
-import { verifyEvidence, b64encode } from '../verify.js';
+import { verifyEvidence, b64encode, decodeEvidence } from '../verify.js';
 import { panel, pending } from './verifypanel.js';
 
 const MAX_BOUNDS = 25; // entries whose bounds are fetched (absence ranges can be long)
@@ -36,7 +36,27 @@ export function verifyAll(ev, policy) {
   const missing = needed.filter((i) => !have.has(i));
   steps.push({ label: 'the evidence holds every entry the finding names', ok: missing.length === 0, detail: missing.length ? `missing ${missing.join(', ')}` : `${have.size} entries` });
   for (const x of r.results) steps.push({ label: `${x.kind === 'registry' ? 'registry entry' : 'entry'} #${x.index} included in the checkpoint`, ok: x.ok, detail: x.detail });
-  return { ok: r.ok && missing.length === 0, steps };
+  const decoded = decodeEvidence(ev);
+  const unsigned = decoded.filter((d) => d.signed === false || d.error);
+  steps.push({ label: 'every notification is signed by its sender\u2019s registered key', ok: unsigned.length === 0,
+    detail: unsigned.length ? `not: ${unsigned.map((d) => `#${d.index}`).join(', ')}` : `${decoded.filter((d) => d.signed).length} signatures` });
+  return { ok: r.ok && missing.length === 0 && unsigned.length === 0, steps, decoded };
+}
+
+// What the evidence itself says, decoded in the browser: for an absence finding, the reader
+// sees that no entry of the range is the awaited one.
+function decodedTable(rows, f) {
+  return h('section', { 'aria-labelledby': 'h-decoded' },
+    h('h2', { id: 'h-decoded' }, 'The entries of the evidence, decoded here'),
+    h('p', { class: 'muted' }, f.range ? `Every entry from #${f.range[0]} to #${f.range[1]}: none may be the awaited message.` : 'The entries the finding rests on.'),
+    h('div', { class: 'scroll-x plain' }, h('table', { 'data-testid': 'decoded' },
+      h('thead', {}, h('tr', {}, ['Entry', 'Logged', 'From', 'Type', 'Refers to the trigger', 'Signed by its sender'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, rows.map((d) => h('tr', { class: d.signed === false || d.error ? 'missed' : '' },
+        h('th', { scope: 'row' }, h('a', { href: `#/entries/${d.index}` }, `#${d.index}`), d.index === f.trigger ? ' (trigger)' : ''),
+        h('td', {}, when(d.logged)), h('td', {}, d.from ? `${d.from}/${d.serial}` : '—'),
+        h('td', {}, d.error ? h('span', { class: 'error' }, d.error) : h('code', {}, d.type || '—')),
+        h('td', {}, d.refsTrigger ? 'yes' : 'no'),
+        h('td', {}, d.signed === null ? '—' : d.signed ? '\u2714 yes' : '\u2718 no')))))));
 }
 
 export async function render(main, { params }) {
@@ -91,7 +111,8 @@ export async function render(main, { params }) {
     const cur = await trust.current(reg?.witness_policy ?? null);
     const res = verifyAll(ev, cur.policy);
     verifyEl.replaceChildren(panel('Verification in this browser', { ...res, source: cur.source,
-      note: `${ev.entries.length} entries and ${ev.registry?.length ?? 0} registry entries checked against one witnessed checkpoint.` }));
+      note: `${ev.entries.length} entries and ${ev.registry?.length ?? 0} registry entries checked against one witnessed checkpoint.` }),
+    decodedTable(res.decoded || [], f));
   } catch (e) {
     verifyEl.replaceChildren(panel('Verification in this browser', { ok: false, steps: [{ label: 'verification', ok: false, detail: e.message }] }));
   }
