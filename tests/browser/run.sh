@@ -6,7 +6,9 @@
 # The 100k-entry performance test runs against TL_PERF_URL if set, else against a fixture
 # server started with --entries 100000.
 # Env: SCREENSHOTS=1 writes docs/screenshots/*.png; TL_SUBMIT='cmd' submits one notification to
-# URL (needed for the live test against a real server; the fixture has POST /fixture/append).
+# URL (needed for the live test against a real server; the fixture has POST /fixture/append),
+# e.g. 'tests/browser/submit-one.sh DEMO_DIR URL'; TL_EVIDENCE_DIR=DEMO_DIR/evidence also checks
+# every evidence file the demo wrote with the browser's verifier.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM:-}" ]; then

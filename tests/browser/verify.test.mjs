@@ -69,3 +69,18 @@ test('evidence entries decode, reference the trigger where they answer it, and a
   ev.entries[1].entry = Buffer.from(e.replace('"serial":', '"serial":1')).toString('base64');
   assert.equal(v.decodeEvidence(ev)[1].signed, false);
 });
+
+// TL_EVIDENCE_DIR=<treatylog demo dir>/evidence: every evidence file `serve` wrote verifies
+// with the browser's code, keys from its own registry entries, as the finding page does it.
+test('evidence files written by treatylog verify as the finding page verifies them', { skip: !process.env.TL_EVIDENCE_DIR && 'TL_EVIDENCE_DIR not set' }, async () => {
+  const { verifyAll } = await import('../../web/src/views/finding.js');
+  const dir = process.env.TL_EVIDENCE_DIR;
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
+  assert.ok(files.length > 0);
+  for (const f of files) {
+    const ev = JSON.parse(fs.readFileSync(`${dir}/${f}`, 'utf8'));
+    const reg = v.registryOf(v.splitEntry(v.b64decode(ev.registry[0].entry)).submission);
+    const r = verifyAll(ev, v.parsePolicy(reg.witness_policy));
+    assert.ok(r.ok, `${f}: ${JSON.stringify(r.steps.filter((s) => !s.ok))}`);
+  }
+});
