@@ -35,7 +35,9 @@ function draw(all, findings, parties, width, even) {
   const rows = all.filter((r) => r.from && Number.isFinite(r.logged_ms)); // not raw entries
   const lanes = [...parties];
   for (const r of rows) if (!lanes.includes(r.from)) lanes.push(r.from);
-  for (const f of findings) for (const p of f.parties) if (!lanes.includes(p)) lanes.push(p);
+  // A deadline sits on the lane of the party that owes it, else on its trigger's lane.
+  const laneOf = (f) => f.parties[0] || rows.find((r) => r.index === f.trigger)?.from || 'operator';
+  for (const f of findings) for (const p of [...f.parties, laneOf(f)]) if (!lanes.includes(p)) lanes.push(p);
   const lane = (p) => TOP + LANE * lanes.indexOf(p) + LANE / 2;
   const times = rows.map((r) => r.logged_ms).concat(findings.map((f) => Date.parse(f.due)));
   let t0 = Math.min(...times), t1 = Math.max(...times);
@@ -69,7 +71,7 @@ function draw(all, findings, parties, width, even) {
   }
   const deadlines = findings.map((f) => {
     const trig = byIndex.get(f.trigger);
-    const dx = x(Date.parse(f.due)), dy = lane(f.parties[0] || trig?.from);
+    const dx = x(Date.parse(f.due)), dy = lane(laneOf(f));
     const cls = `deadline ${MISSED.has(f.state) ? 'missed' : ''} s-${f.state}`;
     const sz = MISSED.has(f.state) ? 8 : 6;
     return s('g', { class: cls, 'data-finding': f.id },
@@ -128,7 +130,7 @@ export async function render(main, { query, stats }) {
   const dl = h('tbody');
   const inWindow = () => {
     const idx = new Set(rows.map((r) => r.index));
-    return allFindings.filter((f) => f.due && idx.has(f.trigger) && f.parties.length);
+    return allFindings.filter((f) => f.due && idx.has(f.trigger));
   };
   let even = localStorage.getItem('treatylog.timeline-even') === '1';
   const go = (l) => { location.hash = l === null ? '#/timeline' : `#/timeline?last=${l}`; };
