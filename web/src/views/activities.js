@@ -26,6 +26,11 @@ function chart(acts, width) {
   }));
 }
 
+export const observedTroops = (e) => {
+  const o = e?.notification?.body?.observed;
+  return Number.isInteger(o?.troops) ? o.troops : Number.isInteger(o?.personnel) ? o.personnel : null;
+};
+
 async function all(type, limit = 1000, pages = 5) {
   const out = [];
   let after = null, next = null;
@@ -46,12 +51,15 @@ export async function render(main) {
     if (!r.activity) continue;
     acts.set(r.activity, { activity: r.activity, from: r.from, index: r.index, start: r.start, end: r.end, declared: r.troops, observed: null, reports: [] });
   }
-  for (const r of reports.flatMap((x) => x.rows)) {
+  // A report row may not carry the observed troops (decision 0003 leaves `troops` to the
+  // notification's figure): then they come from the report itself, body.observed.
+  const joined = reports.flatMap((x) => x.rows).filter((r) => acts.has(r.activity));
+  const observed = await Promise.all(joined.slice(0, 100).map(async (r) => r.troops ?? observedTroops(await api.entry(r.index).catch(() => null))));
+  joined.slice(0, 100).forEach((r, i) => {
     const a = acts.get(r.activity);
-    if (!a) continue;
     a.reports.push(r);
-    if (r.troops !== null) a.observed = Math.max(a.observed ?? 0, r.troops);
-  }
+    if (observed[i] !== null && observed[i] !== undefined) a.observed = Math.max(a.observed ?? 0, observed[i]);
+  });
   const list = [...acts.values()];
   const figure = h('div', { class: 'scroll-x' });
   const redraw = () => figure.replaceChildren(list.length ? chart(list, Math.max(360, Math.min(main.clientWidth - 8, 1100))) : h('p', {}, 'No notified activities.'));

@@ -81,7 +81,7 @@ export async function render(main, { params }) {
       h('dt', {}, 'Rule'), h('dd', {}, h('a', { href: `#/findings?rule=${encodeURIComponent(f.rule)}` }, h('code', {}, f.rule)),
         ev?.ruleset ? h('span', { class: 'muted' }, ` in ${ev.ruleset.name} (sha256 ${ev.ruleset.sha256.slice(0, 12)}…)`) : null),
       h('dt', {}, 'State'), h('dd', { 'data-testid': 'finding-state' }, f.state),
-      h('dt', {}, 'Parties'), h('dd', {}, f.parties.join(', ')),
+      h('dt', {}, 'Parties'), h('dd', {}, f.parties.join(', ') || '— (the operator or the log as a whole)'),
       h('dt', {}, 'Trigger'), h('dd', {}, h('a', { href: `#/entries/${f.trigger}` }, `entry #${f.trigger}`)),
       h('dt', {}, 'Due'), h('dd', {}, when(f.due)),
       h('dt', {}, 'Parameters'), h('dd', {}, h('code', {}, JSON.stringify(f.params))),

@@ -38,7 +38,7 @@ function perDayChart(el, perDay) {
   const width = Math.max(280, el.clientWidth || 600);
   return new uPlot({
     width, height: 200, legend: { show: false }, cursor: { y: false },
-    scales: { x: { time: true } },
+    scales: { x: { time: true }, y: { range: (u, lo, hi) => [0, Math.max(1, Math.ceil(hi * 1.1))] } },
     axes: [{ stroke: '#444' }, { stroke: '#444', size: 50 }],
     series: [{}, { label: 'entries', fill: 'rgba(31,95,191,0.35)', stroke: '#1f5fbf', paths: uPlot.paths.bars({ size: [0.9, 40] }), points: { show: false } }],
   }, [xs, ys], el);

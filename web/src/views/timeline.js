@@ -130,7 +130,7 @@ export async function render(main, { query, stats }) {
   const dl = h('tbody');
   const inWindow = () => {
     const idx = new Set(rows.map((r) => r.index));
-    return allFindings.filter((f) => f.due && idx.has(f.trigger));
+    return allFindings.filter((f) => f.due && idx.has(f.trigger)).sort((a, b) => Date.parse(a.due) - Date.parse(b.due));
   };
   let even = localStorage.getItem('treatylog.timeline-even') === '1';
   const go = (l) => { location.hash = l === null ? '#/timeline' : `#/timeline?last=${l}`; };
