@@ -74,6 +74,7 @@ test('timeline draws the newest window: one point per entry, refs, deadlines, mi
   assert.equal(await page.locator('[data-testid=deadlines] tbody tr').count(), Math.max(1, due.length));
   await page.click('button:text-is("Even spacing")');
   assert.equal(await page.locator('svg.timeline .point circle').count(), rows.filter((r) => r.from && r.logged_ms !== null).length);
+  await shot(page, 'timeline-even');
   await page.click('button:text-is("Time scale")');
   await shot(page, 'timeline');
 });
