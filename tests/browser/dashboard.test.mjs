@@ -8,6 +8,7 @@
 // if set, else POST /fixture/append (the fixture server).
 import assert from 'node:assert/strict';
 import { execSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -232,6 +233,37 @@ test('phone width (375 px): every view fits, nothing but the charts scrolls side
     assert.ok(w <= 375, `${hash}: page is ${w} px wide`);
     if (name) await shot(p, name);
   }
+  await p.context().close();
+});
+
+// A cosigner vkey (type 0x04) of a fresh key nobody uses.
+function strangerVkey(name) {
+  const pub = crypto.generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
+  const tk = Buffer.concat([Buffer.of(4), pub]);
+  const id = crypto.createHash('sha256').update(Buffer.concat([Buffer.from(name + '\n'), tk])).digest().subarray(0, 4);
+  return `${name}+${id.toString('hex')}+${tk.toString('base64')}`;
+}
+
+test('keys: a pinned policy wins; witnesses the reader does not trust make the evidence fail', async () => {
+  const f = await findingWithEvidence();
+  const p = await open(browser, BASE);
+  pages.push(p);
+  await view(p, BASE, '#/trust', 'trust');
+  assert.match(await p.textContent('[data-testid=policy-source]'), /registry/);
+  const registryPolicy = await p.inputValue('#policy');
+  const strangers = registryPolicy.replace(/^witness (\S+) (\S+)(.*)$/gm, (m, n, k, rest) => `witness ${n} ${strangerVkey(k.split('+')[0])}${rest}`);
+  assert.notEqual(strangers, registryPolicy);
+  await p.fill('#policy', strangers);
+  await p.click('button:text-is("Pin this policy")');
+  await p.waitForFunction(() => /pinned/.test(document.querySelector('[data-testid=policy-source]')?.textContent));
+  await view(p, BASE, `#/findings/${encodeURIComponent(f.id)}`, 'findings');
+  assert.equal(await verdict(p), 'false', 'the quorum is not met with witnesses the reader does not trust');
+  assert.match(await p.textContent('[data-testid=verification]'), /pinned by you/);
+  await view(p, BASE, '#/trust', 'trust');
+  await p.click('button:text-is("Use the registry\u2019s policy")');
+  await p.waitForFunction(() => /registry/.test(document.querySelector('[data-testid=policy-source]')?.textContent));
+  await view(p, BASE, `#/findings/${encodeURIComponent(f.id)}`, 'findings');
+  assert.equal(await verdict(p), 'true');
   await p.context().close();
 });
 
