@@ -2,7 +2,7 @@
 // the 9,000 / 13,000 / 40,000 troops lines, and what observers or inspectors reported where a
 // report exists (vd11.ch6.observation-report, vd11.ch9.inspection-report, joined by activity).
 import * as api from '../api.js';
-import { h, s, num, when } from '../ui.js';
+import { h, s, num } from '../ui.js';
 
 const THRESHOLDS = [[9000, 'notification'], [13000, 'observation'], [40000, 'two years\u2019 notice']];
 const REPORTS = ['vd11.ch6.observation-report', 'vd11.ch9.inspection-report'];
