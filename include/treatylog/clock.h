@@ -18,6 +18,10 @@ typedef struct tl_clock {
 /* Unix milliseconds: the real clock plus c's offset (NULL: the real clock). */
 int64_t tl_clock_now_ms(const tl_clock *c);
 
+/* Sets c to read `ms` now (the start of a replay, possibly in the past). Call it before any
+ * reader uses c; afterwards only tl_clock_advance_to. */
+void tl_clock_start_at(tl_clock *c, int64_t ms);
+
 /* Moves c forward so that it reads at least `ms` now; never backward. */
 void tl_clock_advance_to(tl_clock *c, int64_t ms);
 

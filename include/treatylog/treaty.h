@@ -44,6 +44,9 @@ TL_MUST_CHECK tl_err tl_treaty_open(tl_treaty **out, const char *dir, const tl_s
 /* Fills the keyed-mode hooks of a sequencer configuration (split, integrated). */
 void tl_treaty_seq_config(tl_treaty *t, tl_seq_config *cfg);
 
+/* Another integration hook, called after the query index took each batch (e.g. the rules). */
+void tl_treaty_chain(tl_treaty *t, tl_integrated_fn next, void *ctx);
+
 /* Gives the treaty layer the sequencer it submits to (once, after tl_seq_open). */
 void tl_treaty_attach(tl_treaty *t, tl_seq *s);
 

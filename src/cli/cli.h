@@ -6,6 +6,7 @@
 #ifndef TREATYLOG_CLI_H
 #define TREATYLOG_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -117,6 +118,26 @@ void cli_ruleset_free(cli_ruleset *r);
 struct json_t;
 TL_MUST_CHECK tl_err cli_http_json(const char *base, const char *path, struct json_t **out,
                                    tl_diag *d);
+
+/* A running `serve` (cmd_serve.c), also started in-process by `demo`. */
+#define CLI_SERVE_SETTINGS 17
+typedef struct cli_serve cli_serve;
+struct tl_clock;
+struct tl_seq;
+struct tl_live_findings;
+/* Fills the settings table of serve (names; values NULL). */
+void cli_serve_settings(cli_setting set[CLI_SERVE_SETTINGS]);
+/* Opens the log and starts serving it as the settings say; clock: NULL = the real one. */
+TL_MUST_CHECK tl_err cli_serve_open(cli_serve **out, cli_setting *set,
+                                    const struct tl_clock *clock, tl_diag *d);
+/* Its URL ("http://127.0.0.1:PORT"). */
+const char *cli_serve_url(const cli_serve *rt);
+struct tl_seq *cli_serve_seq(cli_serve *rt);
+struct tl_live_findings *cli_serve_findings(cli_serve *rt);
+/* Integrates what was accepted, stops and frees. NULL-safe. */
+void cli_serve_close(cli_serve *rt);
+/* Blocks SIGINT and SIGTERM in this and later threads (take them with sigwait). */
+void cli_block_signals(sigset_t *sigs);
 
 int cmd_check(int argc, char **argv);
 int cmd_verify_evidence(int argc, char **argv);

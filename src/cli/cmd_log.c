@@ -12,14 +12,16 @@
 #include "treatylog/log.h"
 #include "treatylog/note.h"
 #include "treatylog/registry.h"
+#include "treatylog/entry.h"
 #include "treatylog/tile.h"
+#include "treatylog/values.h"
 
 /* The genesis entry of a treaty log (DESIGN §3): the registry document, signed by the
  * operator, as entry 0 in the treatylog/entry/v1 layout
  *   "treatylog/entry/v1" LF "logged" SP <unix ms> LF LF <signed registry note>
  * Checked by applying it to an empty registry before anything is written. */
-static tl_err genesis_entry(const char *path, const tl_skey *k, uint8_t **entry, size_t *elen,
-                            tl_diag *d)
+static tl_err genesis_entry(const char *path, const tl_skey *k, uint64_t logged_ms,
+                            uint8_t **entry, size_t *elen, tl_diag *d)
 {
     uint8_t *json = NULL;
     size_t jlen = 0;
@@ -43,12 +45,13 @@ static tl_err genesis_entry(const char *path, const tl_skey *k, uint8_t **entry,
         free(note);
         return tl_diag_prefix(d, e, "%s", path);
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    char head[64];
-    int hn = snprintf(head, sizeof head, "treatylog/entry/v1\nlogged %llu\n\n",
-                      (unsigned long long)ts.tv_sec * 1000ull +
-                          (unsigned long long)ts.tv_nsec / 1000000ull);
+    if (logged_ms == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        logged_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    }
+    char head[TL_ENTRY_HEAD_MAX];
+    int hn = (int)tl_entry_head(head, logged_ms);
     size_t n = (size_t)hn + nlen;
     if (n > TL_ENTRY_MAX) {
         free(note);
@@ -70,18 +73,23 @@ static tl_err genesis_entry(const char *path, const tl_skey *k, uint8_t **entry,
 
 int cmd_init(int argc, char **argv)
 {
-    const char *keyfile = NULL, *origin = NULL, *registry = NULL;
-    const cli_opt opts[] = {
-        {"key", &keyfile, NULL}, {"origin", &origin, NULL}, {"registry", &registry, NULL}};
+    const char *keyfile = NULL, *origin = NULL, *registry = NULL, *when = NULL;
+    const cli_opt opts[] = {{"key", &keyfile, NULL},
+                            {"origin", &origin, NULL},
+                            {"registry", &registry, NULL},
+                            {"time", &when, NULL}};
     const char *pos[1];
     size_t npos = 0;
-    int rc = cli_parse("init", argc, argv, opts, 3, pos, 1, &npos);
+    int rc = cli_parse("init", argc, argv, opts, 4, pos, 1, &npos);
     if (rc)
         return rc;
     if (npos != 1 || !keyfile)
         return cli_usage("init", "usage: treatylog init DIR --key KEYFILE [--origin ORIGIN] "
-                                 "[--registry FILE]");
+                                 "[--registry FILE [--time DATETIME]]");
     tl_diag d = {{0}};
+    int64_t when_s = 0;
+    if (when && (tl_value_datetime(when, strlen(when), &when_s) != TL_OK || when_s <= 0))
+        return cli_usage("init", "--time: a UTC date-time such as 2021-07-01T00:00:00Z");
     uint8_t *buf = NULL;
     size_t len = 0;
     tl_err e = cli_read_file(keyfile, 4096, &buf, &len, &d);
@@ -100,7 +108,7 @@ int cmd_init(int argc, char **argv)
     uint8_t *genesis = NULL;
     size_t glen = 0;
     if (registry) {
-        e = genesis_entry(registry, &k, &genesis, &glen, &d);
+        e = genesis_entry(registry, &k, (uint64_t)when_s * 1000u, &genesis, &glen, &d);
         if (e != TL_OK) {
             tl_skey_wipe(&k);
             return cli_fail("init", e, &d);

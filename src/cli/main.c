@@ -27,7 +27,10 @@ static const char usage[] =
     "       [--config FILE] [--SETTING VALUE...]\n"
     "                       a C2SP tlog-witness: cosign checkpoints of the configured logs\n"
     "                       (settings and state: docs/witness.md)\n"
-    "proofs and audits:\n"
+    "proofs and audits:\n";
+
+/* The usage text is two strings: ISO C caps one string literal at 4095 bytes. */
+static const char usage2[] =
     "  prove DIR|URL --index N [--size S] [--vkey VKEY]\n"
     "                       print a c2sp.org/tlog-proof@v1 for entry N\n"
     "  prove DIR|URL --old M [--size S] [--vkey VKEY]\n"
@@ -67,6 +70,17 @@ static const char usage[] =
     "                       entries from the query index (a URL: GET /v1/entries)\n"
     "  show DIR|URL INDEX [--json]\n"
     "                       one entry with its document, signers and signed note\n"
+    "demo:\n"
+    "  demo [--dir DIR] [--listen ADDR] [--no-wait]\n"
+    "                       a live treaty log, 3 witnesses, a scenario of public events,\n"
+    "                       its findings and evidence; then serves the dashboard\n"
+    "rules:\n"
+    "  check DIR|URL [--policy POLICY] [--ruleset FILE] [--at TIME] [--json]\n"
+    "       [--evidence OUTDIR]\n"
+    "                       re-derive the findings of a treaty log (as of its newest\n"
+    "                       witnessed checkpoint, or TIME); evidence files into OUTDIR\n"
+    "  verify-evidence FILE --policy POLICY --ruleset FILE\n"
+    "                       check an evidence file offline and re-derive its finding\n"
     "testing:\n"
     "  load URL --rate R --duration S [--size B] [--connections C] [--wait 0|1]\n"
     "       [--verify VKEY] [--json]\n"
@@ -89,6 +103,8 @@ static const command commands[] = {
     {"verify-receipt", cmd_verify_receipt}, {"monitor", cmd_monitor},
     {"notify", cmd_notify},
     {"reindex", cmd_reindex}, {"list", cmd_list}, {"show", cmd_show},
+    {"check", cmd_check},     {"verify-evidence", cmd_verify_evidence},
+    {"demo", cmd_demo},
     {"submit", cmd_submit},   {"registry", cmd_registry},
     {"witness", cmd_witness},
 };
@@ -97,11 +113,13 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         fputs(usage, stderr);
+        fputs(usage2, stderr);
         return EXIT_USAGE;
     }
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "-h") == 0) {
         fputs(usage, stdout);
+        fputs(usage2, stdout);
         return 0;
     }
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
@@ -124,7 +142,7 @@ int main(int argc, char **argv)
         }
     }
     if (rc < 0) {
-        fprintf(stderr, "treatylog: unknown command '%s'\n\n%s", argv[1], usage);
+        fprintf(stderr, "treatylog: unknown command '%s'\n\n%s%s", argv[1], usage, usage2);
         rc = EXIT_USAGE;
     }
     curl_global_cleanup();

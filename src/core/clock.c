@@ -22,3 +22,8 @@ void tl_clock_advance_to(tl_clock *c, int64_t ms)
     while (want > cur && !atomic_compare_exchange_weak(&c->offset_ms, &cur, want)) {
     }
 }
+
+void tl_clock_start_at(tl_clock *c, int64_t ms)
+{
+    atomic_store(&c->offset_ms, ms - real_ms());
+}

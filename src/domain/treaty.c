@@ -51,6 +51,8 @@ struct tl_treaty {
     pend *by_leaf[NBUCKETS], *by_key[NBUCKETS], *by_serial[NBUCKETS];
     tl_treaty_stats st_;
     const tl_clock *clock; /* NULL: the real clock */
+    tl_integrated_fn next; /* called after the query index took a batch */
+    void *next_ctx;
 };
 
 /* ---- pending table (caller holds mu) ---- */
@@ -206,6 +208,14 @@ static void integrated(void *ctx, uint64_t first, const uint8_t *const *entries,
         return;
     }
     release(t, entries, lens, n);
+    if (t->next)
+        t->next(t->next_ctx, first, entries, lens, n);
+}
+
+void tl_treaty_chain(tl_treaty *t, tl_integrated_fn next, void *ctx)
+{
+    t->next = next;
+    t->next_ctx = ctx;
 }
 
 /* ---- open, close ---- */
@@ -340,6 +350,17 @@ tl_err tl_treaty_open(tl_treaty **out, const char *dir, const tl_schemas *schema
         e = tl_qindex_registry_entries(t->qx, replay_one, &c, d);
         if (e == TL_OK)
             e = c.e;
+    }
+    if (e == TL_OK && cp.size > 0) { /* logged never decreases, across restarts too */
+        uint8_t *ent = NULL;
+        size_t elen = 0;
+        uint64_t logged = 0;
+        const uint8_t *sub = NULL;
+        size_t sublen = 0;
+        if (tl_reader_entry(t->rd, cp.size - 1, &ent, &elen, NULL) == TL_OK &&
+            tl_entry_parse(ent, elen, &logged, &sub, &sublen, NULL) == TL_OK)
+            t->last_logged = logged;
+        free(ent);
     }
     if (e == TL_OK && !t->reg->genesis)
         e = tl_fail(d, TL_ERR_FORMAT, "the log has no genesis registry: not a treaty log");
@@ -586,8 +607,12 @@ tl_err tl_treaty_submit(tl_treaty *t, const uint8_t *body, size_t len, bool wait
             else
                 e = tl_registry_apply(t->reg, (const char *)body, len, &t->op_key,
                                       t->reg_seq + 1, d);
-            if (e == TL_OK)
+            if (e == TL_OK) {
                 t->reg_seq++;
+            } else { /* apply is atomic: nothing to undo */
+                tl_registry_free(undo);
+                undo = NULL;
+            }
         }
     }
     uint8_t *entry = NULL;
