@@ -1939,7 +1939,9 @@ static tl_err optime(tl_engine *e, size_t ri, uint64_t from, uint64_t size, int6
                      bool has_after, int64_t after_s)
 {
     crule *c = &e->rules[ri];
-    for (uint64_t i = rules_first_after(e, from, before_s * 1000); i < size; i++) {
+    /* Cosignature times are whole seconds: an entry logged within the second the witnesses
+     * stamped is not after it (decision 0003: logged/1000 > before). */
+    for (uint64_t i = rules_first_after(e, from, before_s * 1000 + 999); i < size; i++) {
         char nm[32];
         ename(nm, e, i);
         buf w = {NULL, 0, 0, true};

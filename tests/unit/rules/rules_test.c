@@ -886,6 +886,21 @@ static void test_operator_time(void **state)
     expect(&h, 2, "op/0/1", "operator-time", "more than 60 s before");
     expect_none(&h, 2, "op/1/1");
     h_free(&h);
+
+    /* Cosignature times are whole seconds: logged 00:10:00.999 is within the witness second
+     * 00:10:00, 00:10:01.000 is after it. */
+    h_init(&h, "treatylog/rules/v1\nrule op operator-time {\n tolerance-seconds 60\n"
+               " confidence P\n}\n");
+    h_add(&h, "2025-01-01T00:00:00Z", "vd11.ch11.statement", "XA", 1, "[\"*\"]", NOREFS, st);
+    h_add_ms(&h, T("2025-01-01T00:10:00Z") * 1000 + 999, "vd11.ch11.statement", "XA", 2,
+             "[\"*\"]", NOREFS, st);
+    h_wit(&h, 2, "2025-01-01T00:10:00Z");
+    h_add_ms(&h, T("2025-01-01T00:10:01Z") * 1000, "vd11.ch11.statement", "XA", 3, "[\"*\"]",
+             NOREFS, st);
+    h_wit(&h, 3, "2025-01-01T00:10:00Z");
+    expect_none(&h, 3, "op/1");
+    expect(&h, 3, "op/2", "operator-time", "after the witness time 2025-01-01T00:10:00Z");
+    h_free(&h);
 }
 
 /* ---------------------------------------------------------------------------------------
