@@ -80,24 +80,31 @@ test('timeline draws the newest window: one point per entry, refs, deadlines, mi
   await shot(page, 'timeline');
 });
 
-test('activities: every notified activity with its declared troops, and observed where reported', async () => {
+test('activities: the year\'s notified activities with their declared troops, observed where reported', async () => {
   await view(page, BASE, '#/activities', 'activities');
-  const notes = await allEntries(BASE, { type: 'vd11.ch5.notification' });
-  const acts = new Map(notes.filter((r) => r.activity).map((r) => [r.activity, r]));
+  const year = Number(await page.getAttribute('[data-testid=activities-count]', 'data-year'));
+  const q = (type, until = year + 1) => `/v1/entries?type=${type}&since=${year}-01-01&until=${until}-01-01&limit=500`;
+  const notes = (await api(BASE, q('vd11.ch5.notification'))).entries;
+  const acts = new Map();
+  for (const r of notes) if (r.activity && !acts.has(r.activity)) acts.set(r.activity, r);
+  assert.ok(acts.size > 0 || year > 0);
   assert.equal(Number(await page.getAttribute('[data-testid=activities-count]', 'data-count')), acts.size);
   assert.equal(await page.locator('[data-testid=activities] tbody tr').count(), acts.size);
-  assert.equal(await page.locator('svg.bars rect.declared').count(), acts.size);
-  assert.equal(await page.locator('svg.bars .threshold').count(), 3);
-  const reports = (await allEntries(BASE, { type: 'vd11.ch6.observation-report' })).concat(await allEntries(BASE, { type: 'vd11.ch9.inspection-report' }));
+  assert.equal(await page.locator('svg.bars rect.declared').count(), Math.min(60, acts.size));
+  if (acts.size) assert.equal(await page.locator('svg.bars .threshold').count(), 3);
+  const reports = (await api(BASE, q('vd11.ch6.observation-report', year + 2).replace('limit=500', 'limit=1000'))).entries
+    .concat((await api(BASE, q('vd11.ch9.inspection-report', year + 2).replace('limit=500', 'limit=1000'))).entries);
   const observed = new Set();
-  for (const r of reports.filter((x) => acts.has(x.activity))) {
+  for (const r of reports.filter((x) => acts.has(x.activity)).slice(0, 100)) {
     const o = r.troops ?? (await api(BASE, `/v1/entries/${r.index}`)).notification?.body?.observed?.troops;
     if (Number.isInteger(o)) observed.add(r.activity);
   }
-  assert.equal(await page.locator('svg.bars rect.observed').count(), observed.size);
   const shown = Object.fromEntries(await page.$$eval('[data-testid=activities] tbody tr',
-    (trs) => trs.map((tr) => [tr.querySelector('th').textContent, tr.querySelectorAll('td')[2].textContent])));
-  for (const [a, r] of acts) assert.equal(shown[a], r.troops === null ? '—' : num(r.troops), `declared troops of ${a}`);
+    (trs) => trs.map((tr) => [tr.querySelector('th').textContent, [tr.querySelectorAll('td')[2].textContent, tr.querySelectorAll('td')[3].textContent]])));
+  for (const [a, r] of acts) {
+    assert.equal(shown[a][0], r.troops === null ? '—' : num(r.troops), `declared troops of ${a}`);
+    assert.equal(shown[a][1] !== 'no report', observed.has(a), `observed troops of ${a}`);
+  }
   await shot(page, 'activities');
 });
 
