@@ -1,15 +1,16 @@
 #!/bin/bash
-# The main job: sets up and builds, then runs a live treaty log on loopback with three
-# neutral witnesses (2-of-3 quorum), submits a short series of notifications, shows the
+# Runs a raw (generic) log on loopback with three
+# neutral witnesses (2-of-3 quorum), submits a short series of entries, shows the
 # witnessed checkpoint, proves an entry offline under the witness policy, audits the log and
 # runs a State's monitor against it, then keeps the log running and prints its URL.
-# Ctrl-C stops everything. Usage: scripts/demo.sh [OUT_DIR] (default out/demo).
+# Ctrl-C stops everything. Usage: scripts/demo-witnesses.sh [OUT_DIR] (default
+# out/demo-witnesses). A raw log: the treaty demo is scripts/demo.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh build >/dev/null
 T=$PWD/build/treatylog
 V=$PWD/build/tlogverify
-D=${1:-$PWD/out/demo}
+D=${1:-$PWD/out/demo-witnesses}
 PORT=${TL_DEMO_PORT:-8420}
 rm -rf "$D"
 mkdir -p "$D"

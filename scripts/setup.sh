@@ -9,6 +9,9 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libssl-dev libsodium-dev libcmocka-dev libcurl4-openssl-dev
       libsqlite3-dev libmicrohttpd-dev libjansson-dev zlib1g-dev
       golang-go golang-golang-x-mod-dev curl procps jq)
+# The dashboard is bundled with node (npm packages, scripts/build-web.sh); Debian's nodejs
+# and npm unless a node is already there.
+command -v node >/dev/null && command -v npm >/dev/null || PKGS+=(nodejs npm)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -20,7 +20,7 @@
 
 #define TL_ENTRY_V1_HEADER     "treatylog/entry/v1\n"
 #define TL_ENTRY_V1_HEADER_LEN 19
-#define TL_ENTRY_HEAD_MAX      48 /* longest "treatylog/entry/v1\nlogged N\n\n" */
+#define TL_ENTRY_HEAD_MAX      50 /* longest "treatylog/entry/v1\nlogged N\n\n" (48), and NUL */
 
 /* Writes the entry header for logged_ms into head (at least TL_ENTRY_HEAD_MAX bytes); returns
  * its length. The entry is then head followed by the submission. */
