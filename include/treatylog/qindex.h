@@ -78,6 +78,8 @@ TL_MUST_CHECK tl_err tl_qindex_put(tl_qindex *q, uint64_t first, const uint8_t *
  * entries whose refs contain it), after (an index: rows past it), limit (1..1000, default 100). */
 typedef struct tl_qfilter {
     const char *party, *type, *since, *until, *ref, *after, *limit;
+    const char *time; /* what since/until bound: "logged" (default), "sent" (the sender's
+                         claim) or "activity" (an activity whose [start, end] overlaps them) */
 } tl_qfilter;
 
 /* The answer of GET /v1/entries: *out = {"entries":[ROW...],"next":N|null,"size":size}, rows in

@@ -309,10 +309,11 @@ static tl_err fetch_page(const char *loc, tl_qindex *q, uint64_t size, const tl_
     char *qs = strdup("");
     if (!qs)
         return tl_fail(d, TL_ERR_NOMEM, "query");
-    const char *names[] = {"party", "type", "since", "until", "ref", "after", "limit"};
-    const char *vals[] = {f->party, f->type, f->since, f->until, f->ref, f->after, f->limit};
+    const char *names[] = {"party", "type", "since", "until", "ref", "after", "limit", "time"};
+    const char *vals[] = {f->party, f->type,  f->since, f->until,
+                          f->ref,   f->after, f->limit, f->time};
     tl_err e = TL_OK;
-    for (size_t i = 0; i < 7 && e == TL_OK; i++)
+    for (size_t i = 0; i < sizeof names / sizeof names[0] && e == TL_OK; i++)
         e = add_param(&qs, names[i], vals[i], d);
     char *path = NULL;
     if (e == TL_OK && asprintf(&path, "/v1/entries%s", qs) < 0)
@@ -452,6 +453,7 @@ int cmd_list(int argc, char **argv)
         {"party", &f.party, NULL}, {"type", &f.type, NULL}, {"since", &f.since, NULL},
         {"until", &f.until, NULL}, {"ref", &f.ref, NULL},   {"after", &f.after, NULL},
         {"limit", &f.limit, NULL}, {"json", NULL, &json},   {"all", NULL, &all},
+        {"time", &f.time, NULL},
     };
     const char *pos[1];
     size_t npos = 0;
@@ -460,8 +462,8 @@ int cmd_list(int argc, char **argv)
         return rc;
     if (npos != 1)
         return cli_usage("list", "usage: treatylog list DIR|URL [--party P] [--type T] "
-                                 "[--since D] [--until D] [--ref B64] [--after N] [--limit N] "
-                                 "[--all] [--json]");
+                                 "[--since D] [--until D] [--time logged|sent|activity] "
+                                 "[--ref B64] [--after N] [--limit N] [--all] [--json]");
     const char *loc = pos[0];
     tl_diag d = {{0}};
     tl_qindex *q = NULL;

@@ -56,7 +56,9 @@ enum {
     F_AFTER = 1 << 6,
     F_AFTERLOG = 1 << 7, /* logged >= logged(after) */
     F_MONO = 1 << 8,     /* order by (logged, idx) */
-    F_COMBOS = 1 << 9,
+    F_SENT = 1 << 9,     /* since/until on `sent`, not `logged` */
+    F_ACTIVE = 1 << 10,  /* since/until: the activity's [start, end] overlaps them */
+    F_COMBOS = 1 << 11,
 };
 
 enum {
@@ -652,6 +654,7 @@ typedef struct qargs {
     const char *party;
     char type_lo[TL_QINDEX_TYPE_MAX + 2], type_hi[TL_QINDEX_TYPE_MAX + 2];
     int64_t since, until, afterlog;
+    char since_s[TL_DATETIME_LEN + 1], until_s[TL_DATETIME_LEN + 1]; /* as text: sent, dates */
     uint8_t ref[TL_HASH_LEN];
     uint64_t after, limit;
 } qargs;
@@ -729,6 +732,26 @@ static tl_err parse_filter(const tl_qfilter *f, qargs *a, tl_diag *d)
                            "(2022-02-11T12:00:00Z)");
         a->mask |= F_UNTIL;
     }
+    if (f->time && strcmp(f->time, "logged") != 0) {
+        if (strcmp(f->time, "sent") == 0)
+            a->mask |= F_SENT;
+        else if (strcmp(f->time, "activity") == 0)
+            a->mask |= F_ACTIVE;
+        else
+            return tl_fail(d, TL_ERR_FORMAT,
+                           "time: must be logged (the default), sent or activity");
+        if (!(a->mask & (F_SINCE | F_UNTIL)))
+            return tl_fail(d, TL_ERR_FORMAT, "time: needs since or until");
+        /* Text bounds, compared with the stored RFC 3339 text: UTC date-times sort as
+         * text, and a date compares as its midnight ("2022-02-11" < "2022-02-11T..."). */
+        time_t t = (time_t)(a->since / 1000);
+        struct tm tm;
+        if (a->mask & F_SINCE)
+            strftime(a->since_s, sizeof a->since_s, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+        t = (time_t)(a->until / 1000);
+        if (a->mask & F_UNTIL)
+            strftime(a->until_s, sizeof a->until_s, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+    }
     if (f->ref) {
         if (tl_value_leafhash(f->ref, strlen(f->ref), a->ref) != TL_OK)
             return tl_fail(d, TL_ERR_FORMAT, "ref: must be the base64 of a 32-byte leaf hash");
@@ -753,15 +776,24 @@ static tl_err query_sql(char *out, size_t cap, unsigned m)
 {
     static const char cols[] = "e.idx, e.leaf, e.logged, e.kind, e.type, e.party, e.serial, "
                                "e.sent, e.recips, e.refs, e.activity, e.start, e.end_, e.troops";
+    /* The time filters: on logged (ms), on sent (text), or an activity overlapping them:
+     * it ends on or after `since` and starts before `until` (dates or date-times as text). */
+    const char *since = m & F_SENT     ? " AND e.sent >= ?9"
+                        : m & F_ACTIVE ? " AND e.end_ IS NOT NULL AND substr(e.end_, 1, 10) >= "
+                                         "substr(?9, 1, 10)"
+                                       : " AND e.logged >= ?4";
+    const char *until = m & F_SENT     ? " AND e.sent < ?10"
+                        : m & F_ACTIVE ? " AND e.start IS NOT NULL AND substr(e.start, 1, 10) < "
+                                         "substr(?10, 1, 10)"
+                                       : " AND e.logged < ?5";
     int n =
         snprintf(out, cap, "SELECT %s FROM %s WHERE 1%s%s%s%s%s%s%s%s ORDER BY %s LIMIT ?20", cols,
                  m & F_REF ? "refs r JOIN entries e ON e.idx = r.idx" : "entries e",
                  m & F_REF ? " AND r.ref = ?6" : "", m & F_PARTY ? " AND e.party = ?1" : "",
                  m & F_TYPE ? " AND e.type = ?2" : "",
-                 m & F_PREFIX ? " AND e.type >= ?2 AND e.type < ?3" : "",
-                 m & F_SINCE ? " AND e.logged >= ?4" : "", m & F_UNTIL ? " AND e.logged < ?5" : "",
-                 m & F_AFTERLOG ? " AND e.logged >= ?8" : "", m & F_AFTER ? " AND e.idx > ?7" : "",
-                 m & F_MONO ? "e.logged, e.idx" : "e.idx");
+                 m & F_PREFIX ? " AND e.type >= ?2 AND e.type < ?3" : "", m & F_SINCE ? since : "",
+                 m & F_UNTIL ? until : "", m & F_AFTERLOG ? " AND e.logged >= ?8" : "",
+                 m & F_AFTER ? " AND e.idx > ?7" : "", m & F_MONO ? "e.logged, e.idx" : "e.idx");
     return n > 0 && (size_t)n < cap ? TL_OK : TL_ERR_INTERNAL;
 }
 
@@ -774,7 +806,7 @@ tl_err tl_qindex_query(tl_qindex *q, const tl_qfilter *f, uint64_t size, json_t 
     pthread_mutex_lock(&q->mu);
     e = refresh(q, d);
     bool filtered = a.mask & (F_PARTY | F_TYPE | F_PREFIX | F_SINCE | F_UNTIL);
-    if (e == TL_OK && q->mono && filtered && !(a.mask & F_REF)) {
+    if (e == TL_OK && q->mono && filtered && !(a.mask & (F_REF | F_SENT | F_ACTIVE))) {
         a.mask |= F_MONO;
         if (a.mask & F_AFTER) {
             /* idx > after implies logged >= the logged of the last entry up to after. */
@@ -812,9 +844,13 @@ tl_err tl_qindex_query(tl_qindex *q, const tl_qfilter *f, uint64_t size, json_t 
             sqlite3_bind_text(st, 2, a.type_lo, -1, SQLITE_STATIC);
         if (a.mask & F_PREFIX)
             sqlite3_bind_text(st, 3, a.type_hi, -1, SQLITE_STATIC);
-        if (a.mask & F_SINCE)
+        if ((a.mask & F_SINCE) && (a.mask & (F_SENT | F_ACTIVE)))
+            sqlite3_bind_text(st, 9, a.since_s, -1, SQLITE_STATIC);
+        else if (a.mask & F_SINCE)
             sqlite3_bind_int64(st, 4, a.since);
-        if (a.mask & F_UNTIL)
+        if ((a.mask & F_UNTIL) && (a.mask & (F_SENT | F_ACTIVE)))
+            sqlite3_bind_text(st, 10, a.until_s, -1, SQLITE_STATIC);
+        else if (a.mask & F_UNTIL)
             sqlite3_bind_int64(st, 5, a.until);
         if (a.mask & F_REF)
             sqlite3_bind_blob(st, 6, a.ref, TL_HASH_LEN, SQLITE_STATIC);

@@ -275,6 +275,7 @@ unsigned tl_api_get(const tl_api *a, const char *url, tl_api_arg_fn arg, void *a
         .ref = arg(argctx, "ref"),
         .after = arg(argctx, "after"),
         .limit = arg(argctx, "limit"),
+        .time = arg(argctx, "time"),
     };
     json_t *o = NULL;
     tl_diag d;

@@ -331,6 +331,23 @@ static void test_filters(void **state)
     check(q, (tl_qfilter){.ref = b64(leaves[2])}, "4", "-");
     check(q, (tl_qfilter){.ref = b64(leaves[2]), .party = "XB"}, "", "-");
     check(q, (tl_qfilter){.ref = b64(leaves[5])}, "", "-");
+    /* time=sent: on the sender's claim (the examples' sent: 1 2025-03-01, 2 and 5
+     * 2022-02-11, 4 2022-02-17). */
+    check(q, (tl_qfilter){.time = "sent", .since = "2022-02-12"}, "1,4", "-");
+    check(q, (tl_qfilter){.time = "sent", .until = "2022-02-12"}, "2,5", "-");
+    check(q,
+          (tl_qfilter){
+              .time = "sent", .since = "2022-02-11T11:58:00Z", .until = "2022-02-11T11:58:01Z"},
+          "2,5", "-");
+    check(q, (tl_qfilter){.time = "logged", .since = "2025-03-02"}, "2,4,5", "-");
+    /* time=activity: activity 1 runs 2025-04-20..2025-04-30 (dates, inclusive). */
+    check(q, (tl_qfilter){.time = "activity", .since = "2025-04-25", .until = "2025-04-26"}, "1",
+          "-");
+    check(q, (tl_qfilter){.time = "activity", .since = "2025-04-30"}, "1", "-");
+    check(q, (tl_qfilter){.time = "activity", .since = "2025-05-01"}, "", "-");
+    check(q, (tl_qfilter){.time = "activity", .until = "2025-04-20"}, "", "-");
+    check(q, (tl_qfilter){.time = "activity", .until = "2025-04-21"}, "1", "-");
+    check(q, (tl_qfilter){.time = "activity", .until = "2025-04-21", .party = "XB"}, "", "-");
     tl_qindex_close(q);
 }
 
@@ -386,6 +403,8 @@ static void test_bad_parameters(void **state)
     bad(q, (tl_qfilter){.ref = "abc"}, "ref");
     bad(q, (tl_qfilter){.after = "-1"}, "after");
     bad(q, (tl_qfilter){.after = "18446744073709551615"}, "after");
+    bad(q, (tl_qfilter){.time = "nope", .since = "2025-03-01"}, "time");
+    bad(q, (tl_qfilter){.time = "sent"}, "time");
     tl_qindex_close(q);
 }
 
