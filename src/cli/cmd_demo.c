@@ -452,16 +452,70 @@ static tl_err settle(demo *m, tl_diag *d)
                    (unsigned long long)want);
 }
 
-static void print_finding(void *ctx, const char *line)
+/* The findings that appeared at a step, collected, then printed: several of one rule and
+ * state at once (a yearly due date missed by every party) as one line. */
+typedef struct news {
+    json_t *list;
+} news;
+
+static void collect_finding(void *ctx, const char *line)
 {
-    demo *m = ctx;
+    news *n = ctx;
     json_t *j = json_loads(line, 0, NULL);
+    if (j)
+        json_array_append_new(n->list, j);
+}
+
+static void print_one(const json_t *j)
+{
     const char *state = json_string_value(json_object_get(j, "state"));
     const char *rule = json_string_value(json_object_get(j, "rule"));
     const char *why = json_string_value(json_object_get(j, "why"));
     printf("  >> %-9s %-30s %s\n", state ? state : "?", rule ? rule : "?", why ? why : "");
-    json_decref(j);
-    m->nfindings++;
+}
+
+static void print_news(demo *m, news *n)
+{
+    size_t cnt = json_array_size(n->list);
+    bool *done = calloc(cnt ? cnt : 1, sizeof *done);
+    size_t *group = calloc(cnt ? cnt : 1, sizeof *group);
+    for (size_t i = 0; done && group && i < cnt; i++) {
+        if (done[i])
+            continue;
+        json_t *j = json_array_get(n->list, i);
+        size_t ng = 0;
+        for (size_t k = i; k < cnt; k++) { /* same rule, state and due date */
+            json_t *o = json_array_get(n->list, k);
+            if (!done[k] && json_equal(json_object_get(o, "rule"), json_object_get(j, "rule")) &&
+                json_equal(json_object_get(o, "state"), json_object_get(j, "state")) &&
+                json_equal(json_object_get(o, "due"), json_object_get(j, "due")))
+                group[ng++] = k;
+        }
+        if (ng <= 2) {
+            print_one(j);
+            done[i] = true;
+            m->nfindings++;
+            continue;
+        }
+        char who[128] = "";
+        for (size_t g = 0; g < ng; g++) {
+            json_t *o = json_array_get(n->list, group[g]);
+            const char *p = json_string_value(json_array_get(json_object_get(o, "parties"), 0));
+            size_t l = strlen(who);
+            if (p && l + 4 < sizeof who)
+                snprintf(who + l, sizeof who - l, "%s%s", l ? " " : "", p);
+            done[group[g]] = true;
+        }
+        const char *state = json_string_value(json_object_get(j, "state"));
+        const char *rule = json_string_value(json_object_get(j, "rule"));
+        const char *why = json_string_value(json_object_get(j, "why"));
+        printf("  >> %-9s %-30s %zu parties (%s), e.g.: %s\n", state ? state : "?",
+               rule ? rule : "?", ng, who, why ? why : "");
+        m->nfindings += ng;
+    }
+    free(done);
+    free(group);
+    json_array_clear(n->list);
 }
 
 typedef struct ev_ctx {
@@ -533,8 +587,12 @@ int cmd_demo(int argc, char **argv)
         e = play(m, i, &d);
         if (e == TL_OK)
             e = settle(m, &d);
-        if (e == TL_OK)
-            tl_live_findings_news(cli_serve_findings(m->rt), print_finding, m);
+        if (e == TL_OK) {
+            news n = {json_array()};
+            tl_live_findings_news(cli_serve_findings(m->rt), collect_finding, &n);
+            print_news(m, &n);
+            json_decref(n.list);
+        }
         fflush(stdout);
     }
     ev_ctx ev = {m, 0, 0};
