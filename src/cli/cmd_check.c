@@ -70,8 +70,8 @@ static tl_err witlist_add(witlist *w, uint64_t size, const char *note, size_t le
     return TL_OK;
 }
 
-static void add_row(void *ctx, uint64_t size, const char *first, size_t first_len,
-                    const char *last, size_t last_len)
+static void add_row(void *ctx, uint64_t size, const char *first, size_t first_len, const char *last,
+                    size_t last_len)
 {
     (void)last, (void)last_len;
     (void)witlist_add(ctx, size, first, first_len);
@@ -112,8 +112,7 @@ static tl_err load_witnessed(const char *loc, bool url, witlist *w, tl_diag *d)
             json_t *c = json_array_get(arr, i);
             json_t *s = json_object_get(c, "size"), *f = json_object_get(c, "first");
             if (!json_is_integer(s) || !json_is_string(f))
-                e = tl_fail(d, TL_ERR_FORMAT, "GET %s: a checkpoint without size or first",
-                            path);
+                e = tl_fail(d, TL_ERR_FORMAT, "GET %s: a checkpoint without size or first", path);
             else
                 e = witlist_add(w, (uint64_t)json_integer_value(s), json_string_value(f),
                                 json_string_length(f));
@@ -133,9 +132,8 @@ typedef struct near_ctx {
     uint64_t top;
 } near_ctx;
 
-static tl_err near(void *ctx, uint64_t index, uint64_t *below, char **below_note,
-                   size_t *below_len, uint64_t *above, char **above_note, size_t *above_len,
-                   tl_diag *d)
+static tl_err near(void *ctx, uint64_t index, uint64_t *below, char **below_note, size_t *below_len,
+                   uint64_t *above, char **above_note, size_t *above_len, tl_diag *d)
 {
     (void)d;
     const near_ctx *c = ctx;
@@ -241,13 +239,11 @@ static tl_err genesis(tl_reader *rd, const tl_vkey *op, tl_registry **out, tl_di
 
 int cmd_check(int argc, char **argv)
 {
-    const char *policy_path = NULL, *ruleset = NULL, *at = NULL, *evdir = NULL,
-               *schemas_dir = NULL;
+    const char *policy_path = NULL, *ruleset = NULL, *at = NULL, *evdir = NULL, *schemas_dir = NULL;
     bool json = false;
     cli_opt opts[] = {
-        {"policy", &policy_path, NULL}, {"ruleset", &ruleset, NULL},
-        {"at", &at, NULL},              {"evidence", &evdir, NULL},
-        {"schemas", &schemas_dir, NULL}, {"json", NULL, &json},
+        {"policy", &policy_path, NULL}, {"ruleset", &ruleset, NULL},     {"at", &at, NULL},
+        {"evidence", &evdir, NULL},     {"schemas", &schemas_dir, NULL}, {"json", NULL, &json},
     };
     const char *pos[1];
     size_t npos = 0;
@@ -267,8 +263,9 @@ int cmd_check(int argc, char **argv)
             if (tl_value_date(at, strlen(at), &days) == TL_OK)
                 at_s = days * 86400 + 86399; /* the end of that day */
             else
-                e = tl_fail(&d, TL_ERR_USAGE, "--at: a date (2022-02-13) or UTC date-time "
-                                              "(2022-02-13T12:30:00Z), not \"%s\"",
+                e = tl_fail(&d, TL_ERR_USAGE,
+                            "--at: a date (2022-02-13) or UTC date-time "
+                            "(2022-02-13T12:30:00Z), not \"%s\"",
                             at);
         }
     }
@@ -378,8 +375,8 @@ int cmd_check(int argc, char **argv)
     out_ctx oc = {.json = json, .evdir = evdir, .src = &src, .regs = regs, .nregs = nregs};
     if (e == TL_OK) {
         if (!json)
-            printf("# findings of %s at size %llu (ruleset %s)\n", loc,
-                   (unsigned long long)view, rs.name);
+            printf("# findings of %s at size %llu (ruleset %s)\n", loc, (unsigned long long)view,
+                   rs.name);
         e = tl_follow_findings(fo, view, print_one, &oc);
         if (e == TL_OK && oc.e != TL_OK) {
             e = oc.e;
@@ -412,8 +409,8 @@ int cmd_verify_evidence(int argc, char **argv)
     };
     const char *pos[1];
     size_t npos = 0;
-    int rc = cli_parse("verify-evidence", argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1,
-                       &npos);
+    int rc =
+        cli_parse("verify-evidence", argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, &npos);
     if (rc)
         return rc;
     if (npos != 1 || !policy_path || !ruleset)

@@ -20,6 +20,7 @@
 #include <jansson.h>
 #include <openssl/sha.h>
 
+#include "../net/findings.h"
 #include "cli.h"
 #include "treatylog/clock.h"
 #include "treatylog/entry.h"
@@ -32,7 +33,6 @@
 #include "treatylog/values.h"
 #include "treatylog/witness.h"
 #include "treatylog/witness_server.h"
-#include "../net/findings.h"
 
 #ifndef TL_RULES_DIR
 #define TL_RULES_DIR "rules"
@@ -45,9 +45,12 @@
 static const struct {
     const char *code, *name, *role;
 } parties[NPARTIES] = {
-    {"UA", "Ukraine", NULL},           {"RU", "Russian Federation", NULL},
-    {"BY", "Belarus", NULL},           {"PL", "Poland (2022 OSCE Chairmanship)", "chair"},
-    {"LT", "Lithuania", NULL},         {"EE", "Estonia", NULL},
+    {"UA", "Ukraine", NULL},
+    {"RU", "Russian Federation", NULL},
+    {"BY", "Belarus", NULL},
+    {"PL", "Poland (2022 OSCE Chairmanship)", "chair"},
+    {"LT", "Lithuania", NULL},
+    {"EE", "Estonia", NULL},
     {"US", "United States of America", NULL},
 };
 
@@ -62,7 +65,12 @@ typedef struct step {
 
 /* Public events (domain.md §4 and the sources it cites); hours marked there as assumed. */
 static const step scenario[] = {
-    {"zapad", "2021-07-01T09:00:00Z", "BY", "vd11.ch5.notification", "[\"*\"]", {NULL},
+    {"zapad",
+     "2021-07-01T09:00:00Z",
+     "BY",
+     "vd11.ch5.notification",
+     "[\"*\"]",
+     {NULL},
      "{\"activity\":\"BY-2021-ZAPAD\",\"designation\":\"ZAPAD-2021\",\"purpose\":\"joint "
      "strategic exercise\",\"participants\":[\"BY\",\"RU\"],\"start\":\"2021-09-10\",\"end\":"
      "\"2021-09-16\",\"troops_peak\":12700,\"troops_total\":12700,\"battle_tanks\":240,\"acv\":"
@@ -70,14 +78,29 @@ static const step scenario[] = {
      "10200},\"RU\":{\"troops_peak\":2500}},\"stages\":[{\"from\":\"2021-09-10\",\"to\":"
      "\"2021-09-16\",\"troops\":12700}],\"in_calendar\":false}",
      "Belarus notifies ZAPAD-2021 at 12,700 troops: just under the 13,000 observation threshold"},
-    {"zapad-inv", "2021-07-05T09:00:00Z", "BY", "vd11.ch6.observation-invitation", "[\"*\"]",
+    {"zapad-inv",
+     "2021-07-05T09:00:00Z",
+     "BY",
+     "vd11.ch6.observation-invitation",
+     "[\"*\"]",
      {"zapad"},
      "{\"activity\":\"BY-2021-ZAPAD\",\"arrival\":{\"time\":\"2021-09-12T08:00:00Z\",\"place\":"
      "\"Minsk\"},\"reply_by\":\"2021-08-10T00:00:00Z\"}",
      "Belarus invites observers anyway (voluntary below the threshold)"},
-    {"zapad-acc", "2021-07-20T09:00:00Z", "LT", "vd11.ch6.observation-reply", "[\"BY\"]",
-     {"zapad-inv"}, "{\"accept\":true,\"observers\":2}", "Lithuania accepts"},
-    {"late", "2021-08-20T09:00:00Z", "RU", "vd11.ch5.notification", "[\"*\"]", {NULL},
+    {"zapad-acc",
+     "2021-07-20T09:00:00Z",
+     "LT",
+     "vd11.ch6.observation-reply",
+     "[\"BY\"]",
+     {"zapad-inv"},
+     "{\"accept\":true,\"observers\":2}",
+     "Lithuania accepts"},
+    {"late",
+     "2021-08-20T09:00:00Z",
+     "RU",
+     "vd11.ch5.notification",
+     "[\"*\"]",
+     {NULL},
      "{\"activity\":\"RU-2021-SOUTH\",\"designation\":\"SOUTHERN SHIELD\",\"purpose\":\"field "
      "training\",\"participants\":[\"RU\"],\"start\":\"2021-09-20\",\"end\":\"2021-09-26\","
      "\"troops_peak\":9500,\"troops_total\":9500,\"battle_tanks\":120,\"acv\":300,\"artillery\":"
@@ -85,7 +108,12 @@ static const step scenario[] = {
      "\"2021-09-26\",\"troops\":9500}],\"in_calendar\":false}",
      "Russia notifies a 9,500-troop exercise 31 days ahead (42 are due): a late prior "
      "notification"},
-    {"snap", "2021-09-12T06:00:00Z", "RU", "vd11.ch5.notification", "[\"*\"]", {NULL},
+    {"snap",
+     "2021-09-12T06:00:00Z",
+     "RU",
+     "vd11.ch5.notification",
+     "[\"*\"]",
+     {NULL},
      "{\"activity\":\"RU-2021-SNAP1\",\"designation\":\"READINESS CHECK\",\"purpose\":\"snap "
      "combat readiness inspection\",\"participants\":[\"RU\"],\"without_advance_notice\":true,"
      "\"start\":\"2021-09-12\",\"end\":\"2021-09-18\",\"troops_peak\":14000,\"troops_total\":"
@@ -94,36 +122,80 @@ static const step scenario[] = {
      "14000}],\"in_calendar\":false}",
      "Russia notifies a snap exercise as it starts: 14,000 troops for six days, no observers "
      "invited"},
-    {"zapad-rep", "2021-09-17T12:00:00Z", "LT", "vd11.ch6.observation-report", "[\"*\"]",
+    {"zapad-rep",
+     "2021-09-17T12:00:00Z",
+     "LT",
+     "vd11.ch6.observation-report",
+     "[\"*\"]",
      {"zapad-inv", "zapad-acc"},
      "{\"activity\":\"BY-2021-ZAPAD\",\"observed_from\":\"2021-09-12T08:00:00Z\","
      "\"observed_to\":\"2021-09-14T18:00:00Z\",\"observed\":{\"troops\":15500,\"battle_tanks\":"
      "250}}",
      "Lithuania's observers report about 15,500 troops in ZAPAD-2021: more than declared, "
      "over the threshold"},
-    {"req", "2022-02-11T12:00:00Z", "UA", "vd11.ch3.explanation-request", "[\"*\"]", {NULL},
+    {"req",
+     "2022-02-11T12:00:00Z",
+     "UA",
+     "vd11.ch3.explanation-request",
+     "[\"*\"]",
+     {NULL},
      "{\"concerning\":\"RU\"}",
      "11 Feb 2022: Ukraine asks Russia to explain unusual military activity (48 hours)"},
-    {"ack", "2022-02-12T09:00:00Z", "EE", "generic.acknowledgement", "[\"UA\"]", {"req"},
-     "{\"received\":\"2022-02-12T08:55:00Z\"}", "Other traffic: Estonia acknowledges"},
-    {"tick", "2022-02-13T12:30:00Z", "LT", "generic.acknowledgement", "[\"UA\"]", {"req"},
+    {"ack",
+     "2022-02-12T09:00:00Z",
+     "EE",
+     "generic.acknowledgement",
+     "[\"UA\"]",
+     {"req"},
+     "{\"received\":\"2022-02-12T08:55:00Z\"}",
+     "Other traffic: Estonia acknowledges"},
+    {"tick",
+     "2022-02-13T12:30:00Z",
+     "LT",
+     "generic.acknowledgement",
+     "[\"UA\"]",
+     {"req"},
      "{\"received\":\"2022-02-13T12:20:00Z\"}",
      "13 Feb, 12:30: the 48 hours have run out; no reply from Russia"},
-    {"meet", "2022-02-13T18:00:00Z", "UA", "vd11.ch3.meeting-request", "[\"*\"]", {"req"},
+    {"meet",
+     "2022-02-13T18:00:00Z",
+     "UA",
+     "vd11.ch3.meeting-request",
+     "[\"*\"]",
+     {"req"},
      "{\"kind\":\"all-states\",\"with\":\"RU\"}",
      "Ukraine requests a meeting with Russia and all participating States within 48 hours"},
-    {"notice", "2022-02-14T10:00:00Z", "PL", "vd11.ch3.meeting-notice", "[\"*\"]", {"meet"},
-     "{\"start\":\"2022-02-15T15:00:00Z\"}", "The Chairmanship (Poland) convenes it"},
-    {"record", "2022-02-15T17:30:00Z", "PL", "vd11.ch3.meeting-record", "[\"*\"]",
+    {"notice",
+     "2022-02-14T10:00:00Z",
+     "PL",
+     "vd11.ch3.meeting-notice",
+     "[\"*\"]",
+     {"meet"},
+     "{\"start\":\"2022-02-15T15:00:00Z\"}",
+     "The Chairmanship (Poland) convenes it"},
+    {"record",
+     "2022-02-15T17:30:00Z",
+     "PL",
+     "vd11.ch3.meeting-record",
+     "[\"*\"]",
      {"notice", "meet"},
      "{\"held_start\":\"2022-02-15T15:00:00Z\",\"held_end\":\"2022-02-15T16:40:00Z\","
      "\"present\":[\"UA\",\"PL\",\"EE\",\"LT\",\"US\"],\"absent\":[\"RU\"]}",
      "15 Feb: the meeting is held; Russia is absent"},
-    {"reply", "2022-02-17T09:00:00Z", "RU", "vd11.ch3.explanation-reply", "[\"UA\",\"PL\"]",
-     {"req"}, "{\"answers\":{},\"statement\":\"planned combat training; no notification "
+    {"reply",
+     "2022-02-17T09:00:00Z",
+     "RU",
+     "vd11.ch3.explanation-reply",
+     "[\"UA\",\"PL\"]",
+     {"req"},
+     "{\"answers\":{},\"statement\":\"planned combat training; no notification "
      "required\"}",
      "17 Feb: Russia's note arrives, to Ukraine and the Chair only, answering no question"},
-    {"incident", "2023-03-14T12:00:00Z", "US", "vd11.ch3.hazardous-incident", "[\"*\"]",
+    {"incident",
+     "2023-03-14T12:00:00Z",
+     "US",
+     "vd11.ch3.hazardous-incident",
+     "[\"*\"]",
      {NULL},
      "{\"occurred\":\"2023-03-14T07:03:00Z\",\"area\":{\"text\":\"international air space over "
      "the Black Sea\"},\"involved\":[{\"party\":\"US\",\"platform\":\"MQ-9 unmanned "
@@ -131,8 +203,13 @@ static const step scenario[] = {
      "\"fuel dumped in front of the aircraft; a collision with its propeller\",\"severity\":"
      "\"high-risk\"}",
      "14 Mar 2023: the United States reports a hazardous incident over the Black Sea"},
-    {"later", "2023-03-20T09:00:00Z", "EE", "generic.acknowledgement", "[\"US\"]",
-     {"incident"}, "{\"received\":\"2023-03-20T08:50:00Z\"}",
+    {"later",
+     "2023-03-20T09:00:00Z",
+     "EE",
+     "generic.acknowledgement",
+     "[\"US\"]",
+     {"incident"},
+     "{\"received\":\"2023-03-20T08:50:00Z\"}",
      "Six days later: no clarification of the incident was logged"},
 };
 #define NSTEPS (sizeof scenario / sizeof scenario[0])
@@ -151,8 +228,7 @@ typedef struct demo {
     size_t nfindings;
 } demo;
 
-static tl_err write_file(const char *path, const char *text, size_t len, mode_t mode,
-                         tl_diag *d)
+static tl_err write_file(const char *path, const char *text, size_t len, mode_t mode, tl_diag *d)
 {
     FILE *f = fopen(path, "w");
     if (!f)
@@ -241,12 +317,13 @@ static tl_err setup(demo *m, const char *listen, tl_diag *d)
         pl += (size_t)snprintf(pol + pl, sizeof pol - pl, "log %s\n", vk);
         for (size_t i = 0; i < NWITNESS; i++) {
             tl_vkey_format(vk, &m->wit[i].vkey);
-            pl += (size_t)snprintf(pol + pl, sizeof pol - pl,
-                                   "witness W%zu %s http://127.0.0.1:%u\n", i + 1, vk,
-                                   tl_witness_server_port(m->ws[i]));
+            pl +=
+                (size_t)snprintf(pol + pl, sizeof pol - pl, "witness W%zu %s http://127.0.0.1:%u\n",
+                                 i + 1, vk, tl_witness_server_port(m->ws[i]));
         }
-        pl += (size_t)snprintf(pol + pl, sizeof pol - pl, "group demo-witnesses 2 W1 W2 W3\n"
-                                                          "quorum demo-witnesses\n");
+        pl += (size_t)snprintf(pol + pl, sizeof pol - pl,
+                               "group demo-witnesses 2 W1 W2 W3\n"
+                               "quorum demo-witnesses\n");
         snprintf(path, sizeof path, "%s/policy", m->dir);
         e = write_file(path, pol, pl, 0644, d);
     }
@@ -281,8 +358,8 @@ static tl_err setup(demo *m, const char *listen, tl_diag *d)
             json_object_set_new(p, "code", json_string(parties[i].code));
             json_object_set_new(p, "name", json_string(parties[i].name));
             json_object_set_new(p, "keys", json_pack("[s]", vk));
-            json_object_set_new(p, "roles", parties[i].role ? json_pack("[s]", parties[i].role)
-                                                            : json_array());
+            json_object_set_new(p, "roles",
+                                parties[i].role ? json_pack("[s]", parties[i].role) : json_array());
             json_array_append_new(ps, p);
         }
         json_object_set_new(reg, "parties", ps);
@@ -302,8 +379,8 @@ static tl_err setup(demo *m, const char *listen, tl_diag *d)
         snprintf(key, sizeof key, "%s/keys/operator.key", m->dir);
         snprintf(reg, sizeof reg, "%s/registry.json", m->dir);
         snprintf(when, sizeof when, "2021-06-01T00:00:00Z");
-        char *argv[] = {"init", logdir, "--key", key, "--registry", reg, "--time", when,
-                        "--origin", (char *)origin, NULL};
+        char *argv[] = {"init", logdir,     "--key",        key, "--registry", reg, "--time",
+                        when,   "--origin", (char *)origin, NULL};
         int saved = dup(1);
         FILE *nul = fopen("/dev/null", "w");
         if (nul) { /* init prints the key: not part of the demo's output */
@@ -400,8 +477,7 @@ static tl_err play(demo *m, size_t i, tl_diag *d)
     json_decref(doc);
     char *text = NULL, *note = NULL;
     size_t len = 0, nlen = 0;
-    e = js ? tl_notification_from_json(&text, &len, m->schemas, js, strlen(js), d)
-           : TL_ERR_NOMEM;
+    e = js ? tl_notification_from_json(&text, &len, m->schemas, js, strlen(js), d) : TL_ERR_NOMEM;
     free(js);
     if (e == TL_OK)
         e = tl_note_sign(&note, &nlen, text, len, &m->party[p], d);
@@ -411,8 +487,8 @@ static tl_err play(demo *m, size_t i, tl_diag *d)
     char receipts[4096], stem[64];
     snprintf(receipts, sizeof receipts, "%s/receipts", m->dir);
     snprintf(stem, sizeof stem, "%s-%llu", s->from, (unsigned long long)m->serial[p]);
-    printf("\n%.16s  %s/%llu  %s\n  %s\n  ", s->when, s->from,
-           (unsigned long long)m->serial[p], s->type, s->note);
+    printf("\n%.16s  %s/%llu  %s\n  %s\n  ", s->when, s->from, (unsigned long long)m->serial[p],
+           s->type, s->note);
     fflush(stdout);
     int rc = submit_post("demo", cli_serve_url(m->rt), note, nlen, m->policy, 10, receipts, stem);
     free(note);
@@ -614,8 +690,8 @@ int cmd_demo(int argc, char **argv)
                "Re-derive every finding from the log alone:\n"
                "  treatylog check %s --policy %s/policy\n\n"
                "Dashboard and API: %s/\n",
-               m->nfindings, ev.n, m->dir, m->dir, m->dir, TL_RULES_DIR,
-               cli_serve_url(m->rt), m->dir, cli_serve_url(m->rt));
+               m->nfindings, ev.n, m->dir, m->dir, m->dir, TL_RULES_DIR, cli_serve_url(m->rt),
+               m->dir, cli_serve_url(m->rt));
         fflush(stdout);
         if (!no_wait) {
             printf("(the log keeps running: Ctrl-C to stop)\n");

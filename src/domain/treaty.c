@@ -133,8 +133,7 @@ static void pend_unlink(tl_treaty *t, pend *p)
 
 /* ---- split, catch-up ---- */
 
-bool tl_treaty_split(const uint8_t *entry, size_t len, uint8_t key[TL_HASH_LEN],
-                     size_t *head_len)
+bool tl_treaty_split(const uint8_t *entry, size_t len, uint8_t key[TL_HASH_LEN], size_t *head_len)
 {
     uint64_t logged = 0;
     const uint8_t *sub = NULL;
@@ -189,8 +188,8 @@ static void release(tl_treaty *t, const uint8_t *const *entries, const size_t *l
 }
 
 /* The sequencer's integration hook: the query index follows the log. */
-static void integrated(void *ctx, uint64_t first, const uint8_t *const *entries,
-                       const size_t *lens, size_t n)
+static void integrated(void *ctx, uint64_t first, const uint8_t *const *entries, const size_t *lens,
+                       size_t n)
 {
     tl_treaty *t = ctx;
     tl_diag d;
@@ -459,12 +458,12 @@ static tl_err check_notification(tl_treaty *t, const tl_note *note, const tl_not
         pthread_mutex_unlock(&t->mu);
         tl_diag vd;
         if (tl_note_verify(note, mine, nkeys, NULL, &vd) != TL_OK)
-            return tl_fail(d, TL_ERR_SIGNATURE,
-                           "signature: not signed by a current key of %s (%s)", n->from,
-                           vd.msg);
+            return tl_fail(d, TL_ERR_SIGNATURE, "signature: not signed by a current key of %s (%s)",
+                           n->from, vd.msg);
         if (!has_role)
-            return tl_fail(d, TL_ERR_SIGNATURE, "from: %s does not hold the registry role "
-                                                "\"%s\" that %s requires",
+            return tl_fail(d, TL_ERR_SIGNATURE,
+                           "from: %s does not hold the registry role "
+                           "\"%s\" that %s requires",
                            n->from, role, n->type);
         /* refs: each an earlier entry, of a permitted type */
         for (size_t i = 0; i < n->nrefs; i++) {
@@ -489,16 +488,16 @@ static tl_err check_notification(tl_treaty *t, const tl_note *note, const tl_not
             char b64[45];
             b64_of(b64, n->refs[i]);
             if (!found)
-                return tl_fail(d, TL_ERR_CONFLICT, "refs[%zu]: no entry with leaf hash %s in the log",
-                               i, b64);
+                return tl_fail(d, TL_ERR_CONFLICT,
+                               "refs[%zu]: no entry with leaf hash %s in the log", i, b64);
             if (mt && mt->nref_types > 0) {
                 bool ok = false;
                 for (size_t k = 0; k < mt->nref_types && !ok; k++)
                     ok = strcmp(type, mt->ref_types[k]) == 0;
                 if (!ok)
                     return tl_fail(d, TL_ERR_CONFLICT,
-                                   "refs[%zu]: entry %s is a %s, which a %s may not reference",
-                                   i, b64, type[0] ? type : "raw entry", n->type);
+                                   "refs[%zu]: entry %s is a %s, which a %s may not reference", i,
+                                   b64, type[0] ? type : "raw entry", n->type);
             }
         }
         return TL_OK;
@@ -519,8 +518,8 @@ static tl_err serial_lookup(tl_treaty *t, const char *party, uint64_t serial, bo
     return tl_fail(d, TL_ERR_IO, "serial lookup: %s", qd.msg);
 }
 
-tl_err tl_treaty_submit(tl_treaty *t, const uint8_t *body, size_t len, bool wait,
-                        tl_answer_fn cb, void *ctx, tl_diag *d)
+tl_err tl_treaty_submit(tl_treaty *t, const uint8_t *body, size_t len, bool wait, tl_answer_fn cb,
+                        void *ctx, tl_diag *d)
 {
     if (len == 0)
         return tl_fail(d, TL_ERR_FORMAT, "empty submission");
@@ -597,16 +596,15 @@ tl_err tl_treaty_submit(tl_treaty *t, const uint8_t *body, size_t len, bool wait
     } else {
         uint64_t idx = 0;
         tl_diag ld;
-        if (find_key(t, key) ||
-            (t->seq && tl_seq_lookup_leaf(t->seq, key, &idx, &ld) == TL_OK)) {
+        if (find_key(t, key) || (t->seq && tl_seq_lookup_leaf(t->seq, key, &idx, &ld) == TL_OK)) {
             dup = true;
         } else {
             undo = tl_registry_clone(t->reg);
             if (!undo)
                 e = tl_fail(d, TL_ERR_NOMEM, "registry");
             else
-                e = tl_registry_apply(t->reg, (const char *)body, len, &t->op_key,
-                                      t->reg_seq + 1, d);
+                e = tl_registry_apply(t->reg, (const char *)body, len, &t->op_key, t->reg_seq + 1,
+                                      d);
             if (e == TL_OK) {
                 t->reg_seq++;
             } else { /* apply is atomic: nothing to undo */

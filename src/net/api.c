@@ -34,8 +34,7 @@ bool tl_api_witness_time(const tl_policy *p, const char *note, size_t len, uint6
     return t > 0;
 }
 
-static unsigned text(char **body, size_t *len, const char **ctype, unsigned status,
-                     const char *msg)
+static unsigned text(char **body, size_t *len, const char **ctype, unsigned status, const char *msg)
 {
     size_t n = strlen(msg);
     *body = malloc(n + 2);
@@ -77,8 +76,7 @@ static unsigned status_of(tl_err e)
     }
 }
 
-static unsigned failed(char **body, size_t *len, const char **ctype, tl_err e,
-                       const tl_diag *d)
+static unsigned failed(char **body, size_t *len, const char **ctype, tl_err e, const tl_diag *d)
 {
     char msg[TL_DIAG_LEN + 16];
     snprintf(msg, sizeof msg, "treatylog: %.500s", d->msg);
@@ -155,8 +153,9 @@ static unsigned get_entry(const tl_api *a, const char *idx, char **body, size_t 
 {
     uint64_t index = 0;
     if (tl_parse_u64(&index, idx, strlen(idx)) != TL_OK)
-        return text(body, len, ctype, 400, "treatylog: /v1/entries/<index>: index must be a "
-                                           "canonical decimal");
+        return text(body, len, ctype, 400,
+                    "treatylog: /v1/entries/<index>: index must be a "
+                    "canonical decimal");
     json_t *o = NULL;
     tl_diag d;
     tl_err e = tl_qindex_entry(tl_treaty_qindex(a->treaty), index, &o, &d);
@@ -234,8 +233,8 @@ static unsigned get_stats(const tl_api *a, char **body, size_t *len, const char 
     return json(body, len, ctype, o);
 }
 
-unsigned tl_api_get(const tl_api *a, const char *url, tl_api_arg_fn arg, void *argctx,
-                    char **body, size_t *len, const char **ctype)
+unsigned tl_api_get(const tl_api *a, const char *url, tl_api_arg_fn arg, void *argctx, char **body,
+                    size_t *len, const char **ctype)
 {
     *body = NULL;
     *len = 0;

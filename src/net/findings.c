@@ -211,8 +211,7 @@ static unsigned src_list(void *ctx, tl_api_arg_fn arg, void *argctx, char **body
     unsigned st = not_ready(f, body, len);
     if (st)
         return st;
-    list_ctx c = {arg(argctx, "state"), arg(argctx, "rule"), arg(argctx, "party"), {0}, 0,
-                  NULL};
+    list_ctx c = {arg(argctx, "state"), arg(argctx, "rule"), arg(argctx, "party"), {0}, 0, NULL};
     uint64_t size = tl_follow_witnessed_size(f->fo);
     tl_sbuf_printf(&c.out, "{\"findings\":[");
     tl_err e = size ? tl_follow_findings(f->fo, size, list_one, &c) : TL_OK;
@@ -288,9 +287,8 @@ typedef struct ev_ctx {
     uint64_t top;
 } ev_ctx;
 
-static tl_err near(void *ctx, uint64_t index, uint64_t *below, char **below_note,
-                   size_t *below_len, uint64_t *above, char **above_note, size_t *above_len,
-                   tl_diag *d)
+static tl_err near(void *ctx, uint64_t index, uint64_t *below, char **below_note, size_t *below_len,
+                   uint64_t *above, char **above_note, size_t *above_len, tl_diag *d)
 {
     ev_ctx *c = ctx;
     bounds2 b = {{0}, {0}};
@@ -390,10 +388,9 @@ static unsigned src_evidence(void *ctx, const char *id, char **body, size_t *len
 
 /* ---- life ---- */
 
-tl_err tl_live_findings_new(tl_live_findings **out, const tl_ruleset *rs,
-                            const char *ruleset_name, const uint8_t ruleset_sha256[32],
-                            const tl_schemas *schemas, const tl_vkey *op_key,
-                            const tl_policy *policy, tl_diag *d)
+tl_err tl_live_findings_new(tl_live_findings **out, const tl_ruleset *rs, const char *ruleset_name,
+                            const uint8_t ruleset_sha256[32], const tl_schemas *schemas,
+                            const tl_vkey *op_key, const tl_policy *policy, tl_diag *d)
 {
     tl_live_findings *f = calloc(1, sizeof *f);
     if (!f)
@@ -507,8 +504,7 @@ static int all_one(void *ctx, const tl_finding *x)
     return 0;
 }
 
-void tl_live_findings_all(tl_live_findings *f, void (*fn)(void *ctx, const char *json),
-                          void *ctx)
+void tl_live_findings_all(tl_live_findings *f, void (*fn)(void *ctx, const char *json), void *ctx)
 {
     /* Collected first: fn may call back into the findings (evidence), which lock them. */
     all_ctx c = {0};

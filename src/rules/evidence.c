@@ -374,8 +374,8 @@ tl_err tl_evidence_verify(const char *text, size_t len, const tl_policy *policy,
             e = tl_fail(d, TL_ERR_FORMAT, "evidence: size %lld but the checkpoint is of %llu",
                         (long long)json_integer_value(szj), (unsigned long long)cp.size);
         else
-            e = strict_sigs(policy, json_string_value(cpj), json_string_length(cpj),
-                            "checkpoint", d);
+            e = strict_sigs(policy, json_string_value(cpj), json_string_length(cpj), "checkpoint",
+                            d);
     }
     /* 2. Every entry is in that log. */
     size_t ne = json_array_size(ents), nr = json_array_size(regs);
@@ -417,9 +417,9 @@ tl_err tl_evidence_verify(const char *text, size_t len, const tl_policy *policy,
         bool named = false;
         const json_t *rn = json_object_get(rsj, "name");
         for (size_t i = 0; e == TL_OK && i < reg->nrulesets; i++)
-            named = named || (memcmp(reg->rulesets[i].sha256, sha, TL_HASH_LEN) == 0 &&
-                              json_is_string(rn) &&
-                              strcmp(reg->rulesets[i].name, json_string_value(rn)) == 0);
+            named = named ||
+                    (memcmp(reg->rulesets[i].sha256, sha, TL_HASH_LEN) == 0 && json_is_string(rn) &&
+                     strcmp(reg->rulesets[i].name, json_string_value(rn)) == 0);
         if (e == TL_OK && !named)
             e = tl_fail(d, TL_ERR_CONFLICT,
                         "evidence: the logged registry does not name the ruleset %s (%s)", hx,
@@ -438,8 +438,7 @@ tl_err tl_evidence_verify(const char *text, size_t len, const tl_policy *policy,
         else if ((uint64_t)json_integer_value(ws) > cp.size)
             e = tl_fail(d, TL_ERR_FORMAT, "evidence: witnessed[%zu] is past the checkpoint", i);
         else
-            e = strict_sigs(policy, json_string_value(wn), json_string_length(wn), "witnessed",
-                            d);
+            e = strict_sigs(policy, json_string_value(wn), json_string_length(wn), "witnessed", d);
         if (e == TL_OK)
             e = tl_follow_witnessed(fo, (uint64_t)json_integer_value(ws), json_string_value(wn),
                                     json_string_length(wn), d);
