@@ -12,6 +12,12 @@
  * derived from (run id, seq). With --verify, 1 response in 100 (seq % 100 == 0) is checked as
  * a c2sp.org/tlog-proof@v1 for leaf SHA-256(0x00 || body) against the given log key.
  *
+ * Treaty mode (--sign KEYFILE, repeatable): the bodies are signed notifications instead, all
+ * made before the run so that signing costs nothing during it: request i is sent by party
+ * i % P (the key's name is the party code) with serial --first-serial + i / P, the
+ * notification being the example of --type (default vd11.ch11.statement, which needs no refs)
+ * with that from, serial and sent = now, canonicalised and validated, then signed.
+ *
  * Safety: only loopback targets (127.0.0.0/8, ::1, localhost; the host as libcurl parses it,
  * and the same parsed URL is what libcurl connects to), no proxy, no redirects, http(s) only,
  * R <= 1,000,000/s, S <= 3600 s, C <= 1024, memory and time bounded.
@@ -35,10 +41,14 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <sodium.h>
 
 #include "cli.h"
 #include "treatylog/hash.h"
+#include "treatylog/note.h"
+#include "treatylog/notification.h"
+#include "treatylog/schema.h"
 #include "treatylog/tlogproof.h"
 
 #define NS_PER_S           UINT64_C(1000000000)
@@ -57,6 +67,12 @@
 #define LOAD_OTHER_CODES   8                     /* distinct "other" statuses itemised */
 #define LOAD_FD_SPARE      64                    /* descriptors besides the connections */
 #define LOAD_EVENTS        256
+#define LOAD_SIGN_MAX      16                  /* --sign keys (parties) */
+#define LOAD_NOTES_MAX     UINT64_C(20000000)  /* signed notifications made ahead */
+#define LOAD_NOTES_BYTES   (UINT64_C(2) << 30) /* their bytes, at most */
+#define LOAD_TYPE_DEFAULT  "vd11.ch11.statement"
+#define LOAD_SERIAL_MARK   "\"serial\":987654321987654321" /* placeholder in the template */
+#define LOAD_MSG_MAX       200                             /* bytes of a refusal's message kept */
 
 /* Latency histogram, HDR style: microseconds, exact below 256, then 128 linear sub-buckets
  * per power of two (relative error < 0.8 %), up to 2^36 us (19 hours; runs last < 1 h). */
@@ -81,6 +97,8 @@ typedef struct load_conn {
     uint8_t *body;     /* run->size bytes */
     uint8_t *resp;
     size_t resp_len, resp_cap;
+    char msg[LOAD_MSG_MAX + 1]; /* the start of the response, for a refusal's message */
+    size_t msg_len;
     char errbuf[CURL_ERROR_SIZE];
 } load_conn;
 
@@ -97,6 +115,13 @@ typedef struct load_run {
     tl_policy *policy; /* --verify, else NULL */
     char runid[LOAD_RUNID_LEN + 1];
     uint64_t fill_seed;
+
+    /* --sign: total signed notifications, made ahead, note i at notes + note_off[i] */
+    char *notes;
+    uint64_t *note_off; /* total + 1 offsets */
+    size_t nparties;
+    uint64_t first_serial;
+    const char *type;
 
     /* libcurl and the event loop */
     CURLU *cu; /* the checked target; every easy handle uses it (CURLOPT_CURLU) */
@@ -125,6 +150,8 @@ typedef struct load_run {
     load_other other[LOAD_OTHER_CODES];
     size_t nother_codes;
     uint64_t verified, verify_failed;
+    long first_refusal_code;
+    char first_refusal[LOAD_MSG_MAX + 1];
     char first_xport[CURL_ERROR_SIZE + 64];
     char first_verify[TL_DIAG_LEN + 64];
     uint64_t lat_max_us;
@@ -361,6 +388,11 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userp)
 {
     load_conn *c = userp;
     size_t n = size * nmemb; /* size is always 1 */
+    if (c->msg_len < LOAD_MSG_MAX) {
+        size_t k = min_u64(n, LOAD_MSG_MAX - c->msg_len);
+        memcpy(c->msg + c->msg_len, ptr, k);
+        c->msg_len += k;
+    }
     if (!c->keep || c->resp_err != TL_OK)
         return n;
     if (n > LOAD_RESP_MAX - c->resp_len) {
@@ -543,7 +575,181 @@ static void run_free(load_run *r)
     if (r->epfd >= 0)
         (void)close(r->epfd); /* nothing written through it: no deferred error to report */
     free(r->policy);
+    free(r->notes);
+    free(r->note_off);
     free(r);
+}
+
+/* ---- signed notifications (--sign) ---- */
+
+/* CPU seconds of this process so far. */
+static double cpu_s(void)
+{
+    struct timespec ts = {0, 0};
+    (void)clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts); /* cannot fail on Linux */
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The canonical text of type's example sent by `from` now, with the serial placeholder:
+ * *text (malloc'd), whose serial digits start at *pre and end at *post. */
+static tl_err note_template(const tl_schemas *s, const char *type, const char *from, char **text,
+                            size_t *len, size_t *pre, size_t *post, tl_diag *d)
+{
+    char *tmpl = NULL;
+    size_t tlen = 0;
+    tl_err e = tl_notification_template(&tmpl, &tlen, s, type, d);
+    if (e != TL_OK)
+        return e;
+    json_error_t je;
+    json_t *o =
+        json_loadb(tmpl + TL_NOTIFICATION_HEADER_LEN, tlen - TL_NOTIFICATION_HEADER_LEN, 0, &je);
+    free(tmpl);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return tl_fail(d, TL_ERR_INTERNAL, "the example of %s is not a JSON object", type);
+    }
+    if (json_array_size(json_object_get(o, "refs")) > 0) {
+        json_decref(o);
+        return tl_fail(d, TL_ERR_USAGE,
+                       "--type %s: its example references other entries, which this log may "
+                       "not hold; pick a type that needs no refs (e.g. %s)",
+                       type, LOAD_TYPE_DEFAULT);
+    }
+    char sent[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    if (!gmtime_r(&now, &tm) || strftime(sent, sizeof sent, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+        json_decref(o);
+        return tl_fail(d, TL_ERR_INTERNAL, "cannot format the time");
+    }
+    char *js = NULL;
+    if (json_object_set_new(o, "from", json_string(from)) != 0 ||
+        json_object_set_new(o, "serial", json_integer(987654321)) != 0 ||
+        json_object_set_new(o, "sent", json_string(sent)) != 0 ||
+        !(js = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
+        json_decref(o);
+        return tl_fail(d, TL_ERR_NOMEM, "building a notification");
+    }
+    json_decref(o);
+    e = tl_notification_from_json(text, len, s, js, strlen(js), d);
+    free(js);
+    if (e != TL_OK)
+        return tl_diag_prefix(d, e, "a %s from %s", type, from);
+    static const char mark[] = "\"serial\":987654321";
+    const char *m = strstr(*text, mark);
+    const char *after = m ? m + sizeof mark - 1 : NULL;
+    if (!m || (*after != ',' && *after != '}') || strstr(after, mark)) {
+        free(*text);
+        *text = NULL;
+        return tl_fail(d, TL_ERR_INTERNAL, "cannot place the serial in the %s text", type);
+    }
+    *pre = (size_t)(m - *text) + sizeof "\"serial\":" - 1;
+    *post = (size_t)(after - *text);
+    return TL_OK;
+}
+
+/* Makes the run's r->total signed notifications (see the top of the file) into r->notes. */
+static tl_err make_notes(load_run *r, const char *const *keypaths, size_t nkeys,
+                         const char *schemas_dir, tl_diag *d)
+{
+    double t0 = (double)mono_ns() / 1e9, c0 = cpu_s();
+    tl_schemas *s = NULL;
+    tl_err e = cli_load_schemas(schemas_dir, &s, d);
+    if (e != TL_OK)
+        return e;
+    tl_skey keys[LOAD_SIGN_MAX];
+    char *text[LOAD_SIGN_MAX] = {NULL};
+    size_t tlen[LOAD_SIGN_MAX] = {0}, pre[LOAD_SIGN_MAX] = {0}, post[LOAD_SIGN_MAX] = {0};
+    size_t nloaded = 0;
+    for (; e == TL_OK && nloaded < nkeys; nloaded++) {
+        e = submit_load_skey(keypaths[nloaded], &keys[nloaded], d);
+        if (e != TL_OK)
+            break;
+        for (size_t j = 0; j < nloaded && e == TL_OK; j++)
+            if (strcmp(keys[j].vkey.name, keys[nloaded].vkey.name) == 0)
+                e = tl_fail(d, TL_ERR_USAGE,
+                            "--sign %s: party %s is given twice (serials would "
+                            "collide)",
+                            keypaths[nloaded], keys[nloaded].vkey.name);
+        if (e == TL_OK)
+            e = note_template(s, r->type, keys[nloaded].vkey.name, &text[nloaded], &tlen[nloaded],
+                              &pre[nloaded], &post[nloaded], d);
+    }
+    r->note_off = e == TL_OK ? malloc((size_t)(r->total + 1) * sizeof *r->note_off) : NULL;
+    if (e == TL_OK && !r->note_off)
+        e = tl_fail(d, TL_ERR_NOMEM, "%" PRIu64 " notifications", r->total);
+    size_t cap = 0, used = 0;
+    char buf[TL_NOTIFICATION_MAX + 32];
+    for (uint64_t i = 0; e == TL_OK && i < r->total; i++) {
+        size_t p = (size_t)(i % nkeys);
+        uint64_t serial = r->first_serial + i / nkeys;
+        char num[24];
+        int nn = snprintf(num, sizeof num, "%" PRIu64, serial);
+        size_t blen = pre[p] + (size_t)nn + (tlen[p] - post[p]);
+        if (nn <= 0 || blen > TL_NOTIFICATION_MAX) {
+            e = tl_fail(d, TL_ERR_TOOBIG, "a %s with serial %s is too long", r->type, num);
+            break;
+        }
+        memcpy(buf, text[p], pre[p]);
+        memcpy(buf + pre[p], num, (size_t)nn);
+        memcpy(buf + pre[p] + (size_t)nn, text[p] + post[p], tlen[p] - post[p]);
+        if (i < nkeys) { /* the first of each party, checked as the server will */
+            tl_notification n;
+            e = tl_notification_parse(&n, s, buf, blen, d);
+            if (e != TL_OK) {
+                tl_diag_prefix(d, e, "the notification made for %s", keys[p].vkey.name);
+                break;
+            }
+            tl_notification_free(&n);
+        }
+        char *note = NULL;
+        size_t nlen = 0;
+        e = tl_note_sign(&note, &nlen, buf, blen, &keys[p], d);
+        if (e != TL_OK)
+            break;
+        if (used + nlen > cap) {
+            size_t ncap = cap ? cap * 2 : (size_t)min_u64(r->total * (nlen + 8), 1u << 26);
+            while (ncap < used + nlen)
+                ncap *= 2;
+            if (ncap > LOAD_NOTES_BYTES)
+                ncap = LOAD_NOTES_BYTES;
+            char *nb = used + nlen <= ncap ? realloc(r->notes, ncap) : NULL;
+            if (!nb) {
+                free(note);
+                e = tl_fail(d, TL_ERR_NOMEM,
+                            "%" PRIu64 " signed notifications need over %" PRIu64
+                            " MiB: lower --rate or --duration",
+                            r->total, (uint64_t)(ncap >> 20));
+                break;
+            }
+            r->notes = nb;
+            cap = ncap;
+        }
+        r->note_off[i] = used;
+        memcpy(r->notes + used, note, nlen);
+        used += nlen;
+        free(note);
+    }
+    if (e == TL_OK)
+        r->note_off[r->total] = used;
+    for (size_t i = 0; i < nloaded; i++)
+        tl_skey_wipe(&keys[i]);
+    for (size_t i = 0; i < nkeys; i++)
+        free(text[i]);
+    tl_schemas_free(s);
+    if (e == TL_OK) {
+        r->nparties = nkeys;
+        fprintf(stderr,
+                "treatylog load: signed %" PRIu64 " %s notifications (%zu part%s, serials %" PRIu64
+                "..%" PRIu64 ", %.0f bytes each on average) in %.2f s, cpu %.2f s\n",
+                r->total, r->type, nkeys, nkeys == 1 ? "y" : "ies", r->first_serial,
+                r->first_serial + (r->total - 1) / nkeys, (double)used / (double)r->total,
+                (double)mono_ns() / 1e9 - t0, cpu_s() - c0);
+    } else {
+        free(r->notes);
+        r->notes = NULL;
+    }
+    return e;
 }
 
 /* ---- the run ---- */
@@ -560,8 +766,19 @@ static tl_err conn_start(load_run *r, load_conn *c, uint64_t seq, uint64_t sched
     c->keep = r->policy && seq % LOAD_VERIFY_EVERY == 0;
     c->resp_len = 0;
     c->resp_err = TL_OK;
+    c->msg_len = 0;
     c->errbuf[0] = '\0';
-    body_fill(r, c->body, seq);
+    if (r->notes) {
+        /* The easy handle is not in the multi handle now: its body may change. */
+        uint64_t off = r->note_off[seq], n = r->note_off[seq + 1] - off;
+        CURLcode res = curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
+        if (res == CURLE_OK)
+            res = curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, r->notes + off);
+        if (res != CURLE_OK)
+            return tl_fail(d, TL_ERR_INTERNAL, "%s: libcurl: %s", r->url, curl_easy_strerror(res));
+    } else {
+        body_fill(r, c->body, seq);
+    }
     CURLMcode mc = curl_multi_add_handle(r->multi, c->easy);
     if (mc != CURLM_OK)
         return tl_fail(d, TL_ERR_INTERNAL, "%s: libcurl: %s", r->url, curl_multi_strerror(mc));
@@ -667,6 +884,15 @@ static tl_err collect_done(load_run *r, tl_diag *d)
         long code = 0;
         if (curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK)
             code = 0;
+        if (code != 200 && r->first_refusal_code == 0) {
+            r->first_refusal_code = code;
+            size_t k = c->msg_len;
+            while (k > 0 && (c->msg[k - 1] == '\n' || c->msg[k - 1] == '\r'))
+                k--;
+            for (size_t i = 0; i < k; i++) /* one printable line */
+                r->first_refusal[i] = (unsigned char)c->msg[i] < 0x20 ? ' ' : c->msg[i];
+            r->first_refusal[k] = '\0';
+        }
         if (code == 429) {
             r->n429++;
         } else if (code == 503) {
@@ -777,7 +1003,7 @@ static tl_err run_loop(load_run *r, tl_diag *d)
 
 /* ---- the report ---- */
 
-static void json_string(const char *s)
+static void put_json_string(const char *s)
 {
     putchar('"');
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -799,7 +1025,7 @@ static double us_ms(uint64_t us)
 static void report_json(const load_run *r, double thr)
 {
     printf("{\"url\":");
-    json_string(r->url);
+    put_json_string(r->url);
     printf(",\"rate\":%" PRIu64 ",\"duration_s\":%" PRIu64 ",\"size\":%" PRIu64
            ",\"connections\":%" PRIu64 ",\"wait\":%d",
            r->rate, r->duration, r->size, r->nconns, r->wait ? 1 : 0);
@@ -822,6 +1048,22 @@ static void report_json(const load_run *r, double thr)
     else
         printf(",\"latency_ms\":null");
     printf(",\"generator_lag_max_ms\":%.3f", (double)r->lag_max_ns / 1e6);
+    if (r->notes) {
+        printf(",\"signed\":{\"type\":");
+        put_json_string(r->type);
+        printf(",\"parties\":%zu,\"first_serial\":%" PRIu64 ",\"bytes_mean\":%.1f}", r->nparties,
+               r->first_serial, (double)r->note_off[r->total] / (double)r->total);
+    } else {
+        printf(",\"signed\":null");
+    }
+    printf(",\"first_refusal\":");
+    if (r->first_refusal_code) {
+        printf("{\"status\":%ld,\"message\":", r->first_refusal_code);
+        put_json_string(r->first_refusal);
+        printf("}");
+    } else {
+        printf("null");
+    }
     if (r->policy)
         printf(",\"verify\":{\"checked\":%" PRIu64 ",\"failed\":%" PRIu64 "}", r->verified,
                r->verify_failed);
@@ -829,12 +1071,12 @@ static void report_json(const load_run *r, double thr)
         printf(",\"verify\":null");
     printf(",\"first_transport_error\":");
     if (r->nxport)
-        json_string(r->first_xport);
+        put_json_string(r->first_xport);
     else
         printf("null");
     printf(",\"first_verify_error\":");
     if (r->verify_failed)
-        json_string(r->first_verify);
+        put_json_string(r->first_verify);
     else
         printf("null");
     printf("}\n");
@@ -842,9 +1084,15 @@ static void report_json(const load_run *r, double thr)
 
 static void report_text(const load_run *r, double thr)
 {
-    printf("target      %s, %" PRIu64 " req/s for %" PRIu64 " s, %" PRIu64 "-byte bodies, %" PRIu64
-           " connections\n",
-           r->url, r->rate, r->duration, r->size, r->nconns);
+    if (r->notes)
+        printf("target      %s, %" PRIu64 " req/s for %" PRIu64 " s, signed %s notifications "
+               "(%zu parties, %.0f bytes on average), %" PRIu64 " connections\n",
+               r->url, r->rate, r->duration, r->type, r->nparties,
+               (double)r->note_off[r->total] / (double)r->total, r->nconns);
+    else
+        printf("target      %s, %" PRIu64 " req/s for %" PRIu64 " s, %" PRIu64
+               "-byte bodies, %" PRIu64 " connections\n",
+               r->url, r->rate, r->duration, r->size, r->nconns);
     printf("requests    %" PRIu64 " scheduled, %" PRIu64 " sent, %" PRIu64 " late, %" PRIu64
            " unsent, %" PRIu64 " unfinished\n",
            r->total, r->sent, r->late, r->unsent, r->unfinished);
@@ -869,6 +1117,8 @@ static void report_text(const load_run *r, double thr)
     if (r->policy)
         printf("verify      %" PRIu64 " proofs checked, %" PRIu64 " failed\n", r->verified,
                r->verify_failed);
+    if (r->first_refusal_code)
+        printf("first non-200: %ld %s\n", r->first_refusal_code, r->first_refusal);
     if (r->nxport)
         printf("first transport error: %s\n", r->first_xport);
     if (r->verify_failed)
@@ -890,21 +1140,37 @@ static int opt_u64(const char *name, const char *s, uint64_t lo, uint64_t hi, ui
 
 int cmd_load(int argc, char **argv)
 {
+    const char *signpaths[LOAD_SIGN_MAX];
+    size_t nsign = 0;
+    int rc = submit_take_repeated("load", &argc, argv, "sign", signpaths, LOAD_SIGN_MAX, &nsign);
+    if (rc)
+        return rc;
     const char *rate_s = NULL, *dur_s = NULL, *size_s = NULL, *conns_s = NULL, *wait_s = NULL,
-               *vkey_arg = NULL;
+               *vkey_arg = NULL, *type_s = NULL, *first_s = NULL, *schemas_s = NULL;
     bool json = false;
-    const cli_opt opts[] = {{"rate", &rate_s, NULL}, {"duration", &dur_s, NULL},
-                            {"size", &size_s, NULL}, {"connections", &conns_s, NULL},
-                            {"wait", &wait_s, NULL}, {"verify", &vkey_arg, NULL},
-                            {"json", NULL, &json}};
+    const cli_opt opts[] = {{"rate", &rate_s, NULL},       {"duration", &dur_s, NULL},
+                            {"size", &size_s, NULL},       {"connections", &conns_s, NULL},
+                            {"wait", &wait_s, NULL},       {"verify", &vkey_arg, NULL},
+                            {"type", &type_s, NULL},       {"first-serial", &first_s, NULL},
+                            {"schemas", &schemas_s, NULL}, {"json", NULL, &json}};
     const char *pos[1];
     size_t npos = 0;
-    int rc = cli_parse("load", argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, &npos);
+    rc = cli_parse("load", argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, &npos);
     if (rc)
         return rc;
     if (npos != 1 || !rate_s || !dur_s)
         return cli_usage("load", "usage: treatylog load URL --rate R --duration S [--size B] "
-                                 "[--connections C] [--wait 0|1] [--verify VKEY] [--json]");
+                                 "[--connections C] [--wait 0|1] [--verify VKEY] [--json]\n"
+                                 "       [--sign KEYFILE]... [--type TYPE] [--first-serial N] "
+                                 "[--schemas DIR]");
+    if (nsign == 0 && (type_s || first_s || schemas_s))
+        return cli_usage("load", "--type, --first-serial and --schemas go with --sign KEYFILE");
+    if (nsign > 0 && size_s)
+        return cli_usage("load", "--size does not go with --sign (the notifications have their "
+                                 "own size)");
+    if (nsign > 0 && vkey_arg)
+        return cli_usage("load", "--verify does not go with --sign (a treaty log's proof is of "
+                                 "the entry, not of the body; use treatylog submit)");
     load_run *r = calloc(1, sizeof *r);
     if (!r)
         return setup_fail("out of memory");
@@ -930,6 +1196,15 @@ int cmd_load(int argc, char **argv)
                        "--size %" PRIu64 " x --connections %" PRIu64 " is over %" PRIu64
                        " MiB of request buffers",
                        r->size, r->nconns, LOAD_BUFFERS_MAX >> 20);
+    r->type = type_s ? type_s : LOAD_TYPE_DEFAULT;
+    r->first_serial = 1;
+    if (!rc && first_s)
+        rc = opt_u64("first-serial", first_s, 1, UINT64_C(1) << 50, &r->first_serial);
+    if (!rc && nsign > 0 && r->rate * r->duration > LOAD_NOTES_MAX)
+        rc = cli_usage("load",
+                       "--sign: --rate x --duration is over %" PRIu64
+                       " notifications, all signed ahead",
+                       LOAD_NOTES_MAX);
     if (!rc && vkey_arg && !r->wait)
         rc = cli_usage("load", "--verify needs --wait 1 (only then does /add return a proof)");
     if (!rc && vkey_arg) {
@@ -941,6 +1216,12 @@ int cmd_load(int argc, char **argv)
     if (!rc)
         rc = target_setup(r, pos[0]);
     r->total = r->rate * r->duration;
+    if (!rc && nsign > 0) {
+        tl_diag d = {{0}};
+        tl_err e = make_notes(r, signpaths, nsign, schemas_s, &d);
+        if (e != TL_OK)
+            rc = cli_fail("load", e, &d);
+    }
     if (!rc)
         rc = run_setup(r);
     if (rc) {
