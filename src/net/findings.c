@@ -62,35 +62,52 @@ static void on_witnessed(void *ctx, uint64_t size, const char *note, size_t len)
 
 /* ---- catch-up ---- */
 
+/* A page of the witnessed archive, copied out of the archive's callback: the follower is
+ * fed after the archive's lock is released (the evidence builder takes them the other way
+ * round). */
+#define WL_PAGE 256
 typedef struct wl_ctx {
-    tl_follow *fo;
-    uint64_t next;
     size_t n;
+    uint64_t size[WL_PAGE];
+    char *note[WL_PAGE];
+    size_t len[WL_PAGE];
 } wl_ctx;
 
-static void feed_witnessed(void *ctx, uint64_t size, const char *first, size_t first_len,
+static void keep_witnessed(void *ctx, uint64_t size, const char *first, size_t first_len,
                            const char *last, size_t last_len)
 {
     (void)last, (void)last_len;
     wl_ctx *w = ctx;
-    tl_diag d;
-    if (tl_follow_witnessed(w->fo, size, first, first_len, &d) != TL_OK)
-        d.msg[0] = '\0'; /* one the policy rejects is skipped */
-    w->next = size + 1;
+    if (w->n == WL_PAGE)
+        return;
+    w->size[w->n] = size;
+    w->note[w->n] = strndup(first, first_len);
+    w->len[w->n] = first_len;
     w->n++;
 }
 
 static tl_err feed_archive(tl_live_findings *f, uint64_t *from, tl_diag *d)
 {
+    wl_ctx *w = calloc(1, sizeof *w);
+    if (!w)
+        return tl_fail(d, TL_ERR_NOMEM, "rules: witnessed");
+    tl_err e = TL_OK;
     for (;;) {
-        wl_ctx w = {f->fo, *from, 0};
-        tl_err e = tl_seq_witnessed_list(f->seq, *from, 256, feed_witnessed, &w, d);
-        if (e != TL_OK)
-            return e;
-        *from = w.next;
-        if (w.n < 256)
-            return TL_OK;
+        w->n = 0;
+        e = tl_seq_witnessed_list(f->seq, *from, WL_PAGE, keep_witnessed, w, d);
+        for (size_t i = 0; i < w->n; i++) {
+            tl_diag wd;
+            if (e == TL_OK && w->note[i] &&
+                tl_follow_witnessed(f->fo, w->size[i], w->note[i], w->len[i], &wd) != TL_OK)
+                wd.msg[0] = '\0'; /* one the policy rejects is skipped */
+            free(w->note[i]);
+            *from = w->size[i] + 1;
+        }
+        if (e != TL_OK || w->n < WL_PAGE)
+            break;
     }
+    free(w);
+    return e;
 }
 
 static void *catch_up(void *arg)

@@ -9,7 +9,7 @@ $T demo --dir "$D" --listen 127.0.0.1:0 > "$WORK/demo.out" 2> "$WORK/demo.err" &
 DPID=$!
 for _ in $(seq 600); do grep -q '^Dashboard and API: ' "$WORK/demo.out" && break; kill -0 $DPID 2>/dev/null || break; sleep 0.1; done
 U=$(sed -n 's|^Dashboard and API: \(http://[^ ]*\)/$|\1|p' "$WORK/demo.out")
-if [ -z "$U" ]; then bad "the demo did not come up"; tail -20 "$WORK/demo.out" "$WORK/demo.err"; kill $DPID; finish; exit 1; fi
+if [ -z "$U" ]; then bad "the demo did not come up"; tail -n 20 "$WORK/demo.out" "$WORK/demo.err"; kill $DPID; finish; exit 1; fi
 ok "the demo played its scenario and serves at $U"
 # What the scenario must show (domain.md §4 and the issue).
 want() { # rule state: a finding line of the demo's output
