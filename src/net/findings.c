@@ -14,6 +14,7 @@
 #include "treatylog/evidence.h"
 #include "treatylog/follow.h"
 #include "treatylog/log.h"
+#include "treatylog/text.h"
 
 struct tl_live_findings {
     tl_follow *fo;
@@ -189,11 +190,75 @@ static unsigned not_ready(tl_live_findings *f, char **body, size_t *len)
     return 0;
 }
 
+/* Paging of GET /v1/findings: findings come in the engine's order (trigger index, rule id in
+ * byte order, sub-number), so a finding's id "<rule>/<trigger>[/<n>]" is its place in the
+ * list, and the cursor `after` is the id of the last finding of the previous page. The cursor
+ * is compared by key, not looked up: it stays valid whatever appears or changes meanwhile. */
+#define LIST_LIMIT_DEFAULT 100
+#define LIST_LIMIT_MAX     1000
+#define LIST_ID_MAX        (TL_RULE_ID_MAX + 48)
+
+typedef struct list_key {
+    uint64_t trigger;
+    const char *rule; /* not NUL-terminated: rule[0..rule_len) */
+    size_t rule_len;
+    uint64_t n; /* 0: no sub-number */
+} list_key;
+
+/* Parses a finding id into *k (pointing into id). False unless it is "<rule>/<trigger>" or
+ * "<rule>/<trigger>/<n>": rule 1 to 64 bytes of [a-z0-9.-] starting with a letter or digit
+ * (docs/rules.md), trigger and n canonical decimals, n from 1 to 2^32-1. */
+static bool list_key_parse(const char *id, list_key *k)
+{
+    const char *s1 = strchr(id, '/');
+    if (!s1 || s1 == id || (size_t)(s1 - id) > TL_RULE_ID_MAX)
+        return false;
+    for (const char *p = id; p < s1; p++) {
+        bool ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+                  (p > id && (*p == '.' || *p == '-'));
+        if (!ok)
+            return false;
+    }
+    const char *t = s1 + 1, *s2 = strchr(t, '/');
+    size_t tlen = s2 ? (size_t)(s2 - t) : strlen(t);
+    if (tl_parse_u64(&k->trigger, t, tlen) != TL_OK)
+        return false;
+    k->n = 0;
+    if (s2 &&
+        (tl_parse_u64(&k->n, s2 + 1, strlen(s2 + 1)) != TL_OK || k->n == 0 || k->n > UINT32_MAX))
+        return false;
+    k->rule = id;
+    k->rule_len = (size_t)(s1 - id);
+    return true;
+}
+
+/* <0, 0, >0 as a comes before, at or after b in the listing order. */
+static int list_key_cmp(const list_key *a, const list_key *b)
+{
+    if (a->trigger != b->trigger)
+        return a->trigger < b->trigger ? -1 : 1;
+    size_t m = a->rule_len < b->rule_len ? a->rule_len : b->rule_len;
+    int c = memcmp(a->rule, b->rule, m);
+    if (c)
+        return c < 0 ? -1 : 1;
+    if (a->rule_len != b->rule_len)
+        return a->rule_len < b->rule_len ? -1 : 1;
+    if (a->n != b->n)
+        return a->n < b->n ? -1 : 1;
+    return 0;
+}
+
 typedef struct list_ctx {
     const char *state, *rule, *party;
     tl_sbuf out;
     size_t n;
     json_t *counts;
+    /* paging (the list only) */
+    uint64_t limit, from, to; /* trigger window from..to, inclusive */
+    bool has_after;
+    list_key after;
+    bool more, stopped, bad;
+    char last[LIST_ID_MAX]; /* the id of the last finding listed */
 } list_ctx;
 
 static bool party_in(const tl_finding *x, const char *party)
@@ -213,27 +278,86 @@ static int list_one(void *ctx, const tl_finding *x)
                             json_integer(v ? json_integer_value(v) + 1 : 1));
         return 0;
     }
+    if (x->trigger < c->from)
+        return 0;
+    if (x->trigger > c->to) { /* in trigger order: nothing more can match */
+        c->stopped = true;
+        return 1;
+    }
+    if (c->has_after && x->trigger < c->after.trigger)
+        return 0;
+    if (c->has_after && x->trigger == c->after.trigger) {
+        list_key k;
+        if (!list_key_parse(x->id, &k)) { /* not an id of the engine's: a bug */
+            c->bad = c->stopped = true;
+            return 1;
+        }
+        if (list_key_cmp(&k, &c->after) <= 0)
+            return 0;
+    }
     if ((c->state && strcmp(c->state, x->state_name) != 0) ||
         (c->rule && strcmp(c->rule, x->rule) != 0) || (c->party && !party_in(x, c->party)))
         return 0;
+    if (c->n == c->limit) { /* one more than the page: there is a next page */
+        c->more = c->stopped = true;
+        return 1;
+    }
     if (c->n++)
         tl_sbuf_printf(&c->out, ",");
     tl_sbuf_printf(&c->out, "%.*s", (int)x->json_len, x->json);
+    snprintf(c->last, sizeof c->last, "%s", x->id);
+    return 0;
+}
+
+/* The paging parameters of a list request into c; 0, or a 400 answer naming the parameter. */
+static unsigned list_args(list_ctx *c, tl_api_arg_fn arg, void *argctx, char **body, size_t *len)
+{
+    const char *limit = arg(argctx, "limit"), *after = arg(argctx, "after");
+    const char *from = arg(argctx, "from"), *to = arg(argctx, "to");
+    c->limit = LIST_LIMIT_DEFAULT;
+    if (limit && (tl_parse_u64(&c->limit, limit, strlen(limit)) != TL_OK || c->limit < 1 ||
+                  c->limit > LIST_LIMIT_MAX))
+        return msg(body, len, 400, "limit: must be a number from 1 to %d", LIST_LIMIT_MAX);
+    if (after) {
+        if (!list_key_parse(after, &c->after))
+            return msg(body, len, 400,
+                       "after: must be the next of the previous page (a finding id: "
+                       "<rule>/<trigger>[/<n>])");
+        c->has_after = true;
+    }
+    c->from = 0;
+    c->to = UINT64_MAX;
+    if (from && tl_parse_u64(&c->from, from, strlen(from)) != TL_OK)
+        return msg(body, len, 400, "from: must be an entry index (a decimal number)");
+    if (to && tl_parse_u64(&c->to, to, strlen(to)) != TL_OK)
+        return msg(body, len, 400, "to: must be an entry index (a decimal number)");
+    if (c->to < c->from)
+        return msg(body, len, 400, "to: must not be below from");
     return 0;
 }
 
 static unsigned src_list(void *ctx, tl_api_arg_fn arg, void *argctx, char **body, size_t *len)
 {
     tl_live_findings *f = ctx;
-    unsigned st = not_ready(f, body, len);
+    list_ctx c = {
+        .state = arg(argctx, "state"), .rule = arg(argctx, "rule"), .party = arg(argctx, "party")};
+    unsigned st = list_args(&c, arg, argctx, body, len);
     if (st)
         return st;
-    list_ctx c = {arg(argctx, "state"), arg(argctx, "rule"), arg(argctx, "party"), {0}, 0, NULL};
+    st = not_ready(f, body, len);
+    if (st)
+        return st;
     uint64_t size = tl_follow_witnessed_size(f->fo);
     tl_sbuf_printf(&c.out, "{\"findings\":[");
     tl_err e = size ? tl_follow_findings(f->fo, size, list_one, &c) : TL_OK;
-    tl_sbuf_printf(&c.out, "],\"at\":{\"size\":%llu}}", (unsigned long long)size);
-    if (e != TL_OK || c.out.oom) {
+    if (e == TL_ERR_CONFLICT && c.stopped) /* list_one stopped the listing */
+        e = TL_OK;
+    if (c.more)
+        tl_sbuf_printf(&c.out, "],\"next\":\"%s\",", c.last);
+    else
+        tl_sbuf_printf(&c.out, "],\"next\":null,");
+    tl_sbuf_printf(&c.out, "\"at\":{\"size\":%llu}}", (unsigned long long)size);
+    if (e != TL_OK || c.bad || c.out.oom) {
         free(c.out.p);
         return msg(body, len, 500, "listing findings failed");
     }
