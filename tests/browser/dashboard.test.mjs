@@ -12,7 +12,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { allEntries, api, launch, num, open, repo, view } from './lib.mjs';
+import { allEntries, allFindings, api, launch, num, open, repo, view } from './lib.mjs';
 
 const BASE = (process.env.TL_URL || '').replace(/\/$/, '');
 if (!BASE) throw new Error('TL_URL is not set (tests/browser/run.sh sets it)');
@@ -34,6 +34,8 @@ before(async () => {
 });
 after(async () => {
   for (const p of pages) {
+    await Promise.all(p.checks);
+    assert.deepEqual(p.oversize, [], 'no /v1/findings answer is longer than its page limit');
     assert.deepEqual(p.foreign, [], 'no request may leave the server origin');
     assert.deepEqual(p.errors, [], 'no page errors');
   }
@@ -57,7 +59,9 @@ test('overview shows the log size, the witnessed checkpoint and the findings cou
 });
 
 test('timeline draws the newest window: one point per entry, refs, deadlines, missed ones marked', async () => {
+  page.findingsRequests.length = 0;
   await view(page, BASE, '#/timeline', 'timeline');
+  const asked = page.findingsRequests.slice();
   const st = await api(BASE, '/v1/stats');
   const n = Math.min(500, st.size);
   assert.equal(Number(await page.getAttribute('[data-testid=timeline-count]', 'data-count')), n);
@@ -67,7 +71,15 @@ test('timeline draws the newest window: one point per entry, refs, deadlines, mi
   const leaves = new Set(rows.map((r) => r.leaf));
   const refs = rows.reduce((k, r) => k + r.refs.filter((l) => leaves.has(l)).length, 0);
   assert.equal(await page.locator('svg.timeline .refs line').count(), refs, 'one arrow per ref inside the window');
-  const { findings } = await api(BASE, '/v1/findings').catch(() => ({ findings: [] })); // no ruleset: none
+  // The timeline asks only for the findings of its window (from..to on the trigger index).
+  assert.ok(asked.length >= 1, 'the timeline asks for findings');
+  const first = Math.min(...idx), last = Math.max(...idx);
+  for (const u of asked) {
+    assert.deepEqual([u.searchParams.get('from'), u.searchParams.get('to')], [String(first), String(last)], `window of ${u.search}`);
+    assert.ok(Number(u.searchParams.get('limit')) <= 1000, `limit of ${u.search}`);
+  }
+  const findings = await allFindings(BASE, { from: first, to: last }).catch(() => []); // no ruleset: none
+  assert.ok(findings.every((f) => idx.has(f.trigger)), 'the window filter returns the window only');
   const due = findings.filter((f) => f.due && idx.has(f.trigger));
   assert.equal(await page.locator('svg.timeline .deadline').count(), due.length);
   const missed = due.filter((f) => ['missed', 'late', 'breach'].includes(f.state)).length;
@@ -108,19 +120,30 @@ test('activities: the year\'s notified activities with their declared troops, ob
   await shot(page, 'activities');
 });
 
-test('findings: the list and a filter show what /v1/findings returns; Enter on a row opens it', async () => {
+test('findings: the list and a filter show what /v1/findings returns, paged by the server; Enter on a row opens it', async () => {
+  page.findingsRequests.length = 0;
   await view(page, BASE, '#/findings', 'findings');
-  const all = (await api(BASE, '/v1/findings')).findings;
+  const all = await allFindings(BASE);
   assert.equal(Number(await page.getAttribute('[data-testid=findings-count]', 'data-count')), all.length);
   assert.equal(await page.locator('[data-testid=findings] tbody tr').count(), Math.min(50, all.length));
+  assert.deepEqual(await page.$$eval('[data-testid=findings] tbody th a', (as) => as.map((a) => a.textContent)), all.slice(0, 50).map((f) => f.id));
+  assert.ok(page.findingsRequests.every((u) => u.searchParams.get('limit') === '50'), 'one page of 50 is asked for');
   await shot(page, 'findings');
   const state = all.find((f) => f.state !== 'met')?.state || all[0].state;
   await page.selectOption('select[name=state]', state);
   await page.click('form.filters button[type=submit]');
   await page.waitForFunction((s) => location.hash.includes(`state=${s}`), state);
   await page.waitForSelector('main[data-ready=findings]');
-  const want = (await api(BASE, `/v1/findings?state=${state}`)).findings;
+  const want = await allFindings(BASE, { state });
   await page.waitForFunction((n) => document.querySelector('[data-testid=findings-count]')?.dataset.count === String(n), want.length);
+  assert.ok(page.findingsRequests.some((u) => u.searchParams.get('state') === state), 'the filter is passed to the server');
+  // A rule and a party: the server filters; the rows are the first page of that query.
+  const f0 = all.find((f) => f.parties.length) || all[0];
+  const q = { rule: f0.rule, ...(f0.parties.length ? { party: f0.parties[0] } : {}) };
+  await view(page, BASE, `#/findings?${new URLSearchParams(q)}`, 'findings');
+  const wantRule = await allFindings(BASE, q);
+  assert.deepEqual(await page.$$eval('[data-testid=findings] tbody th a', (as) => as.map((a) => a.textContent)), wantRule.slice(0, 50).map((f) => f.id));
+  await view(page, BASE, `#/findings?state=${state}`, 'findings');
   // Keyboard: Tab reaches the first row; Enter opens the finding.
   const first = page.locator('[data-testid=findings] tbody tr').first();
   await first.focus();
@@ -131,7 +154,7 @@ test('findings: the list and a filter show what /v1/findings returns; Enter on a
 const evidencePath = (id) => `/v1/findings/${id.split('/').map(encodeURIComponent).join('/')}/evidence`;
 // The most telling finding with an evidence file: an absence (a range), else a missed one.
 async function findingWithEvidence() {
-  const all = (await api(BASE, '/v1/findings')).findings;
+  const all = await allFindings(BASE);
   const rank = (f) => (f.range ? 0 : f.state === 'missed' ? 1 : 2);
   for (const f of all.slice().sort((a, b) => rank(a) - rank(b))) {
     const r = await fetch(`${BASE}${evidencePath(f.id)}`);
@@ -315,7 +338,7 @@ test('a new finding appears in the findings list and the overview without a relo
   const probe = await fetch(`${BASE}/fixture/ping`).then((r) => r.json()).catch(() => null);
   if (!probe?.fixture) return t.skip('not the fixture server: no way to add a finding');
   await view(page, BASE, '#/findings', 'findings');
-  const before = (await api(BASE, '/v1/findings')).findings.length;
+  const before = (await allFindings(BASE)).length;
   const st = await api(BASE, '/v1/stats');
   await page.evaluate(() => { window.__noReload = true; });
   const f = { id: 'vd11.serial-gap/1', rule: 'vd11.serial-gap', state: 'advisory', severity: 'advisory', parties: ['XA'], trigger: 1, entries: [1],

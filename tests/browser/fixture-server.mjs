@@ -8,8 +8,10 @@
 //   POST /fixture/append            {"from":"XA","type":"...","troops":N,"activity":"..."}:
 //                                    appends a row (not in any checkpoint), returns it
 //   POST /fixture/finding            a FINDING object: added to the findings (live test)
+//   GET  /v1/findings                paged like serve: limit, after, next; from/to window
 // --entries N makes a big log: the fixture's rows, then synthetic rows generated on the fly
-// (one every 5 minutes), for the 100k performance test; nothing is materialised.
+// (one every 5 minutes), for the 100k performance test; nothing is materialised but a
+// finding per synthetic inspection request.
 // Usage: node tests/browser/fixture-server.mjs [--port 0] [--entries N] [--root web/dist]
 // Prints "http://127.0.0.1:PORT" on stdout once listening.
 import fs from 'node:fs';
@@ -42,6 +44,19 @@ function synRow(i) { // entry i >= BASE, deterministic
     end: act ? new Date(logged_ms + 47 * 86400e3).toISOString().slice(0, 10) : null, troops: act ? 2000 + ((k * 7919) % 42000) : null };
 }
 const size = () => BASE + synthetic + extraRows.length;
+// With --entries: a synthetic finding for every synthetic inspection request (a reply due in
+// 36 h; met, missed or pending), so that a big log has many findings (~10,000 for 100k).
+const synFindings = [], synCounts = {};
+for (let i = BASE; i < BASE + synthetic; i++) {
+  const r = synRow(i);
+  if (r.type !== 'vd11.ch9.inspection-request') continue;
+  const state = ['met', 'missed', 'pending'][i % 3];
+  const other = PARTIES[(PARTIES.indexOf(r.from) + 1) % PARTIES.length];
+  synFindings.push({ id: `vd11.ch9.inspection-reply/${i}`, rule: 'vd11.ch9.inspection-reply', state, severity: state, parties: [other], trigger: i, entries: [i],
+    due: new Date(r.logged_ms + 36 * 3600e3).toISOString().replace('.000Z', 'Z'), why: `${other} owes a reply to ${r.from}/${r.serial} within 36 hours (synthetic)`,
+    params: { hours: 36 }, confidence: 'C', range: null });
+  synCounts[state] = (synCounts[state] || 0) + 1;
+}
 function row(i) {
   if (i < BASE) return fx.rows[i];
   if (i < BASE + synthetic) return synRow(i);
@@ -57,7 +72,8 @@ const lastCp = fx.checkpoints[fx.checkpoints.length - 1];
 const states = ['breach', 'missed', 'late', 'advisory', 'pending', 'met', 'void'];
 function stats() {
   const f = Object.fromEntries(states.map((s) => [s, 0]));
-  for (const x of fx.findings) f[x.severity] = (f[x.severity] || 0) + 1;
+  for (const x of fx.findings) f[x.state] = (f[x.state] || 0) + 1; // by state, as serve counts
+  for (const [k, n] of Object.entries(synCounts)) f[k] = (f[k] || 0) + n;
   return { size: size(), witnessed: { size: lastCp.size, note: lastCp.first, time: new Date(fx.witness_time_of[lastCp.size] * 1000).toISOString().replace('.000Z', 'Z'), witnesses: fx.witness_names },
     per_day: [...perDay].sort(), parties: PARTIES, findings: f };
 }
@@ -79,6 +95,51 @@ function entries(q) {
     out.push(r);
   }
   return { entries: out, next, size: size() };
+}
+// GET /v1/findings as serve answers it (src/net/findings.c): in order of trigger, rule id (byte
+// order), sub-number; filters state, rule, party; the window from..to on the trigger index;
+// pages of `limit` (default 100, at most 1000) after the cursor `after` (a finding id, compared
+// by that key), `next` the id of the page's last finding when more follow, else null.
+const findingKey = (id) => {
+  const m = /^([a-z0-9][a-z0-9.-]{0,63})\/(0|[1-9]\d*)(?:\/([1-9]\d*))?$/.exec(id || '');
+  if (!m || (m[3] && Number(m[3]) > 2 ** 32 - 1)) return null;
+  return [BigInt(m[2]), m[1], Number(m[3] || 0)];
+};
+const cmpKey = (a, b) => (a[0] !== b[0] ? (a[0] < b[0] ? -1 : 1) : a[1] !== b[1] ? (Buffer.compare(Buffer.from(a[1]), Buffer.from(b[1]))) : a[2] - b[2]);
+let sorted = null; // [key, finding] in order; redone when POST /fixture/finding adds one
+const allFindings = () => {
+  if (!sorted || sorted.n !== fx.findings.length) {
+    sorted = fx.findings.concat(synFindings).map((f) => [findingKey(f.id), f]).sort((a, b) => cmpKey(a[0], b[0]));
+    sorted.n = fx.findings.length;
+  }
+  return sorted;
+};
+function findings(q) {
+  const dec = /^(0|[1-9]\d{0,19})$/;
+  let limit = 100, after = null, from = 0n, to = 2n ** 64n - 1n;
+  if (q.has('limit')) {
+    if (!dec.test(q.get('limit')) || Number(q.get('limit')) < 1 || Number(q.get('limit')) > 1000) return { error: 'limit: must be a number from 1 to 1000' };
+    limit = Number(q.get('limit'));
+  }
+  if (q.has('after') && !(after = findingKey(q.get('after')))) return { error: 'after: must be the next of the previous page (a finding id: <rule>/<trigger>[/<n>])' };
+  for (const k of ['from', 'to']) {
+    if (!q.has(k)) continue;
+    if (!dec.test(q.get(k)) || BigInt(q.get(k)) >= 2n ** 64n) return { error: `${k}: must be an entry index (a decimal number)` };
+    if (k === 'from') from = BigInt(q.get(k)); else to = BigInt(q.get(k));
+  }
+  if (to < from) return { error: 'to: must not be below from' };
+  const state = q.get('state'), rule = q.get('rule'), party = q.get('party');
+  const out = [];
+  let next = null;
+  for (const [key, x] of allFindings()) {
+    if (key[0] < from) continue;
+    if (key[0] > to) break;
+    if (after && cmpKey(key, after) <= 0) continue;
+    if ((state && x.state !== state) || (rule && x.rule !== rule) || (party && !x.parties.includes(party))) continue;
+    if (out.length === limit) { next = out[out.length - 1].id; break; }
+    out.push(x);
+  }
+  return { findings: out, next, at: { size: lastCp.size, time: stats().witnessed.time } };
 }
 function entryDetail(i) {
   const r = row(i);
@@ -147,8 +208,9 @@ const server = http.createServer((req, res) => {
     return d ? json(res, d) : send(res, 404, 'treatylog: no such entry\n');
   }
   if (p === '/v1/findings') {
-    const f = fx.findings.filter((x) => (!q.get('state') || x.state === q.get('state')) && (!q.get('rule') || x.rule === q.get('rule')) && (!q.get('party') || x.parties.includes(q.get('party'))));
-    return json(res, { findings: f, at: { size: lastCp.size, time: stats().witnessed.time } });
+    const r = findings(q);
+    if (r.error) return send(res, 400, JSON.stringify(r), 'application/json');
+    return json(res, r);
   }
   if ((m = /^\/v1\/findings\/(.+)\/evidence$/.exec(p))) {
     const ev = fx.evidence[decodeURIComponent(m[1])];

@@ -24,6 +24,23 @@ export async function open(browser, base, viewport = { width: 1280, height: 900 
     if (!u.startsWith(origin + '/') && !u.startsWith('data:') && !u.startsWith('blob:')) page.foreign.push(u);
   });
   page.on('pageerror', (e) => page.errors.push(e.message));
+  // Every /v1/findings request the page makes, and every answer longer than its page limit
+  // (the `limit` asked for, default 100, never over 1000): nothing is fetched whole.
+  page.findingsRequests = [];
+  page.oversize = [];
+  page.checks = [];
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.origin === origin && u.pathname === '/v1/findings') page.findingsRequests.push(u);
+  });
+  page.on('response', (r) => {
+    const u = new URL(r.url());
+    if (u.origin !== origin || u.pathname !== '/v1/findings' || r.status() !== 200) return;
+    page.checks.push(r.json().then((b) => {
+      const limit = Math.min(1000, Number(u.searchParams.get('limit') || 100));
+      if (!Array.isArray(b.findings) || b.findings.length > limit) page.oversize.push(`${u.search}: ${b.findings?.length} findings`);
+    }, () => { /* the page went away */ }));
+  });
   page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) page.errors.push(m.text()); });
   return page;
 }
@@ -55,3 +72,16 @@ export async function allEntries(base, params) {
 }
 
 export const num = (n) => Number(n).toLocaleString('en');
+
+// Every finding matching the query, through the paging of /v1/findings (limit/after/next).
+export async function allFindings(base, params = {}) {
+  const out = [];
+  let after = null;
+  for (;;) {
+    const q = new URLSearchParams({ ...params, limit: '1000', ...(after !== null ? { after } : {}) });
+    const r = await api(base, `/v1/findings?${q}`);
+    out.push(...r.findings);
+    if (r.next === null || r.next === undefined || !r.findings.length) return out;
+    after = r.next;
+  }
+}

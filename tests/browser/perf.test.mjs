@@ -1,9 +1,11 @@
 // perf.test.mjs - with a 100k-entry log (TL_PERF_URL: the fixture server with --entries
 // 100000, or a real server holding that many) the overview and then the timeline are rendered
-// within 1 s each, because every list is paged (limit/after) and nothing is downloaded whole.
+// within 1 s each, because every list is paged (limit/after) and nothing is downloaded whole;
+// so is the findings list (the 100k fixture has ~10,000 findings), page after page, and the
+// timeline asks only for the findings of its window.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { api, launch, open } from './lib.mjs';
+import { allFindings, api, launch, open } from './lib.mjs';
 
 const BASE = (process.env.TL_PERF_URL || '').replace(/\/$/, '');
 const MIN = Number(process.env.TL_PERF_MIN_ENTRIES || 100000);
@@ -40,6 +42,37 @@ test(`overview and timeline render in <= ${BUDGET} ms with >= ${MIN} entries`, {
     const wallTimeline = Date.now() - t1;
     const timeline = Number(await page.getAttribute('main', 'data-rendered-at')) - start;
     const points = await page.locator('svg.timeline .point circle').count();
+    const first = Number(await page.locator('svg.timeline .point circle').first().getAttribute('data-index'));
+    const lastIdx = Number(await page.locator('svg.timeline .point circle').last().getAttribute('data-index'));
+    const asked = page.findingsRequests.filter((u) => u.searchParams.has('from'));
+    assert.ok(asked.length >= 1 && page.findingsRequests.every((u) => u.searchParams.has('from') && u.searchParams.has('to')), 'the timeline asks for its window only');
+    assert.ok(asked.every((u) => Number(u.searchParams.get('from')) <= first && Number(u.searchParams.get('to')) >= lastIdx &&
+      Number(u.searchParams.get('to')) - Number(u.searchParams.get('from')) < 500), 'the window of the findings is the timeline\'s');
+    const windowDue = (await allFindings(BASE, { from: first, to: lastIdx })).filter((f) => f.due).length;
+    assert.equal(await page.locator('svg.timeline .deadline').count(), windowDue, 'the deadlines of the window');
+    // The findings list: the first page, then the next one (server-side paging).
+    const t2 = await page.evaluate(() => performance.now());
+    await page.click('nav a[data-view=findings]');
+    await page.waitForSelector('main[data-ready=findings] [data-testid=findings] tbody tr');
+    const findingsMs = Number(await page.getAttribute('main', 'data-rendered-at')) - t2;
+    let nextMs = 0;
+    if (await page.locator('[data-testid=findings-next]').count()) {
+      const t3 = await page.evaluate(() => performance.now());
+      const before = await page.getAttribute('main', 'data-rendered-at');
+      await page.click('[data-testid=findings-next]');
+      await page.waitForFunction((b) => { const m = document.querySelector('main[data-ready=findings]'); return m && m.dataset.renderedAt !== b && m.querySelector('[data-testid=findings] tbody th a'); }, before);
+      nextMs = Number(await page.getAttribute('main', 'data-rendered-at')) - t3;
+      const page2 = await page.$$eval('[data-testid=findings] tbody th a', (as) => as.map((a) => a.textContent));
+      const want = (await api(BASE, '/v1/findings?limit=100')).findings.slice(50, 100).map((f) => f.id);
+      assert.deepEqual(page2, want, 'page 2 is findings 51 to 100');
+      await page.click('a[rel=prev]');
+      await page.waitForFunction(() => /page 1 /.test(document.querySelector('main[data-ready=findings] nav.pager')?.textContent || ''));
+      assert.equal(await page.locator('[data-testid=findings] tbody th a').first().textContent(), (await api(BASE, '/v1/findings?limit=1')).findings[0].id, 'back to page 1');
+    }
+    await Promise.all(page.checks);
+    assert.deepEqual(page.oversize, [], 'no /v1/findings answer is longer than its page limit');
+    console.log(`# findings list: first page ${findingsMs.toFixed(0)} ms after the click, next page ${nextMs.toFixed(0)} ms`);
+    assert.ok(findingsMs <= BUDGET && nextMs <= BUDGET, 'findings pages within the budget');
     console.log(`# ${st.size} entries: overview rendered ${overview} ms after navigation start (wall ${wallOverview} ms; cold browser ${coldOverview} ms), ` +
       `timeline ${timeline.toFixed(0)} ms after the click (wall ${wallTimeline} ms), ${points} points, ${(bytes / 1024).toFixed(0)} KiB transferred`);
     assert.ok(coldOverview <= 3 * BUDGET, `overview in a cold browser took ${coldOverview} ms`);

@@ -27,7 +27,29 @@ export const stats = () => get('/v1/stats');
 // {entries, next, size}; after = index (results have index > after), limit <= 1000.
 export const entries = (params) => get(`/v1/entries${qs(params)}`);
 export const entry = (i) => get(`/v1/entries/${i}`);
+// One page of findings: {findings, next, at}; params: state, rule, party (filters), from, to
+// (the trigger index window, inclusive), limit (1..1000, default 100), after (the `next` of the
+// previous page: the id of its last finding).
 export const findings = (params = {}) => get(`/v1/findings${qs(params)}`);
+export const FINDINGS_LIMIT = 1000;
+// Every finding matching params, page by page; for bounded queries only (a window).
+export async function findingsAll(params = {}) {
+  const out = [];
+  let r, after = null;
+  do {
+    r = await findings({ ...params, limit: FINDINGS_LIMIT, after });
+    out.push(...r.findings);
+    after = r.next;
+  } while (after !== null && after !== undefined && r.findings.length);
+  return { findings: out, at: r.at };
+}
+// One finding by id ("<rule>/<trigger>[/<n>]"): the findings of its rule and trigger only.
+export async function findingById(id) {
+  const m = /^([^/]+)\/(\d+)(?:\/\d+)?$/.exec(id);
+  if (!m) return null;
+  const r = await findingsAll({ rule: m[1], from: m[2], to: m[2] });
+  return r.findings.find((f) => f.id === id) || null;
+}
 // The evidence file of a finding (the id's '/' kept as path separators; the server takes the
 // id as everything between /v1/findings/ and /evidence).
 export const evidenceUrl = (id) => `/v1/findings/${id.split('/').map(encodeURIComponent).join('/')}/evidence`;

@@ -67,7 +67,7 @@ export async function render(main, { params }) {
     f = ev.finding;
   } catch (e) {
     evErr = e;
-    f = (await api.findings()).findings.find((x) => x.id === id);
+    f = await api.findingById(id);
     if (!f) throw new Error(`no finding ${id}`);
   }
   const bounds = h('tbody');

@@ -119,9 +119,12 @@ export async function render(main, { query, stats }) {
   const follow = !query.has('last');
   let last = follow ? st.size - 1 : Math.min(Number(query.get('last')), st.size - 1);
   const noFindings = { findings: [] }; // a server without a ruleset answers 404
-  const [win, fr] = await Promise.all([last >= 0 ? api.window_(last, WINDOW) : { entries: [] }, api.findings().catch(() => noFindings)]);
+  // Only the findings whose trigger is in the window (from..to on the trigger index), paged.
+  const windowFindings = (from, to) => (to >= from ? api.findingsAll({ from, to }).catch(() => noFindings) : noFindings);
+  let shown = [Math.max(0, last - WINDOW + 1), last]; // the window the findings are of
+  const [win, fr] = await Promise.all([last >= 0 ? api.window_(last, WINDOW) : { entries: [] }, windowFindings(...shown)]);
   let rows = win.entries;
-  let allFindings = fr.findings;
+  let winFindings = fr.findings;
 
   const figure = h('div', { class: 'scroll-x' });
   const count = h('p', { 'data-testid': 'timeline-count' });
@@ -130,7 +133,7 @@ export async function render(main, { query, stats }) {
   const dl = h('tbody');
   const inWindow = () => {
     const idx = new Set(rows.map((r) => r.index));
-    return allFindings.filter((f) => f.due && idx.has(f.trigger)).sort((a, b) => Date.parse(a.due) - Date.parse(b.due));
+    return winFindings.filter((f) => f.due && idx.has(f.trigger)).sort((a, b) => Date.parse(a.due) - Date.parse(b.due));
   };
   let even = localStorage.getItem('treatylog.timeline-even') === '1';
   const go = (l) => { location.hash = l === null ? '#/timeline' : `#/timeline?last=${l}`; };
@@ -172,7 +175,7 @@ export async function render(main, { query, stats }) {
   return {
     async update(s, prev) {
       st = s;
-      if (JSON.stringify(s.findings) !== JSON.stringify(prev.findings)) allFindings = (await api.findings().catch(() => noFindings)).findings;
+      const findingsChanged = JSON.stringify(s.findings) !== JSON.stringify(prev.findings);
       if (follow && rows.length < WINDOW + 1000 && s.size > prev.size) {
         let after = rows.length ? rows[rows.length - 1].index : -1;
         for (;;) {
@@ -182,6 +185,11 @@ export async function render(main, { query, stats }) {
           after = r.entries[r.entries.length - 1].index;
         }
         rows = rows.slice(-WINDOW);
+      }
+      const now = rows.length ? [rows[0].index, rows[rows.length - 1].index] : shown;
+      if (findingsChanged || now[0] !== shown[0] || now[1] !== shown[1]) {
+        winFindings = (await windowFindings(...now)).findings;
+        shown = now;
       }
       redraw();
     },
