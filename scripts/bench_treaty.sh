@@ -131,9 +131,9 @@ URL=http://127.0.0.1:$port
 echo "serve:   treaty log with $NP parties (${codes[*]}) at $URL, up in $(sed -n 's/^startup ms=\([0-9.]*\).*/\1/p' "$R/startup.out") ms"
 
 # The size of the signed text (what the server verifies), for the anchor.
-"$TL" notify template "$TYPE" > tmpl.json
+"$TL" notify template "$TYPE" | sed "s/\"from\": \"[A-Z]*\"/\"from\": \"${codes[0]}\"/" > tmpl.json
 "$TL" submit tmpl.json --key "$R/${codes[0]}.key" --sign-only > tmpl.note 2>/dev/null || true
-tsize=$(awk 'BEGIN { n = 0 } /^$/ { exit } { n += length($0) + 1 } END { print n }' tmpl.note)
+tsize=$(LC_ALL=C awk 'BEGIN { n = 0 } /^$/ { exit } { n += length($0) + 1 } END { print n }' tmpl.note)
 [ "${tsize:-0}" -gt 0 ] || tsize=300
 
 anchor() { # NAME: bench_ed25519 on 1 and 2 threads; sets V2 (2-thread verifies/s), VUS (us per verify)
