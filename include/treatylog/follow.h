@@ -31,6 +31,12 @@ TL_MUST_CHECK tl_err tl_follow_new(tl_follow **out, const tl_ruleset *rs,
 
 void tl_follow_free(tl_follow *f);
 
+/* With verify on, a notification counts only if a current key of its `from` party (in the
+ * registry as of its index) signed it; others are stepped over like raw entries. `check` and
+ * `verify-evidence` turn it on (they trust nothing the operator wrote); `serve` leaves it off
+ * (it checked each signature when the submission arrived). Off by default. */
+void tl_follow_set_verify(tl_follow *f, bool verify);
+
 /* Entries first..first+n-1 of the log. Entries before the follower's size are ignored; a gap
  * (first past its size) is TL_ERR_RANGE. An entry that is neither a notification nor a registry
  * document that applies is stepped over (it is logged, but rules read nothing in it). */

@@ -323,6 +323,8 @@ int cmd_check(int argc, char **argv)
     tl_follow *fo = NULL;
     if (e == TL_OK)
         e = tl_follow_new(&fo, rs.rs, schemas, &logkey, policy, &d);
+    if (e == TL_OK)
+        tl_follow_set_verify(fo, true);
     for (size_t i = 0; i < w.n && e == TL_OK; i++) {
         if (w.size[i] > cp.size)
             break;

@@ -469,11 +469,13 @@ static int build_one(void *ctx, const tl_finding *x)
     return 1;
 }
 
-static void last_note(void *ctx, uint64_t size, const char *first, size_t first_len,
-                      const char *last, size_t last_len)
+/* The first archived note of a size: the one whose witness time the rules used (a later
+ * re-cosigned note carries later times and could decide a deadline differently). */
+static void first_note(void *ctx, uint64_t size, const char *first, size_t first_len,
+                       const char *last, size_t last_len)
 {
-    (void)first, (void)first_len;
-    keep_note(ctx, size, last, last_len, NULL, 0);
+    (void)last, (void)last_len;
+    keep_note(ctx, size, first, first_len, NULL, 0);
 }
 
 static unsigned src_evidence(void *ctx, const char *id, char **body, size_t *len)
@@ -487,7 +489,7 @@ static unsigned src_evidence(void *ctx, const char *id, char **body, size_t *len
         return msg(body, len, 404, "no witnessed checkpoint yet, so no finding");
     tl_diag d = {{0}};
     near_ctx top = {0};
-    tl_err e = tl_seq_witnessed_list(f->seq, size, 1, last_note, &top, &d);
+    tl_err e = tl_seq_witnessed_list(f->seq, size, 1, first_note, &top, &d);
     if (e == TL_OK && (!top.note || top.size != size))
         e = tl_fail(&d, TL_ERR_NOTFOUND, "witnessed checkpoint %llu is not archived",
                     (unsigned long long)size);

@@ -430,6 +430,8 @@ tl_err tl_evidence_verify(const char *text, size_t len, const tl_policy *policy,
         e = tl_ruleset_parse(&rs, "ruleset", ruleset_text, ruleset_len, d);
     if (e == TL_OK)
         e = tl_follow_new(&fo, rs, schemas, op, policy, d);
+    if (e == TL_OK)
+        tl_follow_set_verify(fo, true);
     for (size_t i = 0; i < json_array_size(wits) && e == TL_OK; i++) {
         const json_t *w = json_array_get(wits, i);
         const json_t *ws = json_object_get(w, "size"), *wn = json_object_get(w, "note");

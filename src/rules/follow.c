@@ -27,6 +27,7 @@ struct tl_follow {
     uint64_t wsize;  /* largest witnessed size applied */
     pending_wit *wq; /* witnessed checkpoints past the entries fed, ascending */
     size_t nwq, capwq;
+    bool verify;    /* check the sender's signature on each notification */
     uint64_t *regs; /* registry entry indexes */
     size_t nregs, capregs;
 };
@@ -51,6 +52,13 @@ tl_err tl_follow_new(tl_follow **out, const tl_ruleset *rs, const tl_schemas *sc
     pthread_mutex_init(&f->mu, NULL);
     *out = f;
     return TL_OK;
+}
+
+void tl_follow_set_verify(tl_follow *f, bool verify)
+{
+    pthread_mutex_lock(&f->mu);
+    f->verify = verify;
+    pthread_mutex_unlock(&f->mu);
 }
 
 void tl_follow_free(tl_follow *f)
@@ -112,6 +120,14 @@ static tl_err one_entry(tl_follow *f, uint64_t index, const uint8_t *ent, size_t
     tl_notification n;
     if (tl_notification_parse(&n, f->schemas, note.text, note.text_len, NULL) != TL_OK)
         return tl_engine_skip(f->eng, index, logged);
+    if (f->verify) { /* signed by a current key of its sender, as of this index */
+        size_t nkeys = 0;
+        const tl_vkey *keys = tl_registry_party_keys(f->reg, n.from, &nkeys);
+        if (!keys || tl_note_verify(&note, keys, nkeys, NULL, NULL) != TL_OK) {
+            tl_notification_free(&n);
+            return tl_engine_skip(f->eng, index, logged);
+        }
+    }
     uint8_t leaf[TL_HASH_LEN];
     tl_leaf_hash(leaf, ent, len);
     tl_err e = tl_engine_add(f->eng, index, logged, leaf, &n, d);
