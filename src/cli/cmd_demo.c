@@ -684,7 +684,8 @@ int cmd_demo(int argc, char **argv)
             e = tl_fail(&d, TL_ERR_IO, "%zu evidence files could not be built", ev.failed);
     }
     if (e == TL_OK) {
-        printf("\n%zu findings; %zu evidence files in %s/evidence/. Check one offline:\n"
+        printf("\n%zu findings appeared or changed state; the %zu in force now each have an "
+               "evidence file in %s/evidence/. Check one offline:\n"
                "  treatylog verify-evidence %s/evidence/<file> --policy %s/policy "
                "--ruleset %s/vd11.rules\n"
                "Re-derive every finding from the log alone:\n"

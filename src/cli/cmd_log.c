@@ -88,6 +88,9 @@ int cmd_init(int argc, char **argv)
                                  "[--registry FILE [--time DATETIME]]");
     tl_diag d = {{0}};
     int64_t when_s = 0;
+    if (when && !registry)
+        return cli_usage("init", "--time is the logged time of the genesis registry: it needs "
+                                 "--registry");
     if (when && (tl_value_datetime(when, strlen(when), &when_s) != TL_OK || when_s <= 0))
         return cli_usage("init", "--time: a UTC date-time such as 2021-07-01T00:00:00Z");
     uint8_t *buf = NULL;

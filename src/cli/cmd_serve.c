@@ -194,6 +194,9 @@ tl_err cli_serve_open(cli_serve **out, cli_setting *set, const tl_clock *clock, 
             tl_registry_free(r);
         }
     }
+    if (e == TL_OK && !rt->treaty && (set[S_RULESET].value || set[S_SCHEMAS].value))
+        fprintf(stderr, "treatylog serve: warning: --ruleset and --schemas apply to treaty logs "
+                        "(made with init --registry); this log is raw\n");
     /* The dashboard: --web DIR, else (treaty logs: it shows their notifications) the source
      * tree's web/dist if it was built. */
     if (e == TL_OK && (set[S_WEB].value || !rt->treaty ||
@@ -217,6 +220,14 @@ tl_err cli_serve_open(cli_serve **out, cli_setting *set, const tl_clock *clock, 
         if (re == TL_OK)
             re = tl_live_findings_new(&rt->findings, rt->rs.rs, rt->rs.name, rt->rs.sha256,
                                       rt->schemas, &rt->logkey, hc.policy, &rd);
+        bool named = false;
+        for (size_t i = 0; r && re == TL_OK && i < r->nrulesets; i++)
+            named = named || memcmp(r->rulesets[i].sha256, rt->rs.sha256, 32) == 0;
+        if (re == TL_OK && !named)
+            fprintf(stderr,
+                    "treatylog serve: warning: the registry does not name ruleset %s (by its "
+                    "SHA-256): its findings' evidence files will not verify\n",
+                    rt->rs.name);
         if (re == TL_OK) {
             tl_live_findings_hooks(rt->findings, rt->treaty, &sc);
             hc.findings = tl_live_findings_src(rt->findings);
