@@ -1,7 +1,6 @@
 /* follow_test.c - the rules fed from log entries (follow.h): registry entries applied in
  * order, and, with verify on, a notification counts only if a current key of its sender signed
  * it (what `check` and `verify-evidence` rely on: nothing the operator wrote is trusted). */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cmocka.h>
 #include <jansson.h>
 
 #include "treatylog/entry.h"
