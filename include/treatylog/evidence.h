@@ -22,14 +22,16 @@
 /* Where the builder reads the log. */
 typedef struct tl_evidence_src {
     tl_reader *reader; /* the log at size >= checkpoint size: entries and hashes */
-    /* The first archived notes of the witnessed checkpoints just below (size <= index) and
-     * just above (size > index, at most the checkpoint's size) entry `index`; a missing one
-     * gets size 0 and note NULL. Notes are malloc'd (the builder frees them). */
+    /* The witnessed checkpoints around entry `index`, as the rules saw them: the latest
+     * archived (re-cosigned) note of the one just below (size <= index) and the first
+     * archived note of the one just above (size > index, at most the checkpoint's size); a
+     * missing one gets size 0 and note NULL. Notes are malloc'd (the builder frees them). */
     tl_err (*near)(void *ctx, uint64_t index, uint64_t *below, char **below_note,
                    size_t *below_len, uint64_t *above, char **above_note, size_t *above_len,
                    tl_diag *d);
     void *ctx;
-    const char *checkpoint; /* the witnessed checkpoint the findings were computed at */
+    const char *checkpoint; /* the witnessed checkpoint the findings were computed at: the
+                               latest archived note of its size (its time is "now") */
     size_t checkpoint_len;
     uint64_t size; /* its size */
     const char *ruleset_name;

@@ -48,12 +48,22 @@ TL_MUST_CHECK tl_err tl_follow_entries(tl_follow *f, uint64_t first,
  * rests on). index must be the follower's size. */
 TL_MUST_CHECK tl_err tl_follow_skip(tl_follow *f, uint64_t index, tl_diag *d);
 
-/* A witnessed checkpoint: note (the first archived note of that size) must meet the policy;
- * its witness time is the latest timestamp among the listed witnesses' cosignatures. Sizes at
- * or below the last one fed are ignored; one past the entries fed so far waits until they
- * are. TL_ERR_SIGNATURE / TL_ERR_QUORUM / TL_ERR_FORMAT for a note the policy rejects. */
+/* A witnessed checkpoint: note must meet the policy; its witness time is the latest
+ * timestamp among the listed witnesses' cosignatures. Feed each size's first archived note,
+ * then its re-cosignings (the same size, later times: on a quiet log they are what moves
+ * deadlines past). A smaller size, or the same size at no later time, is ignored; one past
+ * the entries fed so far waits until they are. TL_ERR_SIGNATURE / TL_ERR_QUORUM /
+ * TL_ERR_FORMAT for a note the policy rejects. */
 TL_MUST_CHECK tl_err tl_follow_witnessed(tl_follow *f, uint64_t size, const char *note,
                                          size_t len, tl_diag *d);
+
+/* A copy of the witnessed note applied last (the view's "now"), with its size: what evidence
+ * files prove against. TL_ERR_NOTFOUND before any, TL_ERR_NOMEM. */
+TL_MUST_CHECK tl_err tl_follow_witnessed_note(tl_follow *f, uint64_t *size, char **note,
+                                              size_t *len);
+
+/* The witness time (Unix seconds) of the note applied last; 0 before any. */
+int64_t tl_follow_witnessed_time(tl_follow *f);
 
 /* Entries fed so far, and the largest witnessed size applied. */
 uint64_t tl_follow_size(tl_follow *f);

@@ -25,24 +25,33 @@ static const char check_usage[] =
     "usage: treatylog check DIR|URL [--policy POLICY] [--ruleset FILE] [--at TIME] [--json]\n"
     "       [--evidence OUTDIR] [--schemas DIR]";
 
-/* The witnessed checkpoints of a log: size and first archived note, ascending. */
+/* The witnessed checkpoints of a log, ascending: per size the first archived note and the
+ * latest re-cosigned one (NULL if the same). `fed` marks the latest as given to the rules
+ * (with --at, a note witnessed after TIME is not). */
 typedef struct witlist {
     uint64_t *size;
-    char **note;
-    size_t *len;
+    char **note, **last;
+    size_t *len, *last_len;
+    bool *fed;
     size_t n, cap;
 } witlist;
 
 static void witlist_free(witlist *w)
 {
-    for (size_t i = 0; i < w->n; i++)
+    for (size_t i = 0; i < w->n; i++) {
         free(w->note[i]);
+        free(w->last[i]);
+    }
     free(w->size);
     free(w->note);
+    free(w->last);
     free(w->len);
+    free(w->last_len);
+    free(w->fed);
 }
 
-static tl_err witlist_add(witlist *w, uint64_t size, const char *note, size_t len)
+static tl_err witlist_add(witlist *w, uint64_t size, const char *note, size_t len, const char *last,
+                          size_t last_len)
 {
     if (w->n && size <= w->size[w->n - 1])
         return TL_OK;
@@ -54,18 +63,34 @@ static tl_err witlist_add(witlist *w, uint64_t size, const char *note, size_t le
         char **nn = realloc(w->note, cap * sizeof *nn);
         if (nn)
             w->note = nn;
+        char **ll = realloc(w->last, cap * sizeof *ll);
+        if (ll)
+            w->last = ll;
         size_t *l = realloc(w->len, cap * sizeof *l);
         if (l)
             w->len = l;
-        if (!s || !nn || !l)
+        size_t *l2 = realloc(w->last_len, cap * sizeof *l2);
+        if (l2)
+            w->last_len = l2;
+        bool *fd = realloc(w->fed, cap * sizeof *fd);
+        if (fd)
+            w->fed = fd;
+        if (!s || !nn || !ll || !l || !l2 || !fd)
             return TL_ERR_NOMEM;
         w->cap = cap;
     }
+    bool other = last && (last_len != len || memcmp(last, note, len) != 0);
     w->note[w->n] = strndup(note, len);
-    if (!w->note[w->n])
+    w->last[w->n] = other ? strndup(last, last_len) : NULL;
+    if (!w->note[w->n] || (other && !w->last[w->n])) {
+        free(w->note[w->n]);
+        free(w->last[w->n]);
         return TL_ERR_NOMEM;
+    }
     w->size[w->n] = size;
     w->len[w->n] = len;
+    w->last_len[w->n] = last_len;
+    w->fed[w->n] = false;
     w->n++;
     return TL_OK;
 }
@@ -73,8 +98,8 @@ static tl_err witlist_add(witlist *w, uint64_t size, const char *note, size_t le
 static void add_row(void *ctx, uint64_t size, const char *first, size_t first_len, const char *last,
                     size_t last_len)
 {
-    (void)last, (void)last_len;
-    (void)witlist_add(ctx, size, first, first_len);
+    if (witlist_add(ctx, size, first, first_len, last, last_len) != TL_OK)
+        return; /* out of memory: the checkpoint is left out */
 }
 
 /* From a directory: its private archive; over HTTP: GET /v1/checkpoints. */
@@ -110,12 +135,14 @@ static tl_err load_witnessed(const char *loc, bool url, witlist *w, tl_diag *d)
         json_t *arr = json_object_get(o, "checkpoints"), *next = json_object_get(o, "next");
         for (size_t i = 0; i < json_array_size(arr) && e == TL_OK; i++) {
             json_t *c = json_array_get(arr, i);
-            json_t *s = json_object_get(c, "size"), *f = json_object_get(c, "first");
-            if (!json_is_integer(s) || !json_is_string(f))
-                e = tl_fail(d, TL_ERR_FORMAT, "GET %s: a checkpoint without size or first", path);
+            json_t *s = json_object_get(c, "size"), *f = json_object_get(c, "first"),
+                   *l = json_object_get(c, "last");
+            if (!json_is_integer(s) || !json_is_string(f) || !json_is_string(l))
+                e = tl_fail(d, TL_ERR_FORMAT, "GET %s: a checkpoint without size, first or last",
+                            path);
             else
                 e = witlist_add(w, (uint64_t)json_integer_value(s), json_string_value(f),
-                                json_string_length(f));
+                                json_string_length(f), json_string_value(l), json_string_length(l));
         }
         bool more = json_is_integer(next);
         if (more)
@@ -124,6 +151,21 @@ static tl_err load_witnessed(const char *loc, bool url, witlist *w, tl_diag *d)
         if (e != TL_OK || !more)
             return e;
     }
+}
+
+/* The witness time of a note under the policy (the latest listed witness's timestamp), or
+ * INT64_MAX if the policy rejects it. */
+static int64_t witness_time(const tl_policy *p, const char *note, size_t len)
+{
+    uint64_t times[TL_POLICY_WITNESSES_MAX];
+    tl_checkpoint cp;
+    if (tl_policy_check(p, note, len, &cp, times, NULL) != TL_OK)
+        return INT64_MAX;
+    uint64_t t = 0;
+    for (size_t i = 0; i < p->nwitnesses; i++)
+        if (times[i] > t)
+            t = times[i];
+    return (int64_t)t;
 }
 
 /* near() for evidence: the archived checkpoints around an entry, at most `top`. */
@@ -144,11 +186,13 @@ static tl_err near(void *ctx, uint64_t index, uint64_t *below, char **below_note
         uint64_t s = c->w->size[i];
         if (s > c->top)
             break;
-        if (s <= index) {
+        if (s <= index) { /* the latest note the rules were given of that size */
+            bool l = c->w->last[i] && c->w->fed[i];
             *below = s;
             free(*below_note);
-            *below_note = strndup(c->w->note[i], c->w->len[i]);
-            *below_len = c->w->len[i];
+            *below_note =
+                strndup(l ? c->w->last[i] : c->w->note[i], l ? c->w->last_len[i] : c->w->len[i]);
+            *below_len = l ? c->w->last_len[i] : c->w->len[i];
         } else {
             *above = s;
             *above_note = strndup(c->w->note[i], c->w->len[i]);
@@ -325,13 +369,20 @@ int cmd_check(int argc, char **argv)
         e = tl_follow_new(&fo, rs.rs, schemas, &logkey, policy, &d);
     if (e == TL_OK)
         tl_follow_set_verify(fo, true);
+    /* Each size's first note, then its latest re-cosigning; with --at, only what the
+     * witnesses had cosigned by then. */
     for (size_t i = 0; i < w.n && e == TL_OK; i++) {
         if (w.size[i] > cp.size)
+            break;
+        if (at && witness_time(policy, w.note[i], w.len[i]) > at_s)
             break;
         tl_diag wd;
         if (tl_follow_witnessed(fo, w.size[i], w.note[i], w.len[i], &wd) != TL_OK)
             fprintf(stderr, "treatylog check: witnessed checkpoint %llu skipped: %s\n",
                     (unsigned long long)w.size[i], wd.msg);
+        if (w.last[i] && (!at || witness_time(policy, w.last[i], w.last_len[i]) <= at_s) &&
+            tl_follow_witnessed(fo, w.size[i], w.last[i], w.last_len[i], &wd) == TL_OK)
+            w.fed[i] = true;
     }
     for (uint64_t i = 0; i < cp.size && e == TL_OK;) {
         enum { CHUNK = 256 };
@@ -349,7 +400,7 @@ int cmd_check(int argc, char **argv)
     }
     uint64_t view = 0;
     if (e == TL_OK) {
-        view = at ? tl_follow_size_at(fo, at_s) : tl_follow_witnessed_size(fo);
+        view = tl_follow_witnessed_size(fo);
         if (view == 0)
             e = tl_fail(&d, TL_ERR_NOTFOUND,
                         "no witnessed checkpoint%s: findings need witnessed time",
@@ -361,16 +412,18 @@ int cmd_check(int argc, char **argv)
     size_t nregs = 0;
     if (e == TL_OK)
         e = tl_follow_registry_entries(fo, &regs, &nregs);
-    size_t top = 0;
-    for (size_t i = 0; i < w.n; i++)
-        if (w.size[i] == view)
-            top = i;
+    /* Evidence proves against the note the rules were given last (its time is "now"). */
+    char *topnote = NULL;
+    size_t toplen = 0;
+    uint64_t topsize = 0;
+    if (e == TL_OK && tl_follow_witnessed_note(fo, &topsize, &topnote, &toplen) != TL_OK)
+        e = tl_fail(&d, TL_ERR_NOMEM, "check");
     near_ctx nc = {&w, view};
     tl_evidence_src src = {.reader = rd,
                            .near = near,
                            .ctx = &nc,
-                           .checkpoint = w.n ? w.note[top] : NULL,
-                           .checkpoint_len = w.n ? w.len[top] : 0,
+                           .checkpoint = topnote,
+                           .checkpoint_len = toplen,
                            .size = view};
     src.ruleset_name = rs.name;
     memcpy(src.ruleset_sha256, rs.sha256, 32);
@@ -386,6 +439,7 @@ int cmd_check(int argc, char **argv)
         }
     }
     free(regs);
+    free(topnote);
     tl_follow_free(fo);
     witlist_free(&w);
     tl_schemas_free(schemas);

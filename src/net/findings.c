@@ -70,20 +70,22 @@ static void on_witnessed(void *ctx, uint64_t size, const char *note, size_t len)
 typedef struct wl_ctx {
     size_t n;
     uint64_t size[WL_PAGE];
-    char *note[WL_PAGE];
-    size_t len[WL_PAGE];
+    char *note[WL_PAGE], *last[WL_PAGE]; /* first archived note; the latest, if another */
+    size_t len[WL_PAGE], last_len[WL_PAGE];
 } wl_ctx;
 
 static void keep_witnessed(void *ctx, uint64_t size, const char *first, size_t first_len,
                            const char *last, size_t last_len)
 {
-    (void)last, (void)last_len;
     wl_ctx *w = ctx;
     if (w->n == WL_PAGE)
         return;
     w->size[w->n] = size;
     w->note[w->n] = strndup(first, first_len);
     w->len[w->n] = first_len;
+    bool other = last_len != first_len || memcmp(last, first, first_len) != 0;
+    w->last[w->n] = other ? strndup(last, last_len) : NULL;
+    w->last_len[w->n] = last_len;
     w->n++;
 }
 
@@ -101,7 +103,11 @@ static tl_err feed_archive(tl_live_findings *f, uint64_t *from, tl_diag *d)
             if (e == TL_OK && w->note[i] &&
                 tl_follow_witnessed(f->fo, w->size[i], w->note[i], w->len[i], &wd) != TL_OK)
                 wd.msg[0] = '\0'; /* one the policy rejects is skipped */
+            if (e == TL_OK && w->last[i] &&
+                tl_follow_witnessed(f->fo, w->size[i], w->last[i], w->last_len[i], &wd) != TL_OK)
+                wd.msg[0] = '\0';
             free(w->note[i]);
+            free(w->last[i]);
             *from = w->size[i] + 1;
         }
         if (e != TL_OK || w->n < WL_PAGE)
@@ -411,10 +417,13 @@ typedef struct bounds2 {
     near_ctx below, above;
 } bounds2;
 
+/* Below an entry, the latest note of that size (the rules' "after" bound); above it, the
+ * first (their "before" bound). */
 static void keep_below(void *ctx, uint64_t size, const char *first, size_t first_len,
                        const char *last, size_t last_len)
 {
-    keep_note(&((bounds2 *)ctx)->below, size, first, first_len, last, last_len);
+    (void)first, (void)first_len;
+    keep_note(&((bounds2 *)ctx)->below, size, last, last_len, NULL, 0);
 }
 
 static void keep_above(void *ctx, uint64_t size, const char *first, size_t first_len,
@@ -469,30 +478,22 @@ static int build_one(void *ctx, const tl_finding *x)
     return 1;
 }
 
-/* The first archived note of a size: the one whose witness time the rules used (a later
- * re-cosigned note carries later times and could decide a deadline differently). */
-static void first_note(void *ctx, uint64_t size, const char *first, size_t first_len,
-                       const char *last, size_t last_len)
-{
-    (void)last, (void)last_len;
-    keep_note(ctx, size, first, first_len, NULL, 0);
-}
-
 static unsigned src_evidence(void *ctx, const char *id, char **body, size_t *len)
 {
     tl_live_findings *f = ctx;
     unsigned st = not_ready(f, body, len);
     if (st)
         return st;
-    uint64_t size = tl_follow_witnessed_size(f->fo);
-    if (!size)
-        return msg(body, len, 404, "no witnessed checkpoint yet, so no finding");
-    tl_diag d = {{0}};
+    /* The note the rules applied last: its time is the findings' "now". */
+    uint64_t size = 0;
     near_ctx top = {0};
-    tl_err e = tl_seq_witnessed_list(f->seq, size, 1, first_note, &top, &d);
-    if (e == TL_OK && (!top.note || top.size != size))
-        e = tl_fail(&d, TL_ERR_NOTFOUND, "witnessed checkpoint %llu is not archived",
-                    (unsigned long long)size);
+    if (tl_follow_witnessed_note(f->fo, &size, &top.note, &top.len) != TL_OK || !size) {
+        free(top.note);
+        return msg(body, len, 404, "no witnessed checkpoint yet, so no finding");
+    }
+    top.size = size;
+    tl_diag d = {{0}};
+    tl_err e = TL_OK;
     tl_reader *rd = NULL;
     if (e == TL_OK)
         e = tl_reader_new(&rd, tl_seq_store(f->seq), size, &d);
@@ -622,6 +623,11 @@ size_t tl_live_findings_news(tl_live_findings *f, void (*fn)(void *ctx, const ch
 uint64_t tl_live_findings_witnessed_size(tl_live_findings *f)
 {
     return tl_follow_witnessed_size(f->fo);
+}
+
+int64_t tl_live_findings_witnessed_time(tl_live_findings *f)
+{
+    return tl_follow_witnessed_time(f->fo);
 }
 
 typedef struct all_ctx {

@@ -41,6 +41,9 @@ size_t tl_live_findings_news(tl_live_findings *f, void (*fn)(void *ctx, const ch
 /* The largest witnessed size the rules have applied. */
 uint64_t tl_live_findings_witnessed_size(tl_live_findings *f);
 
+/* The witness time (Unix seconds) of the last witnessed note the rules applied; 0 before. */
+int64_t tl_live_findings_witnessed_time(tl_live_findings *f);
+
 /* Calls fn with every current finding line (as of that size). */
 void tl_live_findings_all(tl_live_findings *f, void (*fn)(void *ctx, const char *json),
                           void *ctx);

@@ -75,10 +75,13 @@ static tl_err item_json(const tl_evidence_src *src, uint64_t index, json_t **out
 
 /* ---- build ---- */
 
+/* The witnessed notes an evidence file carries, ordered by size and, within one size, the
+ * first archived note (rank 0) before the latest re-cosigned one (rank 1). */
 typedef struct witset {
     uint64_t *sizes;
     char **notes;
     size_t *lens;
+    int *ranks;
     size_t n, cap;
 } witset;
 
@@ -89,15 +92,16 @@ static void witset_free(witset *w)
     free(w->sizes);
     free(w->notes);
     free(w->lens);
+    free(w->ranks);
 }
 
-/* Adds (size, note) unless that size is there; takes the note. */
-static tl_err witset_add(witset *w, uint64_t size, char *note, size_t len)
+/* Adds (size, note) unless that very note is there; takes the note. */
+static tl_err witset_add(witset *w, uint64_t size, char *note, size_t len, int rank)
 {
     if (!note)
         return TL_OK;
     for (size_t i = 0; i < w->n; i++) {
-        if (w->sizes[i] == size) {
+        if (w->sizes[i] == size && w->lens[i] == len && memcmp(w->notes[i], note, len) == 0) {
             free(note);
             return TL_OK;
         }
@@ -113,7 +117,10 @@ static tl_err witset_add(witset *w, uint64_t size, char *note, size_t len)
         size_t *l = realloc(w->lens, cap * sizeof *l);
         if (l)
             w->lens = l;
-        if (!s || !nn || !l) {
+        int *r = realloc(w->ranks, cap * sizeof *r);
+        if (r)
+            w->ranks = r;
+        if (!s || !nn || !l || !r) {
             free(note);
             return TL_ERR_NOMEM;
         }
@@ -122,6 +129,7 @@ static tl_err witset_add(witset *w, uint64_t size, char *note, size_t len)
     w->sizes[w->n] = size;
     w->notes[w->n] = note;
     w->lens[w->n] = len;
+    w->ranks[w->n] = rank;
     w->n++;
     return TL_OK;
 }
@@ -182,11 +190,11 @@ tl_err tl_evidence_build(const tl_evidence_src *src, const tl_finding *f, const 
         if (e == TL_OK)
             e = src->near(src->ctx, idx[i], &bs, &bn, &bl, &as, &an, &al, d);
         if (e == TL_OK)
-            e = witset_add(&ws, bs, bn, bl);
+            e = witset_add(&ws, bs, bn, bl, 1);
         else
             free(bn);
         if (e == TL_OK)
-            e = witset_add(&ws, as, an, al);
+            e = witset_add(&ws, as, an, al, 0);
         else
             free(an);
     }
@@ -208,7 +216,7 @@ tl_err tl_evidence_build(const tl_evidence_src *src, const tl_finding *f, const 
             memcpy(top, src->checkpoint, src->checkpoint_len);
             top[src->checkpoint_len] = '\0';
         }
-        e = top ? witset_add(&ws, src->size, top, src->checkpoint_len) : TL_ERR_NOMEM;
+        e = top ? witset_add(&ws, src->size, top, src->checkpoint_len, 1) : TL_ERR_NOMEM;
     }
     json_t *wj = json_array();
     for (size_t done = 0; done < ws.n && e == TL_OK; done++) {
@@ -216,7 +224,8 @@ tl_err tl_evidence_build(const tl_evidence_src *src, const tl_finding *f, const 
         for (size_t i = 0; i < ws.n; i++) {
             if (!ws.notes[i])
                 continue;
-            if (best == SIZE_MAX || ws.sizes[i] < ws.sizes[best])
+            if (best == SIZE_MAX || ws.sizes[i] < ws.sizes[best] ||
+                (ws.sizes[i] == ws.sizes[best] && ws.ranks[i] < ws.ranks[best]))
                 best = i;
         }
         json_t *o = json_object();

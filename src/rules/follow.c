@@ -14,6 +14,8 @@
 typedef struct pending_wit {
     uint64_t size;
     int64_t time;
+    char *note; /* malloc'd copy */
+    size_t len;
 } pending_wit;
 
 struct tl_follow {
@@ -23,8 +25,12 @@ struct tl_follow {
     const tl_policy *policy;
     tl_engine *eng;
     tl_registry *reg;
-    uint64_t size;   /* entries fed */
-    uint64_t wsize;  /* largest witnessed size applied */
+    uint64_t size;  /* entries fed */
+    uint64_t wsize; /* largest witnessed size applied */
+    int64_t wtime;  /* its latest witness time */
+    bool wapplied;  /* a witnessed checkpoint was applied */
+    char *wnote;    /* the note applied last (malloc'd) */
+    size_t wlen;
     pending_wit *wq; /* witnessed checkpoints past the entries fed, ascending */
     size_t nwq, capwq;
     bool verify;    /* check the sender's signature on each notification */
@@ -67,7 +73,10 @@ void tl_follow_free(tl_follow *f)
         return;
     tl_engine_free(f->eng);
     tl_registry_free(f->reg);
+    for (size_t i = 0; i < f->nwq; i++)
+        free(f->wq[i].note);
     free(f->wq);
+    free(f->wnote);
     free(f->regs);
     pthread_mutex_destroy(&f->mu);
     free(f);
@@ -80,8 +89,15 @@ static tl_err flush_witnessed(tl_follow *f, tl_diag *d)
     tl_err e = TL_OK;
     for (; i < f->nwq && f->wq[i].size <= f->size && e == TL_OK; i++) {
         e = tl_engine_witnessed(f->eng, f->wq[i].size, f->wq[i].time, d);
-        if (e == TL_OK)
+        if (e == TL_OK) {
             f->wsize = f->wq[i].size;
+            f->wtime = f->wq[i].time;
+            f->wapplied = true;
+            free(f->wnote);
+            f->wnote = f->wq[i].note;
+            f->wlen = f->wq[i].len;
+            f->wq[i].note = NULL;
+        }
     }
     memmove(f->wq, f->wq + i, (f->nwq - i) * sizeof *f->wq);
     f->nwq -= i;
@@ -188,8 +204,10 @@ tl_err tl_follow_witnessed(tl_follow *f, uint64_t size, const char *note, size_t
         if (times[i] > t)
             t = times[i];
     pthread_mutex_lock(&f->mu);
+    /* A larger size, or the same size re-cosigned later: time moves on a quiet log too. */
     uint64_t last = f->nwq ? f->wq[f->nwq - 1].size : f->wsize;
-    if (size > last) {
+    int64_t last_t = f->nwq ? f->wq[f->nwq - 1].time : f->wtime;
+    if (size > last || (size == last && (int64_t)t > last_t && (f->nwq || f->wapplied))) {
         if (f->nwq == f->capwq) {
             size_t cap = f->capwq ? 2 * f->capwq : 16;
             pending_wit *nq = realloc(f->wq, cap * sizeof *nq);
@@ -200,7 +218,14 @@ tl_err tl_follow_witnessed(tl_follow *f, uint64_t size, const char *note, size_t
             f->wq = nq;
             f->capwq = cap;
         }
-        f->wq[f->nwq++] = (pending_wit){size, (int64_t)t};
+        char *copy = malloc(len + 1);
+        if (!copy) {
+            pthread_mutex_unlock(&f->mu);
+            return tl_fail(d, TL_ERR_NOMEM, "rules: witnessed");
+        }
+        memcpy(copy, note, len);
+        copy[len] = '\0';
+        f->wq[f->nwq++] = (pending_wit){size, (int64_t)t, copy, len};
         e = flush_witnessed(f, d);
     }
     pthread_mutex_unlock(&f->mu);
@@ -258,4 +283,30 @@ tl_err tl_follow_registry_entries(tl_follow *f, uint64_t **out, size_t *n)
     }
     pthread_mutex_unlock(&f->mu);
     return e;
+}
+
+tl_err tl_follow_witnessed_note(tl_follow *f, uint64_t *size, char **note, size_t *len)
+{
+    pthread_mutex_lock(&f->mu);
+    tl_err e = f->wnote ? TL_OK : TL_ERR_NOTFOUND;
+    if (e == TL_OK) {
+        *note = malloc(f->wlen + 1);
+        if (!*note) {
+            e = TL_ERR_NOMEM;
+        } else {
+            memcpy(*note, f->wnote, f->wlen + 1);
+            *len = f->wlen;
+            *size = f->wsize;
+        }
+    }
+    pthread_mutex_unlock(&f->mu);
+    return e;
+}
+
+int64_t tl_follow_witnessed_time(tl_follow *f)
+{
+    pthread_mutex_lock(&f->mu);
+    int64_t t = f->wapplied ? f->wtime : 0;
+    pthread_mutex_unlock(&f->mu);
+    return t;
 }

@@ -25,7 +25,7 @@ want vd11.ch3.reply-content advisory
 want vd11.ch3.share-all advisory
 want vd11.ch3.meeting-48h met
 want vd11.ch3.attendance advisory
-want vd11.ch3.incident-reply missed
+want vd11.ch3.incident-reply missed   # on a quiet log: no entry after the incident, only re-cosignings
 want vd11.ch6.snap-observe missed
 # The same findings from the server's own API, over HTTP, and from a copy of the directory.
 curl -sf "$U/v1/findings" > "$WORK/api.json" && ok "GET /v1/findings answers" || bad "GET /v1/findings"
@@ -48,6 +48,14 @@ grep -q '"id":"vd11.ch3.reply-48h/[0-9]*","rule":"vd11.ch3.reply-48h","state":"p
 expect_ok "check --at a time after the deadline" $T check "$WORK/copy" --at 2022-02-14T00:00:00Z --json
 grep -q '"rule":"vd11.ch3.reply-48h","state":"missed"' "$WORK/last.out" &&
   ok "...gives reply-48h missed as of 14 Feb" || bad "reply-48h as of 14 Feb: $(grep reply-48h "$WORK/last.out")"
+# A quiet log: the incident (the last entry) of 14 Mar 12:00 has 72 hours; no entry follows, only
+# the witnesses' re-cosignings of the same checkpoint, which check reads from the archive too.
+expect_ok "check --at before the incident's deadline" $T check "$WORK/copy" --at 2023-03-17T00:00:00Z --json
+grep -q '"rule":"vd11.ch3.incident-reply","state":"pending"' "$WORK/last.out" &&
+  ok "...incident-reply pending" || bad "incident-reply as of 17 Mar: $(grep incident-reply "$WORK/last.out")"
+expect_ok "check --at after it, with no entry since" $T check "$WORK/copy" --at 2023-03-20T12:00:00Z --json
+grep -q '"rule":"vd11.ch3.incident-reply","state":"missed"' "$WORK/last.out" &&
+  ok "...incident-reply missed (the re-cosigned checkpoint moved time on)" || bad "incident-reply as of 20 Mar: $(grep incident-reply "$WORK/last.out")"
 # Evidence: every file verifies offline; each with one byte changed is refused.
 R=$TL_SRC/rules/vd11.rules
 nev=0; nok=0; nflip=0; nrej=0
