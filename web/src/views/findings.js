@@ -38,9 +38,10 @@ export async function render(main, { query, stats }) {
     const first = (page - 1) * PAGE + 1;
     count.dataset.count = n ?? '';
     count.dataset.shown = list.length;
-    const what = n === null ? `${list.length ? `Findings ${num(first)} to ${num(first + list.length - 1)}` : 'No findings'}${r.next ? ', more follow' : ''}`
-      : `${num(n)} finding${n === 1 ? '' : 's'}${n > PAGE ? `, ${num(first)} to ${num(first + list.length - 1)} shown` : ''}`;
-    count.textContent = what + (r.at ? ` as of the witnessed checkpoint of size ${num(r.at.size)}${r.at.time ? ` (${when(r.at.time)})` : ''}` : '');
+    const range = list.length ? `${num(first)} to ${num(first + list.length - 1)}` : 'none';
+    const asOf = r.at ? ` as of the witnessed checkpoint of size ${num(r.at.size)}${r.at.time ? ` (${when(r.at.time)})` : ''}` : '';
+    count.textContent = n === null ? `Findings ${range}${r.next ? ', more follow' : ''}${asOf}.`
+      : `${num(n)} finding${n === 1 ? '' : 's'}${asOf}${n > PAGE || page > 1 ? `; ${range} shown` : ''}.`;
     body.replaceChildren(...list.map((f) => {
       const to = `#/findings/${encodeURIComponent(f.id)}`;
       return linkRow(to,
