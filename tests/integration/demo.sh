@@ -28,7 +28,7 @@ want vd11.ch3.attendance advisory
 want vd11.ch3.incident-reply missed   # on a quiet log: no entry after the incident, only re-cosignings
 want vd11.ch6.snap-observe missed
 # The same findings from the server's own API, over HTTP, and from a copy of the directory.
-curl -sf "$U/v1/findings" > "$WORK/api.json" && ok "GET /v1/findings answers" || bad "GET /v1/findings"
+curl -sf "$U/v1/findings?limit=1000" > "$WORK/api.json" && ok "GET /v1/findings answers" || bad "GET /v1/findings"
 n_api=$(jq '.findings | length' "$WORK/api.json")
 [ "${n_api:-0}" -gt 10 ] && ok "the server lists $n_api findings" || bad "the server lists ${n_api:-no} findings"
 expect_ok "check over HTTP" $T check "$U" --policy "$D/policy" --json
