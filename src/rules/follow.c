@@ -99,8 +99,10 @@ static tl_err flush_witnessed(tl_follow *f, tl_diag *d)
             f->wq[i].note = NULL;
         }
     }
-    memmove(f->wq, f->wq + i, (f->nwq - i) * sizeof *f->wq);
-    f->nwq -= i;
+    if (i > 0) { /* (wq is NULL until the first checkpoint is queued) */
+        memmove(f->wq, f->wq + i, (f->nwq - i) * sizeof *f->wq);
+        f->nwq -= i;
+    }
     return e;
 }
 
