@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 T=${1:-build/treatylog}
+# The dashboard's files first: `serve` opens web/dist when it starts.
+scripts/build-web.sh
 D=$(mktemp -d "${TMPDIR:-/tmp}/tl-browser.XXXXXX")
 "$T" demo --dir "$D/demo" --listen 127.0.0.1:0 > "$D/demo.out" 2> "$D/demo.err" &
 DPID=$!
