@@ -36,6 +36,12 @@ TL_MUST_CHECK tl_err cli_read_file(const char *path, size_t max, uint8_t **buf, 
 /* A verifier key given as its text or as a file holding it. */
 TL_MUST_CHECK tl_err cli_load_vkey(const char *arg, tl_vkey *out, tl_diag *d);
 
+/* The log's verifier key: --vkey (vkey_arg, a key or a file) if given, else the log
+ * directory's own .treatylog/log.vkey through the store (TL_ERR_USAGE over HTTP: give --vkey). */
+struct tl_store;
+TL_MUST_CHECK tl_err cli_log_key(struct tl_store *st, const char *vkey_arg, tl_vkey *k,
+                                 tl_diag *d);
+
 /* A trust policy: a tlog-policy file, or (policy_path NULL) a single log key. */
 TL_MUST_CHECK tl_err cli_load_policy(const char *policy_path, const char *vkey_arg,
                                      tl_policy **out, tl_diag *d);

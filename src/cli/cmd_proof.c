@@ -11,25 +11,6 @@
 #include "treatylog/tile.h"
 #include "treatylog/tlogproof.h"
 
-/* The log key: --vkey if given, else the one a treatylog log directory keeps. */
-static tl_err log_key(tl_store *st, const char *vkey_arg, tl_vkey *k, tl_diag *d)
-{
-    if (vkey_arg)
-        return cli_load_vkey(vkey_arg, k, d);
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    tl_err e = st->ops->read(st, ".treatylog/log.vkey", &buf, &len, d);
-    if (e == TL_ERR_NOTFOUND || e == TL_ERR_USAGE)
-        return tl_fail(d, TL_ERR_USAGE, "give the log's verifier key with --vkey");
-    if (e != TL_OK)
-        return e;
-    while (len > 0 && buf[len - 1] == '\n')
-        len--;
-    e = tl_vkey_parse(k, (const char *)buf, len, d);
-    free(buf);
-    return e;
-}
-
 /* The checkpoint of size `size` (the current one, or checkpoints/<size>), verified. */
 static tl_err checkpoint_at(tl_store *st, const tl_vkey *k, bool have_size, uint64_t size,
                             tl_checkpoint *cp, char **note, size_t *nlen, tl_diag *d)
@@ -109,7 +90,7 @@ int cmd_prove(int argc, char **argv)
     char *note = NULL;
     size_t nlen = 0;
     tl_reader *r = NULL;
-    e = log_key(st, vkey_arg, &k, &d);
+    e = cli_log_key(st, vkey_arg, &k, &d);
     if (e == TL_OK)
         e = checkpoint_at(st, &k, size_s != NULL, size, &cp, &note, &nlen, &d);
     if (e == TL_OK)

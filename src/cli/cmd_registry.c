@@ -75,25 +75,6 @@ static tl_err code_arg(const char *code, tl_diag *d)
     return TL_OK;
 }
 
-/* The log key: --vkey, else the one a treatylog log directory keeps. */
-static tl_err show_key(tl_store *st, const char *vkey_arg, tl_vkey *k, tl_diag *d)
-{
-    if (vkey_arg)
-        return cli_load_vkey(vkey_arg, k, d);
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    tl_err e = st->ops->read(st, ".treatylog/log.vkey", &buf, &len, d);
-    if (e == TL_ERR_NOTFOUND || e == TL_ERR_USAGE)
-        return tl_fail(d, TL_ERR_USAGE, "give the log's verifier key with --vkey");
-    if (e != TL_OK)
-        return e;
-    while (len > 0 && buf[len - 1] == '\n')
-        len--;
-    e = tl_vkey_parse(k, (const char *)buf, len, d);
-    free(buf);
-    return e;
-}
-
 static bool print_registry(const tl_registry *r, const char *origin, uint64_t size)
 {
     bool ok = printf("registry of %s at size %llu (last changed by entry %llu)\n", origin,
@@ -148,7 +129,7 @@ static int registry_show(const char *loc, const char *vkey_arg, const char *size
     tl_checkpoint cp;
     tl_reader *r = NULL;
     tl_registry *reg = NULL;
-    e = show_key(st, vkey_arg, &k, &d);
+    e = cli_log_key(st, vkey_arg, &k, &d);
     if (e == TL_OK)
         e = tl_read_checkpoint(st, &k, &cp, NULL, NULL, &d);
     if (e == TL_OK && !size_s)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "treatylog/schema.h"
+#include "treatylog/store.h"
 #include "treatylog/text.h"
 
 int cli_exit_code(tl_err e)
@@ -231,4 +232,22 @@ tl_err cli_load_schemas(const char *dir, tl_schemas **out, tl_diag *d)
         dir = env && env[0] ? env : TL_SCHEMAS_DIR;
     }
     return tl_schemas_load(out, dir, d);
+}
+
+tl_err cli_log_key(tl_store *st, const char *vkey_arg, tl_vkey *k, tl_diag *d)
+{
+    if (vkey_arg)
+        return cli_load_vkey(vkey_arg, k, d);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    tl_err e = st->ops->read(st, ".treatylog/log.vkey", &buf, &len, d);
+    if (e == TL_ERR_NOTFOUND || e == TL_ERR_USAGE)
+        return tl_fail(d, TL_ERR_USAGE, "give the log's verifier key with --vkey");
+    if (e != TL_OK)
+        return e;
+    while (len > 0 && buf[len - 1] == '\n')
+        len--;
+    e = tl_vkey_parse(k, (const char *)buf, len, d);
+    free(buf);
+    return e;
 }
