@@ -36,6 +36,11 @@ TL_MUST_CHECK tl_err cli_read_file(const char *path, size_t max, uint8_t **buf, 
 /* A verifier key given as its text or as a file holding it. */
 TL_MUST_CHECK tl_err cli_load_vkey(const char *arg, tl_vkey *out, tl_diag *d);
 
+/* A signer key file of the given type (TL_KEY_ED25519: log and party keys; TL_KEY_COSIG_V1:
+ * witness keys), parsed; the file's bytes are wiped. A key of the other type is TL_ERR_USAGE
+ * with a hint how to make the right one. */
+TL_MUST_CHECK tl_err cli_load_skey(const char *path, uint8_t type, tl_skey *k, tl_diag *d);
+
 /* The log's verifier key: --vkey (vkey_arg, a key or a file) if given, else the log
  * directory's own .treatylog/log.vkey through the store (TL_ERR_USAGE over HTTP: give --vkey). */
 struct tl_store;
@@ -165,8 +170,7 @@ int cmd_registry(int argc, char **argv);
 int submit_take_repeated(const char *cmd, int *argc, char **argv, const char *name,
                          const char **vals, size_t max, size_t *n);
 
-/* A signer key file (type 0x01), read and wiped. */
-TL_MUST_CHECK tl_err submit_load_skey(const char *path, tl_skey *k, tl_diag *d);
+
 
 /* Appends a signature line by each of keys[0..nkeys) over text to the signed note *note
  * (malloc'd, realloc'd; NUL-terminated). */

@@ -662,7 +662,7 @@ static tl_err make_notes(load_run *r, const char *const *keypaths, size_t nkeys,
     size_t tlen[LOAD_SIGN_MAX] = {0}, pre[LOAD_SIGN_MAX] = {0}, post[LOAD_SIGN_MAX] = {0};
     size_t nloaded = 0;
     for (; e == TL_OK && nloaded < nkeys; nloaded++) {
-        e = submit_load_skey(keypaths[nloaded], &keys[nloaded], d);
+        e = cli_load_skey(keypaths[nloaded], TL_KEY_ED25519, &keys[nloaded], d);
         if (e != TL_OK)
             break;
         for (size_t j = 0; j < nloaded && e == TL_OK; j++)

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <sodium.h>
 
 #include "cli.h"
 #include "treatylog/log.h"
@@ -93,21 +92,10 @@ int cmd_init(int argc, char **argv)
                                  "--registry");
     if (when && (tl_value_datetime(when, strlen(when), &when_s) != TL_OK || when_s <= 0))
         return cli_usage("init", "--time: a UTC date-time such as 2021-07-01T00:00:00Z");
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    tl_err e = cli_read_file(keyfile, 4096, &buf, &len, &d);
+    tl_skey k;
+    tl_err e = cli_load_skey(keyfile, TL_KEY_ED25519, &k, &d);
     if (e != TL_OK)
         return cli_fail("init", e, &d);
-    while (len > 0 && buf[len - 1] == '\n')
-        len--;
-    tl_skey k;
-    e = tl_skey_parse(&k, (const char *)buf, len, &d);
-    sodium_memzero(buf, len);
-    free(buf);
-    if (e != TL_OK) {
-        tl_diag_prefix(&d, e, "%s", keyfile);
-        return cli_fail("init", e, &d);
-    }
     uint8_t *genesis = NULL;
     size_t glen = 0;
     if (registry) {

@@ -242,7 +242,7 @@ int cmd_registry(int argc, char **argv)
         return cli_fail("registry", e, &d);
     tl_skey op, party;
     memset(&party, 0, sizeof party);
-    e = submit_load_skey(keypath, &op, &d);
+    e = cli_load_skey(keypath, TL_KEY_ED25519, &op, &d);
     if (e != TL_OK)
         return cli_fail("registry", e, &d);
     json_t *doc = NULL;
@@ -281,7 +281,7 @@ int cmd_registry(int argc, char **argv)
         }
     }
     if (e == TL_OK && rotate) {
-        e = submit_load_skey(oldkey, &party, &d);
+        e = cli_load_skey(oldkey, TL_KEY_ED25519, &party, &d);
         if (e == TL_OK && strcmp(party.vkey.name, pos[0]) != 0)
             e = tl_fail(&d, TL_ERR_USAGE,
                         "--old-key %s is a key of \"%s\", not of %s: a rotation is signed by "

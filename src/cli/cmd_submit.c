@@ -80,31 +80,6 @@ int submit_take_repeated(const char *cmd, int *argc, char **argv, const char *na
     return 0;
 }
 
-tl_err submit_load_skey(const char *path, tl_skey *k, tl_diag *d)
-{
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    tl_err e = cli_read_file(path, 4096, &buf, &len, d);
-    if (e != TL_OK)
-        return e;
-    size_t n = len;
-    while (n > 0 && buf[n - 1] == '\n')
-        n--;
-    e = tl_skey_parse(k, (const char *)buf, n, d);
-    sodium_memzero(buf, len);
-    free(buf);
-    if (e != TL_OK)
-        return tl_diag_prefix(d, e, "%s", path);
-    if (k->vkey.type != TL_KEY_ED25519) {
-        tl_skey_wipe(k);
-        return tl_fail(d, TL_ERR_USAGE,
-                       "%s is a witness key (type 0x04), not a signing key: make one with "
-                       "treatylog keygen NAME --out PREFIX",
-                       path);
-    }
-    return TL_OK;
-}
-
 tl_err submit_append_sigs(char **note, size_t *nlen, const char *text, size_t tlen,
                           const tl_skey *keys, size_t nkeys, tl_diag *d)
 {
@@ -733,7 +708,7 @@ int cmd_submit(int argc, char **argv)
     if (e == TL_OK && !keys)
         e = tl_fail(&d, TL_ERR_NOMEM, "keys");
     for (size_t i = 0; e == TL_OK && i < nkeys; i++)
-        e = submit_load_skey(keypaths[i], &keys[i], &d);
+        e = cli_load_skey(keypaths[i], TL_KEY_ED25519, &keys[i], &d);
     if (e == TL_OK && nkeys == 0 && !presigned)
         e = tl_fail(&d, TL_ERR_USAGE, "need --key KEY: the sending party's signer key");
     tl_note *existing = NULL;

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
 
 #include "cli.h"
 #include "treatylog/text.h"
@@ -61,32 +60,6 @@ static tl_err number(const cli_setting *s, uint64_t *out, uint64_t min, uint64_t
                      tl_diag *d)
 {
     return cli_setting_u64(s, out, min, max, d);
-}
-
-/* Reads a witness signer key file (type 0x04). */
-static tl_err load_key(const char *path, tl_skey *k, tl_diag *d)
-{
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    tl_err e = cli_read_file(path, 4096, &buf, &len, d);
-    if (e != TL_OK)
-        return e;
-    size_t n = len;
-    while (n > 0 && buf[n - 1] == '\n')
-        n--;
-    e = tl_skey_parse(k, (const char *)buf, n, d);
-    sodium_memzero(buf, len);
-    free(buf);
-    if (e != TL_OK)
-        return tl_diag_prefix(d, e, "%s", path);
-    if (k->vkey.type != TL_KEY_COSIG_V1) {
-        tl_skey_wipe(k);
-        return tl_fail(d, TL_ERR_USAGE,
-                       "%s is not a witness key (type 0x04); make one with treatylog keygen "
-                       "NAME --out PREFIX --witness",
-                       path);
-    }
-    return TL_OK;
 }
 
 /* Adds ORIGIN=VKEY (VKEY: key text or a file holding it). */
@@ -174,7 +147,7 @@ static int serve(int argc, char **argv)
     tl_skey key;
     bool have_key = false;
     if (e == TL_OK) {
-        e = load_key(set[S_KEY].value, &key, &d);
+        e = cli_load_skey(set[S_KEY].value, TL_KEY_COSIG_V1, &key, &d);
         have_key = e == TL_OK;
     }
     tl_witness_logs *wl = tl_witness_logs_new();

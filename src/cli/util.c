@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "treatylog/schema.h"
 #include "treatylog/store.h"
 #include "treatylog/text.h"
@@ -250,4 +252,32 @@ tl_err cli_log_key(tl_store *st, const char *vkey_arg, tl_vkey *k, tl_diag *d)
     e = tl_vkey_parse(k, (const char *)buf, len, d);
     free(buf);
     return e;
+}
+
+tl_err cli_load_skey(const char *path, uint8_t type, tl_skey *k, tl_diag *d)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    tl_err e = cli_read_file(path, 4096, &buf, &len, d);
+    if (e != TL_OK)
+        return e;
+    size_t n = len;
+    while (n > 0 && buf[n - 1] == '\n')
+        n--;
+    e = tl_skey_parse(k, (const char *)buf, n, d);
+    sodium_memzero(buf, len);
+    free(buf);
+    if (e != TL_OK)
+        return tl_diag_prefix(d, e, "%s", path);
+    if (k->vkey.type != type) {
+        tl_skey_wipe(k);
+        return tl_fail(d, TL_ERR_USAGE,
+                       type == TL_KEY_COSIG_V1
+                           ? "%s is not a witness key (type 0x04); make one with treatylog "
+                             "keygen NAME --out PREFIX --witness"
+                           : "%s is a witness key (type 0x04), not a signing key: make one "
+                             "with treatylog keygen NAME --out PREFIX",
+                       path);
+    }
+    return TL_OK;
 }

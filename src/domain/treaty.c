@@ -219,34 +219,16 @@ void tl_treaty_chain(tl_treaty *t, tl_integrated_fn next, void *ctx)
 
 /* ---- open, close ---- */
 
-static tl_err read_file(const char *path, char **buf, size_t *len, tl_diag *d)
+/* The log's key, from its directory (the store reads the private area too). */
+static tl_err read_vkey(tl_store *st, tl_vkey *k, tl_diag *d)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return tl_fail(d, TL_ERR_IO, "cannot open %s", path);
-    char tmp[1024];
-    size_t n = fread(tmp, 1, sizeof tmp - 1, f);
-    fclose(f);
-    *buf = malloc(n + 1);
-    if (!*buf)
-        return tl_fail(d, TL_ERR_NOMEM, "read");
-    memcpy(*buf, tmp, n);
-    (*buf)[n] = '\0';
-    *len = n;
-    return TL_OK;
-}
-
-static tl_err read_vkey(const char *dir, tl_vkey *k, tl_diag *d)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/.treatylog/log.vkey", dir);
-    char *buf = NULL;
+    uint8_t *buf = NULL;
     size_t len = 0;
-    tl_err e = read_file(path, &buf, &len, d);
+    tl_err e = st->ops->read(st, ".treatylog/log.vkey", &buf, &len, d);
     while (e == TL_OK && len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
         len--;
     if (e == TL_OK)
-        e = tl_vkey_parse(k, buf, len, d);
+        e = tl_vkey_parse(k, (const char *)buf, len, d);
     free(buf);
     return e;
 }
@@ -293,9 +275,10 @@ bool tl_treaty_is_treaty_log(const char *dir)
     tl_vkey k;
     tl_checkpoint cp;
     bool yes = false;
-    if (read_vkey(dir, &k, NULL) != TL_OK || tl_store_posix_open(&st, dir, false, NULL, NULL))
+    if (tl_store_posix_open(&st, dir, false, NULL, NULL) != TL_OK)
         return false;
-    if (tl_read_checkpoint(st, &k, &cp, NULL, NULL, NULL) == TL_OK && cp.size > 0 &&
+    if (read_vkey(st, &k, NULL) == TL_OK &&
+        tl_read_checkpoint(st, &k, &cp, NULL, NULL, NULL) == TL_OK && cp.size > 0 &&
         tl_reader_new(&rd, st, cp.size, NULL) == TL_OK) {
         uint8_t *ent = NULL;
         size_t elen = 0;
@@ -325,9 +308,9 @@ tl_err tl_treaty_open(tl_treaty **out, const char *dir, const tl_schemas *schema
     tl_err e = t->reg ? TL_OK : tl_fail(d, TL_ERR_NOMEM, "registry");
     tl_checkpoint cp;
     if (e == TL_OK)
-        e = read_vkey(dir, &t->op_key, d);
-    if (e == TL_OK)
         e = tl_store_posix_open(&t->st, dir, false, NULL, d);
+    if (e == TL_OK)
+        e = read_vkey(t->st, &t->op_key, d);
     if (e == TL_OK)
         e = tl_read_checkpoint(t->st, &t->op_key, &cp, NULL, NULL, d);
     if (e == TL_OK)
