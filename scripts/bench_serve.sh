@@ -1,7 +1,8 @@
 #!/bin/bash
 # The HTTP benchmarks of DESIGN §8 and issue 3, against a real `treatylog serve` on loopback:
 #   (a) POST /add?wait=0, 256-byte entries, durable ack: the highest sustained rate, by steps
-#       (treatylog load, open loop); goal >= 40,000/s on 2 cores
+#       (treatylog load, open loop); goal >= 40,000/s on 2 cores; then (a') the throughput
+#       ceiling, closed loop from wrk (bench/serve_post.lua), a lighter generator
 #   (b) submit -> included in a published checkpoint, at 5,000/s (load --wait 1); goal
 #       p50 <= 50 ms, p99 <= 200 ms
 #   (c) inclusion proofs over HTTP, uniformly random indexes of a 10M-entry log (wrk + Lua,
@@ -125,6 +126,11 @@ for rate in $RATES; do
   [ $sustained = yes ] || break
 done
 echo "bench serve_add_wait0_max sustained_per_s=$best goal_per_s=40000"
+# (a') the same requests closed loop from wrk (one thread, 64 connections, distinct bodies):
+# the server's throughput ceiling with a generator much lighter than `load` (libcurl).
+step "add_wrk" env SIZE=256 wrk -t1 -c64 -d"${SECS}s" -s bench/serve_post.lua "$URL"
+echo "bench serve_add_wait0_wrk $(grep '^wrkresult' "$R/add_wrk.out" | cut -d' ' -f2-)" \
+     "goal_per_s=40000 $(cut -d' ' -f3- "$R/add_wrk.cpuline")"
 
 echo "=== (b) submit -> included, 5000/s, --wait 1, $((SECS * 2)) s"
 step "wait1" "$TL" load "$URL" --rate 5000 --duration $((SECS * 2)) --size 256 --wait 1 \

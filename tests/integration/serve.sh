@@ -99,6 +99,11 @@ code=$(http_status GET "$U/v1/proof/consistency?old=999999"); [ "$code" = 400 ] 
 code=$(http_status GET "$U/v1/proof?hash=zz"); [ "$code" = 400 ] && ok "bad hash: 400" || bad "bad hash: $code"
 code=$(http_status GET "$U/v1/proof?hash=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="); [ "$code" = 404 ] && ok "unknown hash: 404" || bad "unknown hash: $code"
 code=$(http_status GET "$U/nope"); [ "$code" = 404 ] && ok "unknown path: 404" || bad "unknown path: $code"
+# Request heads: 8 KB of headers is fine (with a full-size body too); 20 KB gets 431.
+hdr8=$(head -c 8000 /dev/zero | tr '\0' 'h')
+hdr20=$(head -c 20000 /dev/zero | tr '\0' 'h')
+code=$(http_status GET "$U/checkpoint" -H "X-Big: $hdr8"); [ "$code" = 200 ] && ok "8 KB of request headers: 200" || bad "8 KB header: $code"
+code=$(http_status GET "$U/checkpoint" -H "X-Big: $hdr20"); [ "$code" = 431 ] && ok "20 KB of request headers: 431" || bad "20 KB header: $code"
 # Slow and abandoned connections do not block anyone.
 ( exec 3<>/dev/tcp/127.0.0.1/${U##*:}; printf 'POST /add HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc' >&3; sleep 4 ) &
 slow=$!
@@ -112,6 +117,8 @@ curl -s "$U/metrics" > "$WORK/metrics"
 grep -q '^treatylog_tree_size 122$' "$WORK/metrics" || grep -q "^treatylog_tree_size $size\$" "$WORK/metrics" && grep -q 'treatylog_http_responses_total{code="413"} 1' "$WORK/metrics" &&
   grep -q 'treatylog_integration_latency_seconds_count' "$WORK/metrics" && grep -q '^treatylog_journal_depth 0$' "$WORK/metrics" &&
   ok "metrics: size, status counts, latency histogram, journal depth" || { bad "metrics"; cat "$WORK/metrics"; }
+head -c 65535 /dev/zero > "$WORK/max"
+code=$(http_status POST "$U/add?wait=0" -H "X-Big: $hdr8" --data-binary @"$WORK/max"); [ "$code" = 200 ] && ok "65,535-byte body behind 8 KB of headers: 200" || bad "max body + 8 KB header: $code"
 
 # Back-pressure: past the journal limit, 429 with Retry-After; nothing queued without bound.
 stop_server
