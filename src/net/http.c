@@ -29,13 +29,6 @@
 #include "treatylog/text.h"
 #include "treatylog/tile.h"
 
-/* Each connection's libmicrohttpd memory pool (request line, headers, read buffer, response
- * headers; bodies go through upload_data and our own buffers). libmicrohttpd clears the pool
- * between the requests of a keep-alive connection, so its size is paid on every request: the
- * default 32 KiB was 6 % of the server's CPU under POST /add load. 16 KiB holds any sane
- * request head; a larger head gets 431. */
-#define TL_HTTP_CONN_MEMORY (16u * 1024u)
-
 #define NSTATUS 12
 static const unsigned status_codes[NSTATUS] = {200, 202, 400, 403, 404, 405,
                                                409, 413, 429, 500, 503, 0};

@@ -604,7 +604,8 @@ tl_err tl_witness_server_start(tl_witness_server **out, const tl_witness_server_
             MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections ? cfg->max_connections : 1024,
             MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s ? cfg->conn_timeout_s : 30,
             MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
-            on_completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, MHD_OPTION_END);
+            on_completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)TL_HTTP_CONN_MEMORY, MHD_OPTION_END);
         if (!s->mhd)
             e = tl_fail(d, TL_ERR_IO,
                         "cannot listen on %s (address in use, or not an address of this host?)",
