@@ -84,8 +84,8 @@
 #define FRAME_MAGIC   "TLWB"
 #define FRAME_HDR     8
 #define FRAME_SUM     TL_HASH_LEN
-#define FRAME_MAX     (64u << 20)    /* largest payload a reader accepts */
-#define FRAME_TARGET  (16u << 20)    /* a batch or snapshot frame stops growing past this */
+#define FRAME_MAX     (64u << 20) /* largest payload a reader accepts */
+#define FRAME_TARGET  (16u << 20) /* a batch or snapshot frame stops growing past this */
 #define REC_HDR       (TL_HASH_LEN + 4)
 #define COMPACT_SLACK (4ull << 20)
 
@@ -121,10 +121,10 @@ struct tl_wstate {
     const tl_sys *sys;
     char dir[PATH_MAX_TL - 128]; /* leaves room for /state.journal.tmp */
     int dirfd, cosfd, evfd, lockfd;
-    int jfd;              /* the journal, positioned at its end (committer) */
-    uint64_t end;         /* end of the last committed frame (committer) */
-    uint64_t live;        /* bytes the table takes as a snapshot's records (committer) */
-    uint64_t compact_at;  /* do not try compacting before end reaches this (committer) */
+    int jfd;             /* the journal, positioned at its end (committer) */
+    uint64_t end;        /* end of the last committed frame (committer) */
+    uint64_t live;       /* bytes the table takes as a snapshot's records (committer) */
+    uint64_t compact_at; /* do not try compacting before end reaches this (committer) */
     pthread_t committer;
     bool started;
     /* The table: written by the committer (or open) under the write lock, read by readers
@@ -308,7 +308,8 @@ static tl_err frame_add(frame *f, const uint8_t key[TL_HASH_LEN], const char *re
         f->len = FRAME_HDR;
     memcpy(f->buf + f->len, key, TL_HASH_LEN);
     put32(f->buf + f->len + TL_HASH_LEN, (uint32_t)len);
-    memcpy(f->buf + f->len + REC_HDR, rec, len);
+    if (len > 0)
+        memcpy(f->buf + f->len + REC_HDR, rec, len);
     f->len += REC_HDR + len;
     return TL_OK;
 }
@@ -477,7 +478,8 @@ static void commit_batch(tl_wstate *s, job **b, size_t n)
         if (!cur || !cur->rec) {
             if (j->elen != 0)
                 j->err = tl_fail(&j->d, TL_ERR_CONFLICT, "record %s does not exist", j->hex);
-        } else if (cur->len != j->elen || memcmp(cur->rec, j->expect, j->elen) != 0) {
+        } else if (cur->len != j->elen ||
+                   (j->elen > 0 && memcmp(cur->rec, j->expect, j->elen) != 0)) {
             j->err = tl_fail(&j->d, TL_ERR_CONFLICT, "record %s changed underneath", j->hex);
         }
         if (j->err != TL_OK)
@@ -487,7 +489,8 @@ static void commit_batch(tl_wstate *s, job **b, size_t n)
             j->err = tl_fail(&j->d, TL_ERR_NOMEM, "record of %zu bytes", j->len);
             continue;
         }
-        memcpy(j->copy, j->rec, j->len);
+        if (j->len > 0)
+            memcpy(j->copy, j->rec, j->len);
         j->copy[j->len] = '\0';
         j->err = frame_add(&f, j->key, j->rec, j->len, &j->d);
         if (j->err != TL_OK) {
@@ -935,7 +938,7 @@ static tl_err import_cosigned(tl_wstate *s, tl_diag *d)
         return e;
     }
     rewinddir(dh);
-    char (*names)[HEX_LEN + 8] = NULL;
+    char(*names)[HEX_LEN + 8] = NULL;
     size_t n = 0, cap = 0;
     frame f = {0};
     tl_err e = TL_OK;

@@ -23,16 +23,16 @@
 typedef struct tl_wstate tl_wstate;
 
 typedef struct tl_wstate_stats {
-    uint64_t commits;   /* records replaced */
-    uint64_t batches;   /* group commits (one journal write and one fdatasync each) */
-    uint64_t conflicts; /* CAS failures */
-    uint64_t io_errors; /* failed writes, syncs or renames (compactions included) */
-    uint64_t evidence;  /* evidence files written */
+    uint64_t commits;       /* records replaced */
+    uint64_t batches;       /* group commits (one journal write and one fdatasync each) */
+    uint64_t conflicts;     /* CAS failures */
+    uint64_t io_errors;     /* failed writes, syncs or renames (compactions included) */
+    uint64_t evidence;      /* evidence files written */
     uint64_t compactions;   /* journal compactions done */
     uint64_t journal_bytes; /* size of DIR/state.journal */
     uint64_t torn_bytes;    /* bytes of a torn tail cut off the journal at open */
     uint64_t records;       /* origins with a record */
-    bool healthy; /* false once the outcome of a write is unknown: restart needed */
+    bool healthy;           /* false once the outcome of a write is unknown: restart needed */
     char last_error[TL_DIAG_LEN];
 } tl_wstate_stats;
 

@@ -829,7 +829,9 @@ static void test_import(void **state)
     tl_wstate_close(s);
     /* A crash after the import's sync, before the files were removed: they are imported
      * again (the same records), nothing else changes. A file there overrides the journal. */
-    write_file(dir, "cosigned/" "0000000000000000000000000000000000000000000000000000000000000006",
+    write_file(dir,
+               "cosigned/"
+               "0000000000000000000000000000000000000000000000000000000000000006",
                "old record 6\n", 13);
     write_file(dir, "cosigned/" HEX_C, "dropped in\n", 11);
     assert_int_equal(tl_wstate_open(&s, dir, &f->wv, NULL, &d), TL_OK);
@@ -881,10 +883,14 @@ static void test_evidence(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_layout_lock_key), cmocka_unit_test(test_cas),
-        cmocka_unit_test(test_faults),          cmocka_unit_test(test_torn_tail),
-        cmocka_unit_test(test_group_commit_and_race), cmocka_unit_test(test_compaction),
-        cmocka_unit_test(test_import),          cmocka_unit_test(test_evidence),
+        cmocka_unit_test(test_layout_lock_key),
+        cmocka_unit_test(test_cas),
+        cmocka_unit_test(test_faults),
+        cmocka_unit_test(test_torn_tail),
+        cmocka_unit_test(test_group_commit_and_race),
+        cmocka_unit_test(test_compaction),
+        cmocka_unit_test(test_import),
+        cmocka_unit_test(test_evidence),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
