@@ -40,6 +40,8 @@
 #include "treatylog/err.h"
 #include "treatylog/hash.h"
 #include "treatylog/key.h"
+#include "treatylog/note.h"
+#include "treatylog/notification.h"
 #include "treatylog/schema.h"
 #include "treatylog/values.h"
 
@@ -71,6 +73,36 @@ TL_MUST_CHECK tl_err tl_qindex_put(tl_qindex *q, uint64_t first, const uint8_t *
                                    const size_t *lens, size_t n, const tl_vkey *operator_key,
                                    const tl_schemas *schemas, tl_diag *d);
 
+/* What a caller that accepted an entry already established about it (treaty mode, entries this
+ * process accepted live), so that tl_qindex_put_known need not parse and verify it again. It
+ * applies only to the entry whose leaf hash is `leaf` (checked against the entry itself; a
+ * hint for any other entry is ignored), and only to a notification entry:
+ *   n        the entry's notification text as tl_notification_parse gave it with the same
+ *            schemas the put gets (NULL: the put parses it)
+ *   party    a party code; keys[0..nkeys) the keys tl_note_verify checked the entry's signed
+ *            note against, with TL_OK, and results[] what it reported per key (nkeys 0: no
+ *            verification to hand over)
+ * The entry's signers are then decided without a signature verification whenever the
+ * party's current keys (as of the entry's index) are among those keys: the signers are the
+ * same as verifying would give. Other parties' signatures, or keys that changed, are verified
+ * as without a hint. */
+typedef struct tl_qindex_known {
+    uint8_t leaf[TL_HASH_LEN];
+    const tl_notification *n;
+    char party[TL_PARTY_LEN + 1];
+    size_t nkeys;
+    const tl_vkey *keys;
+    const tl_sigcheck *results;
+} tl_qindex_known;
+
+/* tl_qindex_put with a hint per entry: known[i] (NULL, or known NULL, for none) for
+ * entries[i]. The rows are the same as tl_qindex_put would write. */
+TL_MUST_CHECK tl_err tl_qindex_put_known(tl_qindex *q, uint64_t first,
+                                         const uint8_t *const *entries, const size_t *lens,
+                                         const tl_qindex_known *const *known, size_t n,
+                                         const tl_vkey *operator_key, const tl_schemas *schemas,
+                                         tl_diag *d);
+
 /* The filters of GET /v1/entries, as the strings of the query parameters (NULL = absent), so
  * the HTTP layer passes them as they came: party (a party code, or "operator"), type (exact,
  * or a prefix ending in '*'), since/until (RFC 3339 date "2022-02-11" or UTC date-time
@@ -96,9 +128,16 @@ TL_MUST_CHECK tl_err tl_qindex_query(tl_qindex *q, const tl_qfilter *f, uint64_t
 TL_MUST_CHECK tl_err tl_qindex_entry(tl_qindex *q, uint64_t index, json_t **out, tl_diag *d);
 
 /* The serial lookup of the treaty validator: TL_OK and the submission key of the first
- * notification from party (2-letter code) with that serial, or TL_ERR_NOTFOUND. */
+ * notification from party (2-letter code) with that serial, or TL_ERR_NOTFOUND. A writable
+ * handle keeps the (party, serial) pairs of the indexed notifications in memory (loaded on
+ * first use or by tl_qindex_serials_load, updated by every put), so a serial never used is
+ * answered without SQLite; only a used one reads its key from the index. */
 TL_MUST_CHECK tl_err tl_qindex_serial_used(tl_qindex *q, const char *party, uint64_t serial,
                                            uint8_t key_out[static TL_HASH_LEN], tl_diag *d);
+
+/* Loads the in-memory serial set of a writable handle now (rather than on the first
+ * tl_qindex_serial_used). TL_ERR_IO, TL_ERR_NOMEM (the lookups then fall back to SQLite). */
+TL_MUST_CHECK tl_err tl_qindex_serials_load(tl_qindex *q, tl_diag *d);
 
 /* The refs lookup: TL_OK if an entry with this leaf hash is indexed, with its index (the first
  * one) and type (NUL-terminated, "" for kind other), or TL_ERR_NOTFOUND. */

@@ -109,7 +109,93 @@ struct tl_qindex {
     int64_t last;     /* largest logged so far (-1: none) */
     tl_registry *reg; /* registry as of `covered`, NULL until the first put with a key */
     tl_note note;     /* scratch for put (large) */
+    /* The (party, serial) pairs of the indexed notifications (writable handles), under smu
+     * (taken after mu when both are held): NULL until loaded, and again after a failure. */
+    pthread_mutex_t smu;
+    struct serialset *serials;
+    bool serials_tried; /* the first lookup tried to load them (it does so once) */
 };
+
+/* ---- the serial set ---------------------------------------------------------------------- */
+
+/* An open-addressing table of 64-serial blocks per party: a slot holds (party, serial / 64)
+ * and a bit per serial of the block, so a party's consecutive or strided serials cost a few
+ * bits each. */
+typedef struct sslot {
+    uint64_t block; /* serial >> 6 */
+    uint64_t bits;  /* bit (serial & 63): used */
+    uint16_t party; /* the two code bytes; 0: empty slot */
+} sslot;
+
+typedef struct serialset {
+    sslot *slot;
+    size_t cap, used; /* cap a power of two */
+} serialset;
+
+static uint16_t party16(const char *party)
+{
+    return (uint16_t)((unsigned char)party[0] << 8 | (unsigned char)party[1]);
+}
+
+static size_t ss_hash(uint16_t party, uint64_t block)
+{
+    uint64_t k = (block ^ ((uint64_t)party << 48)) * 0x9E3779B97F4A7C15ull;
+    return (size_t)(k ^ (k >> 29));
+}
+
+static sslot *ss_find(const serialset *ss, uint16_t party, uint64_t block)
+{
+    for (size_t i = ss_hash(party, block) & (ss->cap - 1);; i = (i + 1) & (ss->cap - 1)) {
+        sslot *sl = &ss->slot[i];
+        if (sl->party == 0 || (sl->party == party && sl->block == block))
+            return sl;
+    }
+}
+
+static void ss_free(serialset *ss)
+{
+    if (ss)
+        free(ss->slot);
+    free(ss);
+}
+
+static bool ss_has(const serialset *ss, const char *party, uint64_t serial)
+{
+    if (ss->cap == 0)
+        return false;
+    const sslot *sl = ss_find(ss, party16(party), serial >> 6);
+    return sl->party != 0 && (sl->bits >> (serial & 63) & 1);
+}
+
+/* Adds a pair; false when out of memory (the set is then unchanged). */
+static bool ss_add(serialset *ss, const char *party, uint64_t serial)
+{
+    uint16_t p = party16(party);
+    if (p == 0)
+        return false;
+    if ((ss->used + 1) * 2 > ss->cap) {
+        size_t ncap = ss->cap ? ss->cap * 2 : 1024;
+        sslot *ns = calloc(ncap, sizeof *ns);
+        if (!ns)
+            return false;
+        serialset grown = {ns, ncap, 0};
+        for (size_t i = 0; i < ss->cap; i++)
+            if (ss->slot[i].party) {
+                *ss_find(&grown, ss->slot[i].party, ss->slot[i].block) = ss->slot[i];
+                grown.used++;
+            }
+        free(ss->slot);
+        *ss = grown;
+    }
+    sslot *sl = ss_find(ss, p, serial >> 6);
+    if (sl->party == 0) {
+        sl->party = p;
+        sl->block = serial >> 6;
+        ss->used++;
+    }
+    sl->bits |= 1ull << (serial & 63);
+    return true;
+}
 
 static tl_err db_fail(const tl_qindex *q, tl_diag *d, const char *what)
 {
@@ -177,6 +263,7 @@ tl_err tl_qindex_open(tl_qindex **out, const char *path, bool readonly, tl_diag 
     if (!q)
         return tl_fail(d, TL_ERR_NOMEM, "query index");
     pthread_mutex_init(&q->mu, NULL);
+    pthread_mutex_init(&q->smu, NULL);
     q->readonly = readonly;
     tl_err e = TL_OK;
     int flags = SQLITE_OPEN_NOMUTEX |
@@ -240,6 +327,8 @@ void tl_qindex_close(tl_qindex *q)
         sqlite3_finalize(q->q[i]);
     sqlite3_close(q->db);
     tl_registry_free(q->reg);
+    ss_free(q->serials);
+    pthread_mutex_destroy(&q->smu);
     pthread_mutex_destroy(&q->mu);
     free(q);
 }
@@ -272,7 +361,8 @@ typedef struct row {
     bool has_troops;
     int64_t troops;
     int applied; /* -1 NULL, 0, 1 */
-    tl_notification n;
+    tl_notification n;          /* parsed here (unless handed over) */
+    const tl_notification *np; /* the notification of a kind-1 row: &n or the caller's */
 } row;
 
 static void row_free(row *r)
@@ -290,8 +380,35 @@ static char *dump_compact(json_t *v)
     return s;
 }
 
-/* The parties whose current key (in q->reg) signed the note: a JSON array text. */
-static char *signers_of(tl_qindex *q, const tl_note *note)
+/* Whether keys[0..nkeys) verify the note as tl_note_verify(note, keys) would say (TL_OK),
+ * decided from a verification handed over in k when it covers these keys: every key among
+ * k's checked keys, no two with the same (name, id). *decided false: verify. */
+static bool signed_by_known(const tl_qindex_known *k, const char *code, const tl_vkey *keys,
+                            size_t nkeys, bool *decided)
+{
+    *decided = false;
+    if (!k || k->nkeys == 0 || strcmp(k->party, code) != 0)
+        return false;
+    bool any = false;
+    for (size_t i = 0; i < nkeys; i++) {
+        for (size_t j = i + 1; j < nkeys; j++)
+            if (keys[i].id == keys[j].id && keys[i].name_len == keys[j].name_len &&
+                memcmp(keys[i].name, keys[j].name, keys[i].name_len) == 0)
+                return false;
+        size_t m = 0;
+        while (m < k->nkeys && !tl_vkey_equal(&keys[i], &k->keys[m]))
+            m++;
+        if (m == k->nkeys)
+            return false; /* a key the hand-over did not check */
+        any = any || k->results[m].ok;
+    }
+    *decided = true;
+    return any;
+}
+
+/* The parties whose current key (in q->reg) signed the note: a JSON array text. k (may be
+ * NULL) hands over a verification already made of this very note. */
+static char *signers_of(tl_qindex *q, const tl_note *note, const tl_qindex_known *k)
 {
     json_t *a = json_array();
     if (!a)
@@ -310,7 +427,11 @@ static char *signers_of(tl_qindex *q, const tl_note *note)
         const tl_vkey *keys = seen ? NULL : tl_registry_party_keys(q->reg, code, &nkeys);
         if (!keys || nkeys == 0)
             continue;
-        if (tl_note_verify(note, keys, nkeys, NULL, NULL) == TL_OK)
+        bool decided = false;
+        bool ok = signed_by_known(k, code, keys, nkeys, &decided);
+        if (!decided)
+            ok = tl_note_verify(note, keys, nkeys, NULL, NULL) == TL_OK;
+        if (ok)
             json_array_append_new(a, json_string(code));
     }
     return dump_compact(a);
@@ -323,11 +444,14 @@ static const char *body_string(const json_t *body, const char *key)
 
 /* Decodes one entry into r (kind other when it is not a valid treaty document). */
 static tl_err decode(tl_qindex *q, row *r, uint64_t idx, const uint8_t *e, size_t len,
-                     const tl_vkey *opkey, const tl_schemas *schemas, tl_diag *d)
+                     const tl_qindex_known *k, const tl_vkey *opkey, const tl_schemas *schemas,
+                     tl_diag *d)
 {
     memset(r, 0, sizeof *r);
     r->applied = -1;
     tl_leaf_hash(r->leaf, e, len);
+    if (k && memcmp(k->leaf, r->leaf, TL_HASH_LEN) != 0)
+        k = NULL; /* a hint for another entry: ignore it */
     const uint8_t *sub = NULL;
     size_t sublen = 0;
     uint64_t logged = 0;
@@ -342,9 +466,13 @@ static tl_err decode(tl_qindex *q, row *r, uint64_t idx, const uint8_t *e, size_
         return TL_OK;
     if (note->text_len >= TL_NOTIFICATION_HEADER_LEN &&
         memcmp(note->text, TL_NOTIFICATION_HEADER, TL_NOTIFICATION_HEADER_LEN) == 0) {
-        if (tl_notification_parse(&r->n, schemas, note->text, note->text_len, NULL) != TL_OK)
+        if (k && k->n)
+            r->np = k->n; /* this very text, parsed and validated by the caller */
+        else if (tl_notification_parse(&r->n, schemas, note->text, note->text_len, NULL) == TL_OK)
+            r->np = &r->n;
+        else
             return TL_OK;
-        const tl_notification *n = &r->n;
+        const tl_notification *n = r->np;
         r->kind = KIND_NOTIFICATION;
         snprintf(r->type, sizeof r->type, "%s", n->type);
         r->party = n->from;
@@ -389,7 +517,7 @@ static tl_err decode(tl_qindex *q, row *r, uint64_t idx, const uint8_t *e, size_
         return TL_OK;
     }
     if (opkey && q->reg) {
-        r->signers = signers_of(q, note);
+        r->signers = signers_of(q, note, r->kind == KIND_NOTIFICATION ? k : NULL);
         if (!r->signers)
             return tl_fail(d, TL_ERR_NOMEM, "query index: entry %llu", (unsigned long long)idx);
         if (r->kind == KIND_REGISTRY)
@@ -448,9 +576,9 @@ static tl_err store_row(tl_qindex *q, const row *r, uint64_t idx, const uint8_t 
     if (rc != SQLITE_DONE)
         return db_fail(q, d, "insert");
     if (r->kind == KIND_NOTIFICATION) {
-        for (size_t i = 0; i < r->n.nrefs; i++) {
+        for (size_t i = 0; i < r->np->nrefs; i++) {
             sqlite3_stmt *rs = q->st[S_REF];
-            sqlite3_bind_blob(rs, 1, r->n.refs[i], TL_HASH_LEN, SQLITE_TRANSIENT);
+            sqlite3_bind_blob(rs, 1, r->np->refs[i], TL_HASH_LEN, SQLITE_TRANSIENT);
             sqlite3_bind_int64(rs, 2, (sqlite3_int64)idx);
             rc = sqlite3_step(rs);
             sqlite3_reset(rs);
@@ -474,6 +602,15 @@ static tl_err store_row(tl_qindex *q, const row *r, uint64_t idx, const uint8_t 
             return db_fail(q, d, "count day");
     }
     return TL_OK;
+}
+
+/* Forgets the serial set (lookups use SQLite until it is loaded again). */
+static void serials_drop(tl_qindex *q)
+{
+    pthread_mutex_lock(&q->smu);
+    ss_free(q->serials);
+    q->serials = NULL;
+    pthread_mutex_unlock(&q->smu);
 }
 
 /* Rebuilds q->reg from the stored registry entries (called with the lock held). */
@@ -505,6 +642,19 @@ tl_err tl_qindex_put(tl_qindex *q, uint64_t first, const uint8_t *const *entries
                      const size_t *lens, size_t n, const tl_vkey *operator_key,
                      const tl_schemas *schemas, tl_diag *d)
 {
+    return tl_qindex_put_known(q, first, entries, lens, NULL, n, operator_key, schemas, d);
+}
+
+/* The (party, serial) of a notification row, kept until the commit. */
+typedef struct pserial {
+    char party[TL_PARTY_LEN + 1];
+    uint64_t serial;
+} pserial;
+
+tl_err tl_qindex_put_known(tl_qindex *q, uint64_t first, const uint8_t *const *entries,
+                           const size_t *lens, const tl_qindex_known *const *known, size_t n,
+                           const tl_vkey *operator_key, const tl_schemas *schemas, tl_diag *d)
+{
     if (q->readonly)
         return tl_fail(d, TL_ERR_USAGE, "query index: opened read-only");
     if (!schemas)
@@ -526,14 +676,29 @@ tl_err tl_qindex_put(tl_qindex *q, uint64_t first, const uint8_t *const *entries
         e = load_registry(q, operator_key, d);
     bool mono = q->mono;
     int64_t last = q->last;
+    /* The serial set follows the index (only once loaded); a failure here unloads it. */
+    pthread_mutex_lock(&q->smu);
+    bool track = q->serials != NULL;
+    pthread_mutex_unlock(&q->smu);
+    pserial *ps = NULL;
+    size_t nps = 0;
+    if (track && !(ps = malloc((n - skip) * sizeof *ps)))
+        track = false;
+    if (!track)
+        serials_drop(q);
     if (e == TL_OK)
         e = exec(q, "BEGIN", d);
     for (size_t i = skip; i < n && e == TL_OK; i++) {
         uint64_t idx = first + i;
         row r;
-        e = decode(q, &r, idx, entries[i], lens[i], operator_key, schemas, d);
+        e = decode(q, &r, idx, entries[i], lens[i], known ? known[i] : NULL, operator_key,
+                   schemas, d);
         if (e == TL_OK)
             e = store_row(q, &r, idx, entries[i], lens[i], d);
+        if (e == TL_OK && track && r.kind == KIND_NOTIFICATION) {
+            memcpy(ps[nps].party, r.np->from, sizeof ps[nps].party);
+            ps[nps++].serial = r.serial;
+        }
         if (e == TL_OK && r.has_logged) {
             if (r.logged < last)
                 mono = false;
@@ -557,6 +722,15 @@ tl_err tl_qindex_put(tl_qindex *q, uint64_t first, const uint8_t *const *entries
         q->covered = first + n;
         q->mono = mono;
         q->last = last;
+        if (track) {
+            pthread_mutex_lock(&q->smu);
+            for (size_t i = 0; i < nps && q->serials; i++)
+                if (!ss_add(q->serials, ps[i].party, ps[i].serial)) {
+                    ss_free(q->serials); /* out of memory: back to SQLite lookups */
+                    q->serials = NULL;
+                }
+            pthread_mutex_unlock(&q->smu);
+        }
     } else {
         (void)exec(q, "ROLLBACK", NULL);
         /* The registry may have moved on with the rolled-back entries: rebuild it later. */
@@ -564,6 +738,7 @@ tl_err tl_qindex_put(tl_qindex *q, uint64_t first, const uint8_t *const *entries
         q->reg = NULL;
     }
     pthread_mutex_unlock(&q->mu);
+    free(ps);
     return e;
 }
 
@@ -956,11 +1131,65 @@ tl_err tl_qindex_entry(tl_qindex *q, uint64_t index, json_t **out, tl_diag *d)
 
 /* ---- lookups ---------------------------------------------------------------------------- */
 
+tl_err tl_qindex_serials_load(tl_qindex *q, tl_diag *d)
+{
+    if (q->readonly)
+        return tl_fail(d, TL_ERR_USAGE, "query index: opened read-only");
+    pthread_mutex_lock(&q->mu);
+    pthread_mutex_lock(&q->smu);
+    bool have = q->serials != NULL;
+    pthread_mutex_unlock(&q->smu);
+    tl_err e = TL_OK;
+    serialset *ss = have ? NULL : calloc(1, sizeof *ss);
+    if (!have && !ss)
+        e = tl_fail(d, TL_ERR_NOMEM, "query index: serials");
+    sqlite3_stmt *st = NULL;
+    if (ss && sqlite3_prepare_v2(q->db, "SELECT party, serial FROM entries WHERE kind = 1", -1,
+                                 &st, NULL) != SQLITE_OK)
+        e = db_fail(q, d, "loading serials");
+    int rc = SQLITE_DONE;
+    while (st && e == TL_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *p = (const char *)sqlite3_column_text(st, 0);
+        sqlite3_int64 v = sqlite3_column_int64(st, 1);
+        if (p && sqlite3_column_bytes(st, 0) == TL_PARTY_LEN && v >= 0 &&
+            !ss_add(ss, p, (uint64_t)v))
+            e = tl_fail(d, TL_ERR_NOMEM, "query index: serials");
+    }
+    if (st && e == TL_OK && rc != SQLITE_DONE)
+        e = db_fail(q, d, "loading serials");
+    sqlite3_finalize(st);
+    if (e == TL_OK && ss) {
+        pthread_mutex_lock(&q->smu);
+        q->serials = ss;
+        ss = NULL;
+        pthread_mutex_unlock(&q->smu);
+    }
+    ss_free(ss);
+    pthread_mutex_unlock(&q->mu);
+    return e;
+}
+
 tl_err tl_qindex_serial_used(tl_qindex *q, const char *party, uint64_t serial,
                              uint8_t key_out[static TL_HASH_LEN], tl_diag *d)
 {
     if (serial > INT64_MAX)
         return TL_ERR_NOTFOUND;
+    if (!q->readonly) {
+        pthread_mutex_lock(&q->smu);
+        bool have = q->serials != NULL;
+        bool used = have && ss_has(q->serials, party, serial);
+        bool load = !have && !q->serials_tried;
+        q->serials_tried = true;
+        pthread_mutex_unlock(&q->smu);
+        if (load && tl_qindex_serials_load(q, NULL) == TL_OK) {
+            pthread_mutex_lock(&q->smu);
+            have = q->serials != NULL;
+            used = have && ss_has(q->serials, party, serial);
+            pthread_mutex_unlock(&q->smu);
+        }
+        if (have && !used)
+            return TL_ERR_NOTFOUND;
+    }
     pthread_mutex_lock(&q->mu);
     sqlite3_stmt *st = q->st[S_SERIAL];
     sqlite3_bind_text(st, 1, party, TL_PARTY_LEN, SQLITE_STATIC);

@@ -6,10 +6,19 @@
  * A record leaves the table only after its entry is in the query index, and `gen` counts those
  * departures, so a check that looked in the index before taking the lock can tell whether it
  * must look again.
+ *
+ * A notification's record also carries what the submission check established (its parsed
+ * notification, the keys its signature was verified with and the outcome: a "hand-over"), and
+ * the integration hook gives it to tl_qindex_put_known for the entry with that leaf hash, so
+ * an entry accepted here is neither parsed nor verified a second time. Entries the index
+ * takes from the log (catch-up after a restart, `treatylog reindex`) are verified there.
+ * At most HANDOVER_MAX records hold one (a lagging index must not hold the whole journal's
+ * documents in memory); past that the index simply verifies.
  */
 #include "treatylog/treaty.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +33,16 @@
 #include "treatylog/text.h"
 #include "treatylog/tile.h"
 
-#define NBUCKETS 4096 /* pending table buckets (a power of two) */
+#define NBUCKETS     4096 /* pending table buckets (a power of two) */
+#define HANDOVER_MAX 8192 /* pending records holding a hand-over, at most */
+
+/* What the submission check of a notification established, for the query index. */
+typedef struct handover {
+    tl_qindex_known k; /* points into this struct */
+    tl_notification n;
+    tl_vkey keys[TL_REGISTRY_KEYS_MAX];
+    tl_sigcheck res[TL_REGISTRY_KEYS_MAX];
+} handover;
 
 typedef struct pend {
     struct pend *by_leaf, *by_key, *by_serial; /* bucket chains */
@@ -33,7 +51,17 @@ typedef struct pend {
     char party[TL_PARTY_LEN + 1]; /* "" for a registry document */
     uint64_t serial;
     char type[TL_QINDEX_TYPE_MAX + 1];
+    handover *ho; /* NULL: none (a registry document, or over HANDOVER_MAX) */
 } pend;
+
+static void pend_free(pend *p)
+{
+    if (p && p->ho) {
+        tl_notification_free(&p->ho->n);
+        free(p->ho);
+    }
+    free(p);
+}
 
 struct tl_treaty {
     const tl_schemas *schemas;
@@ -48,6 +76,10 @@ struct tl_treaty {
     uint64_t reg_seq;    /* pseudo-index for applying accepted registry changes */
     uint64_t last_logged;
     uint64_t gen;
+    size_t nho;       /* pending records holding a hand-over */
+    uint64_t reg_from; /* t->reg holds the registry entries below this index (and the accepted) */
+    uint64_t sync_to;  /* the log size when the sequencer was attached (its recovery included) */
+    atomic_bool behind; /* the index or registry is not yet up to sync_to: refuse submissions */
     pend *by_leaf[NBUCKETS], *by_key[NBUCKETS], *by_serial[NBUCKETS];
     tl_treaty_stats st_;
     const tl_clock *clock; /* NULL: the real clock */
@@ -170,21 +202,24 @@ static tl_err catch_up(tl_treaty *t, uint64_t to, tl_diag *d)
     return e;
 }
 
-/* Forgets the pending records of entries now in the query index. */
-static void release(tl_treaty *t, const uint8_t *const *entries, const size_t *lens, size_t n)
+/* Forgets the pending records of entries now in the query index: recs[0..n) (NULL ones are
+ * skipped), as found by `integrated`. Only the integration thread (and close) frees records,
+ * so the pointers it found are still valid here. */
+static void release(tl_treaty *t, pend *const *recs, size_t n)
 {
     pthread_mutex_lock(&t->mu);
     for (size_t i = 0; i < n; i++) {
-        uint8_t leaf[TL_HASH_LEN];
-        tl_leaf_hash(leaf, entries[i], lens[i]);
-        pend *p = find_leaf(t, leaf);
+        pend *p = recs[i];
         if (p) {
             pend_unlink(t, p);
-            free(p);
+            if (p->ho)
+                t->nho--;
         }
     }
     t->gen++;
     pthread_mutex_unlock(&t->mu);
+    for (size_t i = 0; i < n; i++)
+        pend_free(recs[i]);
 }
 
 /* The sequencer's integration hook: the query index follows the log. */
@@ -193,20 +228,47 @@ static void integrated(void *ctx, uint64_t first, const uint8_t *const *entries,
 {
     tl_treaty *t = ctx;
     tl_diag d;
+    /* The pending records of these entries, by the leaf hash of each entry itself: their
+     * hand-overs apply to exactly that entry (and the index checks the leaf again). */
+    pend **recs = calloc(n ? n : 1, sizeof *recs);
+    const tl_qindex_known **known = calloc(n ? n : 1, sizeof *known);
+    if (recs && known) {
+        uint8_t(*leaves)[TL_HASH_LEN] = malloc((n ? n : 1) * sizeof *leaves);
+        if (leaves) {
+            for (size_t i = 0; i < n; i++)
+                tl_leaf_hash(leaves[i], entries[i], lens[i]);
+            pthread_mutex_lock(&t->mu);
+            for (size_t i = 0; i < n; i++) {
+                recs[i] = find_leaf(t, leaves[i]);
+                known[i] = recs[i] && recs[i]->ho ? &recs[i]->ho->k : NULL;
+            }
+            pthread_mutex_unlock(&t->mu);
+            free(leaves);
+        } else {
+            free(recs);
+            recs = NULL;
+        }
+    }
     pthread_mutex_lock(&t->qmu);
     tl_err e = TL_OK;
-    if (tl_qindex_covered(t->qx) < first)
+    if (!recs || !known)
+        e = tl_fail(&d, TL_ERR_NOMEM, "integration of %zu entries", n);
+    if (e == TL_OK && tl_qindex_covered(t->qx) < first)
         e = catch_up(t, first, &d);
     if (e == TL_OK)
-        e = tl_qindex_put(t->qx, first, entries, lens, n, &t->op_key, t->schemas, &d);
+        e = tl_qindex_put_known(t->qx, first, entries, lens, known, n, &t->op_key, t->schemas,
+                                &d);
     pthread_mutex_unlock(&t->qmu);
+    free(known);
     if (e != TL_OK) {
         /* The index lags (e.g. disk full); the next batch or restart catches up from the log.
          * Keep the pending records: they still answer refs and serial checks. */
         fprintf(stderr, "treatylog: query index: %s\n", d.msg);
+        free(recs);
         return;
     }
-    release(t, entries, lens, n);
+    release(t, recs, n);
+    free(recs);
     if (t->next)
         t->next(t->next_ctx, first, entries, lens, n);
 }
@@ -250,11 +312,16 @@ typedef struct replay_ctx {
     tl_treaty *t;
     tl_err e;
     tl_diag *d;
+    uint64_t from, to; /* the registry entries to apply: [from, to) */
 } replay_ctx;
 
 static bool replay_one(void *ctx, uint64_t index)
 {
     replay_ctx *c = ctx;
+    if (index < c->from)
+        return true;
+    if (index >= c->to)
+        return false;
     uint8_t *ent = NULL;
     size_t elen = 0;
     c->e = tl_reader_entry(c->t->rd, index, &ent, &elen, c->d);
@@ -264,8 +331,50 @@ static bool replay_one(void *ctx, uint64_t index)
             tl_diag_prefix(c->d, c->e, "registry entry %llu", (unsigned long long)index);
     }
     free(ent);
-    c->t->reg_seq = index;
+    if (c->e == TL_OK) {
+        c->t->reg_seq = index;
+        c->t->reg_from = index + 1;
+    }
     return c->e == TL_OK;
+}
+
+/* Brings the query index and the registry up to t->sync_to: the entries the sequencer's
+ * recovery integrated from its journal (acknowledged before a crash, published when it
+ * reopened) reach neither the integration hook nor the pending table, yet their serials and
+ * registry changes are in force. Caller holds no lock. */
+static tl_err resync(tl_treaty *t, tl_diag *d)
+{
+    pthread_mutex_lock(&t->qmu);
+    tl_err e = TL_OK;
+    if (tl_qindex_covered(t->qx) < t->sync_to)
+        e = catch_up(t, t->sync_to, d);
+    if (e == TL_OK) {
+        pthread_mutex_lock(&t->mu);
+        if (t->reg_from < t->sync_to) {
+            replay_ctx c = {t, TL_OK, d, t->reg_from, t->sync_to};
+            e = tl_qindex_registry_entries(t->qx, replay_one, &c, d);
+            if (e == TL_OK)
+                e = c.e;
+            if (e == TL_OK)
+                t->reg_from = t->sync_to;
+        }
+        if (e == TL_OK && t->sync_to > 0) { /* logged never decreases, across restarts too */
+            uint8_t *ent = NULL;
+            size_t elen = 0;
+            uint64_t logged = 0;
+            const uint8_t *sub = NULL;
+            size_t sublen = 0;
+            if (tl_reader_entry(t->rd, t->sync_to - 1, &ent, &elen, NULL) == TL_OK &&
+                tl_entry_parse(ent, elen, &logged, &sub, &sublen, NULL) == TL_OK &&
+                logged > t->last_logged)
+                t->last_logged = logged;
+            free(ent);
+        }
+        pthread_mutex_unlock(&t->mu);
+    }
+    atomic_store(&t->behind, e != TL_OK);
+    pthread_mutex_unlock(&t->qmu);
+    return e;
 }
 
 bool tl_treaty_is_treaty_log(const char *dir)
@@ -328,10 +437,17 @@ tl_err tl_treaty_open(tl_treaty **out, const char *dir, const tl_schemas *schema
     if (e == TL_OK)
         e = catch_up(t, cp.size, d);
     if (e == TL_OK) {
-        replay_ctx c = {t, TL_OK, d};
+        replay_ctx c = {t, TL_OK, d, 0, UINT64_MAX};
         e = tl_qindex_registry_entries(t->qx, replay_one, &c, d);
         if (e == TL_OK)
             e = c.e;
+        t->reg_from = cp.size;
+        t->sync_to = cp.size;
+    }
+    if (e == TL_OK) { /* the submissions' serial checks answer from memory */
+        tl_diag sd;
+        if (tl_qindex_serials_load(t->qx, &sd) != TL_OK)
+            fprintf(stderr, "treatylog: query index: %s (serial checks read the index)\n", sd.msg);
     }
     if (e == TL_OK && cp.size > 0) { /* logged never decreases, across restarts too */
         uint8_t *ent = NULL;
@@ -366,6 +482,19 @@ void tl_treaty_seq_config(tl_treaty *t, tl_seq_config *cfg)
 void tl_treaty_attach(tl_treaty *t, tl_seq *s)
 {
     t->seq = s;
+    pthread_mutex_lock(&t->qmu);
+    t->sync_to = tl_seq_size(s);
+    bool behind = t->sync_to > tl_qindex_covered(t->qx);
+    pthread_mutex_unlock(&t->qmu);
+    pthread_mutex_lock(&t->mu);
+    behind = behind || t->sync_to > t->reg_from;
+    pthread_mutex_unlock(&t->mu);
+    tl_diag d;
+    if (behind && resync(t, &d) != TL_OK)
+        fprintf(stderr,
+                "treatylog: treaty mode: %s (submissions are refused until the query index "
+                "catches up with the log)\n",
+                d.msg);
 }
 
 tl_qindex *tl_treaty_qindex(tl_treaty *t)
@@ -395,7 +524,7 @@ void tl_treaty_close(tl_treaty *t)
     for (size_t b = 0; b < NBUCKETS; b++) {
         for (pend *p = t->by_leaf[b], *q; p; p = q) {
             q = p->by_leaf;
-            free(p);
+            pend_free(p);
         }
     }
     tl_qindex_close(t->qx);
@@ -424,7 +553,7 @@ static void b64_of(char out[static 45], const uint8_t h[TL_HASH_LEN])
 /* Checks a notification's sender, role and refs (not its serial). Holds no lock but reads the
  * registry under mu. */
 static tl_err check_notification(tl_treaty *t, const tl_note *note, const tl_notification *n,
-                                 tl_diag *d)
+                                 handover *ho, tl_diag *d)
 {
     pthread_mutex_lock(&t->mu);
     size_t nkeys = 0;
@@ -440,9 +569,16 @@ static tl_err check_notification(tl_treaty *t, const tl_note *note, const tl_not
         bool has_role = !role || tl_registry_has_role(t->reg, n->from, role);
         pthread_mutex_unlock(&t->mu);
         tl_diag vd;
-        if (tl_note_verify(note, mine, nkeys, NULL, &vd) != TL_OK)
+        tl_sigcheck res[TL_REGISTRY_KEYS_MAX];
+        if (tl_note_verify(note, mine, nkeys, res, &vd) != TL_OK)
             return tl_fail(d, TL_ERR_SIGNATURE, "signature: not signed by a current key of %s (%s)",
                            n->from, vd.msg);
+        if (ho) { /* what the query index may take instead of verifying again */
+            memcpy(ho->keys, mine, nkeys * sizeof *mine);
+            memcpy(ho->res, res, nkeys * sizeof *res);
+            ho->k.nkeys = nkeys;
+            memcpy(ho->k.party, n->from, sizeof ho->k.party);
+        }
         if (!has_role)
             return tl_fail(d, TL_ERR_SIGNATURE,
                            "from: %s does not hold the registry role "
@@ -510,6 +646,8 @@ tl_err tl_treaty_submit(tl_treaty *t, const uint8_t *body, size_t len, bool wait
         return tl_fail(d, TL_ERR_TOOBIG,
                        "submission of %zu bytes is over the %d-byte limit (less the entry header)",
                        len, TL_ENTRY_MAX - TL_ENTRY_HEAD_MAX);
+    if (atomic_load(&t->behind) && resync(t, d) != TL_OK)
+        return tl_diag_prefix(d, TL_ERR_IO, "treaty mode: catching up with the log");
     tl_note note;
     tl_err e = tl_note_parse(&note, (const char *)body, len, d);
     if (e != TL_OK) {
@@ -526,6 +664,8 @@ tl_err tl_treaty_submit(tl_treaty *t, const uint8_t *body, size_t len, bool wait
     pend *rec = calloc(1, sizeof *rec);
     if (!rec)
         return tl_fail(d, TL_ERR_NOMEM, "submission");
+    /* Out of memory for a hand-over only means the index verifies again. */
+    handover *ho = is_reg ? NULL : calloc(1, sizeof *ho);
     memcpy(rec->key, key, TL_HASH_LEN);
     bool dup = false;
     uint8_t used_key[TL_HASH_LEN];
@@ -536,7 +676,7 @@ tl_err tl_treaty_submit(tl_treaty *t, const uint8_t *body, size_t len, bool wait
         if (e == TL_ERR_TOOBIG || e == TL_ERR_FORMAT)
             e = TL_ERR_FORMAT;
         if (e == TL_OK)
-            e = check_notification(t, &note, &n, d);
+            e = check_notification(t, &note, &n, ho, d);
         if (e == TL_OK) {
             memcpy(rec->party, n.from, TL_PARTY_LEN + 1);
             rec->serial = n.serial;
@@ -553,6 +693,7 @@ tl_err tl_treaty_submit(tl_treaty *t, const uint8_t *body, size_t len, bool wait
     if (e != TL_OK) {
         tl_notification_free(&n);
         free(rec);
+        free(ho);
         goto refused;
     }
 
@@ -618,6 +759,17 @@ tl_err tl_treaty_submit(tl_treaty *t, const uint8_t *body, size_t len, bool wait
                 t->last_logged = now;
                 t->st_.accepted++;
                 if (!dup) {
+                    if (ho && ho->k.nkeys > 0 && t->nho < HANDOVER_MAX) {
+                        ho->n = n; /* moved: the record owns it now */
+                        memset(&n, 0, sizeof n);
+                        ho->k.n = &ho->n;
+                        ho->k.keys = ho->keys;
+                        ho->k.results = ho->res;
+                        memcpy(ho->k.leaf, rec->leaf, TL_HASH_LEN);
+                        rec->ho = ho;
+                        ho = NULL;
+                        t->nho++;
+                    }
                     pend_add(t, rec);
                     rec = NULL;
                 }
@@ -634,6 +786,7 @@ tl_err tl_treaty_submit(tl_treaty *t, const uint8_t *body, size_t len, bool wait
     tl_registry_free(undo);
     free(entry);
     free(rec);
+    free(ho);
     tl_notification_free(&n);
     if (e == TL_OK || e == TL_ERR_PUSHBACK || e == TL_ERR_IO || e == TL_ERR_NOMEM ||
         e == TL_ERR_TOOBIG)

@@ -602,6 +602,173 @@ static void test_reput_and_rebuild(void **state)
     assert_int_equal(tl_qindex_open(&r, db_path("missing.db"), true, &d), TL_ERR_NOTFOUND);
 }
 
+/* A hand-over as the treaty path makes it for entry i: its notification parsed, its note
+ * verified with keys[0..nkeys) of party (tl_note_verify must accept it). */
+typedef struct hint {
+    tl_qindex_known k;
+    tl_notification n;
+    tl_vkey keys[2];
+    tl_sigcheck res[2];
+} hint;
+
+static void make_hint(hint *h, int i, const char *party, const tl_vkey *keys, size_t nkeys)
+{
+    memset(h, 0, sizeof *h);
+    tl_note *note = malloc(sizeof *note);
+    assert_non_null(note);
+    const uint8_t *sub = NULL;
+    size_t sublen = 0;
+    uint64_t logged = 0;
+    assert_int_equal(tl_entry_parse(ents[i], lens[i], &logged, &sub, &sublen, NULL), TL_OK);
+    assert_int_equal(tl_note_parse(note, (const char *)sub, sublen, NULL), TL_OK);
+    assert_int_equal(tl_notification_parse(&h->n, S_, note->text, note->text_len, NULL), TL_OK);
+    memcpy(h->keys, keys, nkeys * sizeof *keys);
+    assert_int_equal(tl_note_verify(note, h->keys, nkeys, h->res, NULL), TL_OK);
+    free(note);
+    memcpy(h->k.leaf, leaves[i], TL_HASH_LEN);
+    h->k.n = &h->n;
+    snprintf(h->k.party, sizeof h->k.party, "%s", party);
+    h->k.nkeys = nkeys;
+    h->k.keys = h->keys;
+    h->k.results = h->res;
+}
+
+static tl_qindex *put_with(const char *name, const tl_qindex_known *const *known)
+{
+    tl_qindex *q = NULL;
+    tl_diag d = {{0}};
+    assert_int_equal(tl_qindex_open(&q, db_path(name), false, &d), TL_OK);
+    if (tl_qindex_put_known(q, 0, (const uint8_t *const *)ents, lens, known, NENT + 2, &op.vkey,
+                            S_, &d) != TL_OK)
+        fail_msg("put: %s", d.msg);
+    return q;
+}
+
+static char *signers(tl_qindex *q, uint64_t i)
+{
+    json_t *o = NULL;
+    assert_int_equal(tl_qindex_entry(q, i, &o, NULL), TL_OK);
+    char *s = json_dumps(json_object_get(o, "signers"), JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(o);
+    return s;
+}
+
+/* What the treaty path hands over (the parsed notification, the sender's verified keys) gives
+ * the same rows as parsing and verifying in the index, multi-signature notes included (the
+ * other signers are verified by the index); a hand-over applies only to the entry with its
+ * leaf hash and only while the party's current keys are among the ones it checked. */
+static void test_known(void **state)
+{
+    (void)state;
+    tl_qindex *a = put_with("known-a.db", NULL);
+    char *want = dump(a);
+    hint h1, h2, h5, h6, h7, wrongkeys, lie6;
+    make_hint(&h1, 1, "XA", &xa.vkey, 1);
+    make_hint(&h2, 2, "XB", &xb.vkey, 1);
+    make_hint(&h5, 5, "XA", &xa.vkey, 1); /* signed by XA and XB: XB is the index's to check */
+    make_hint(&h6, 6, "XB", &xb.vkey, 1);
+    make_hint(&h7, 7, "XB", &xb.vkey, 1);
+    /* Entry 4 is from XA but signed by XB only: the treaty path refuses such a note, so it has
+     * no hand-over; the index verifies it. */
+    const tl_qindex_known *k[NENT + 2] = {NULL, &h1.k, &h2.k, NULL, NULL, &h5.k, &h6.k, &h7.k};
+    tl_qindex *b = put_with("known-b.db", k);
+    char *got = dump(b);
+    assert_string_equal(got, want);
+    char *s5 = signers(b, 5);
+    assert_string_equal(s5, "[\"XA\",\"XB\"]");
+    free(s5);
+    free(got);
+    tl_qindex_close(b);
+
+    /* Hand-overs that do not fit are ignored: entry 1's given for entry 4 (another leaf),
+     * and one for entry 2 that checked keys XB does not hold (the index verifies). */
+    make_hint(&wrongkeys, 2, "XB", &xb.vkey, 1);
+    wrongkeys.keys[0] = xa.vkey; /* "verified" with a key XB does not hold */
+    const tl_qindex_known *bad[NENT + 2] = {NULL, NULL, &wrongkeys.k, NULL, &h1.k, NULL, NULL, NULL};
+    tl_qindex *c = put_with("known-c.db", bad);
+    got = dump(c);
+    assert_string_equal(got, want);
+    char *s4 = signers(c, 4);
+    assert_string_equal(s4, "[\"XB\"]");
+    free(s4);
+    free(got);
+    tl_qindex_close(c);
+
+    /* A fitting hand-over is taken as it is, without verifying again (which is why only the
+     * check that accepted that very entry may make one): one saying XB's key did not sign
+     * entry 6 leaves XB out, and entry 7's notification given for entry 6 is what row 6 gets. */
+    make_hint(&lie6, 6, "XB", &xb.vkey, 1);
+    lie6.res[0].ok = false;
+    tl_notification_free(&lie6.n);
+    lie6.k.n = &h7.n;
+    const tl_qindex_known *used[NENT + 2] = {NULL, NULL, NULL, NULL, NULL, NULL, &lie6.k, NULL};
+    tl_qindex *e = put_with("known-e.db", used);
+    char *s6 = signers(e, 6);
+    assert_string_equal(s6, "[]");
+    free(s6);
+    json_t *o = NULL;
+    assert_int_equal(tl_qindex_entry(e, 6, &o, NULL), TL_OK);
+    assert_int_equal(json_integer_value(json_object_get(o, "serial")), 3);
+    json_decref(o);
+    tl_qindex_close(e);
+
+    hint *all[] = {&h1, &h2, &h5, &h6, &h7, &wrongkeys};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        tl_notification_free(&all[i]->n);
+    free(want);
+    tl_qindex_close(a);
+}
+
+/* The serial lookups answer from memory once loaded, follow every put (also across a reopen,
+ * which loads them from the index) and still give the key of the first use. */
+static void test_serials(void **state)
+{
+    (void)state;
+    tl_qindex *q = NULL;
+    tl_diag d = {{0}};
+    const char *path = db_path("serials.db");
+    char p[128];
+    snprintf(p, sizeof p, "%s", path);
+    assert_int_equal(tl_qindex_open(&q, p, false, &d), TL_OK);
+    uint8_t k[TL_HASH_LEN], want[TL_HASH_LEN];
+    assert_int_equal(tl_qindex_serials_load(q, &d), TL_OK); /* empty index */
+    assert_int_equal(tl_qindex_serial_used(q, "XB", 2, k, NULL), TL_ERR_NOTFOUND);
+    assert_int_equal(tl_qindex_put(q, 0, (const uint8_t *const *)ents, lens, 6, &op.vkey, S_, &d),
+                     TL_OK);
+    assert_int_equal(tl_qindex_serial_used(q, "XB", 1, k, NULL), TL_OK);
+    tl_submission_key(want, (const uint8_t *)subs[2], strlen(subs[2]));
+    assert_memory_equal(k, want, TL_HASH_LEN);
+    assert_int_equal(tl_qindex_serial_used(q, "XA", 2, k, NULL), TL_OK);
+    assert_int_equal(tl_qindex_serial_used(q, "XB", 2, k, NULL), TL_ERR_NOTFOUND);
+    assert_int_equal(tl_qindex_serial_used(q, "XA", 65, k, NULL), TL_ERR_NOTFOUND);
+    assert_int_equal(tl_qindex_put(q, 6, (const uint8_t *const *)ents + 6, lens + 6, 1, &op.vkey,
+                                   S_, &d),
+                     TL_OK);
+    assert_int_equal(tl_qindex_serial_used(q, "XB", 2, k, NULL), TL_OK);
+    tl_submission_key(want, (const uint8_t *)subs[6], strlen(subs[6]));
+    assert_memory_equal(k, want, TL_HASH_LEN);
+    assert_int_equal(tl_qindex_serial_used(q, "XB", 3, k, NULL), TL_ERR_NOTFOUND);
+    tl_qindex_close(q);
+    /* Reopened: loaded on the first lookup. */
+    assert_int_equal(tl_qindex_open(&q, p, false, &d), TL_OK);
+    assert_int_equal(tl_qindex_serial_used(q, "XB", 3, k, NULL), TL_ERR_NOTFOUND);
+    assert_int_equal(tl_qindex_serial_used(q, "XB", 2, k, NULL), TL_OK);
+    assert_memory_equal(k, want, TL_HASH_LEN);
+    assert_int_equal(tl_qindex_put(q, 7, (const uint8_t *const *)ents + 7, lens + 7, 1, &op.vkey,
+                                   S_, &d),
+                     TL_OK);
+    assert_int_equal(tl_qindex_serial_used(q, "XB", 3, k, NULL), TL_OK);
+    assert_int_equal(tl_qindex_serial_used(q, "XA", 1, k, NULL), TL_OK);
+    assert_int_equal(tl_qindex_serial_used(q, "XA", 4, k, NULL), TL_ERR_NOTFOUND);
+    tl_qindex_close(q);
+    /* A read-only handle reads the index (it sees other handles' writes). */
+    assert_int_equal(tl_qindex_open(&q, p, true, &d), TL_OK);
+    assert_int_equal(tl_qindex_serial_used(q, "XB", 3, k, NULL), TL_OK);
+    assert_int_equal(tl_qindex_serial_used(q, "XB", 4, k, NULL), TL_ERR_NOTFOUND);
+    assert_int_equal(tl_qindex_serials_load(q, &d), TL_ERR_USAGE);
+    tl_qindex_close(q);
+}
+
 /* A log whose logged went backwards (never by the sequencer, but an index must stay right):
  * filtered queries still answer in index order. */
 static void test_logged_backwards(void **state)
@@ -633,6 +800,8 @@ int main(void)
         cmocka_unit_test(test_no_operator_key),
         cmocka_unit_test(test_reput_and_rebuild),
         cmocka_unit_test(test_logged_backwards),
+        cmocka_unit_test(test_known),
+        cmocka_unit_test(test_serials),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
