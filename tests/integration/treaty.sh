@@ -262,7 +262,33 @@ stderr_has "not witnessed" "...saying the receipt is not witnessed"
 expect_exit 1 "a proof against another log key fails (exit 1)" $T submit xa5.json --key xa.key --server "$U" --vkey xa.pub
 stderr_has "does not verify" "...saying the proof does not verify"
 expect_exit 2 "an unreachable server is an error (exit 2)" $T submit xa5.json --key xa.key --server http://127.0.0.1:1 --vkey "$OPK"
+
+# ---- the live index (built from what the server accepted) equals a rebuild from the log ------
+# rows_of SRC N: entries 0..N-1 of a server (URL) or a log directory, rows with signers and
+# documents (without the proof and bounds only the server has).
+rows_of() {
+  local i
+  for i in $(seq 0 $(($2 - 1))); do $T show "$1" "$i" --json | jq -c 'del(.bounds, .proof)'; done
+}
+# same_as_rebuilt DESC DIR FILE: a copy of DIR, its query index rebuilt by reindex, has the rows in FILE.
+same_as_rebuilt() {
+  rm -rf "$WORK/copy"; cp -r "$2" "$WORK/copy"; rm -f "$WORK/copy/.treatylog/query.db"*
+  $T reindex "$WORK/copy" >/dev/null 2>&1 || bad "$1: reindex of the copy failed"
+  rows_of "$WORK/copy" "$(wc -l < "$3")" > "$WORK/rebuilt.rows"
+  cmp -s "$3" "$WORK/rebuilt.rows" && ok "$1" ||
+    { bad "$1: live and rebuilt differ"; diff "$3" "$WORK/rebuilt.rows" | head -6; }
+}
+n=$(size_now)
+rows_of "$U" "$n" > live.rows
+[ "$(grep -c . live.rows)" = "$n" ] && ok "the live index shows all $n entries" || bad "live rows: $(grep -c . live.rows) of $n"
+jq -e -s --arg l "$(leaf_of last.out)" 'map(select(.type == "vd11.ch3.hazardous-incident" and .from == "XA" and .serial == 3))[0].signers == ["XA","XB"]' live.rows >/dev/null &&
+  ok "...the joint notification lists both signers, XA and XB" || bad "joint signers: $(grep '"serial":3' live.rows | jq -c .signers)"
+jq -e -s 'map(select(.type == "registry.rotate"))[0].signers == ["XB"]' live.rows >/dev/null &&
+  ok "...the rotation (operator and XB's old key) lists XB" || bad "rotation signers: $(jq -c -s 'map(select(.type == "registry.rotate"))[0].signers' live.rows)"
+jq -e -s 'map(select(.from == "XB" and .serial == 3))[0].signers == ["XB"]' live.rows >/dev/null &&
+  ok "...a note by XB's new key lists XB" || bad "XB-3 signers"
 stop_server || bad "serve did not exit cleanly"
+same_as_rebuilt "...and reindexing a copy of the log gives the same rows and signers" log live.rows
 expect_ok "the treaty log audits" $T audit log --vkey "$OPK"
 
 # ---- with a witness: submit waits for the witnessed proof its policy requires ----------------
@@ -279,4 +305,56 @@ expect_ok "...and verify-proof --policy accepts the receipt" $T verify-proof --p
 expect_ok "...as does the oracle with the witness key" $V proof "$OPK" receipts/XA-6.tlog-proof receipts/XA-6.entry --witness w1.pub --min 1
 stop_server || bad "serve did not exit cleanly"
 kill "$WPID"; wait "$WPID"
+
+# ---- kill -9 with submissions acknowledged but not integrated -------------------------------
+# A long batch-ms keeps them in the journal: the restarted server re-integrates them, and
+# before it accepts anything its query index and registry include them (a replayed serial is
+# still refused, a party added by a journaled registry change may submit).
+start_server log --batch-ms 60000 || { finish; exit 1; }
+n0=$(size_now)
+incident XA 20 > xa20.json
+$T submit xa20.json --key xa.key --sign-only > xa20.note
+got=$(http_status POST "$U/add?wait=0" --data-binary @xa20.note)
+[ "$got" = 200 ] && ok "an acknowledged (wait=0) submission, not yet integrated" || { bad "wait=0: HTTP $got"; cat "$WORK/body"; }
+$T keygen XD --out xd >/dev/null
+cat > xd.json <<JSON
+{"code": "XD", "name": "Dacia", "keys": ["$(cat xd.pub)"], "roles": []}
+JSON
+$T registry add xd.json --key op.key --sign-only > xd.note
+got=$(http_status POST "$U/add?wait=0" --data-binary @xd.note)
+[ "$got" = 200 ] && ok "...and a registry change adding XD, likewise" || { bad "registry wait=0: HTTP $got"; cat "$WORK/body"; }
+[ "$(size_now)" = "$n0" ] && ok "...neither is in the published log yet" || bad "published already: $(size_now)"
+kill -KILL "$SPID"; wait "$SPID" 2>/dev/null
+start_server log --batch-ms 20 || { finish; exit 1; }
+[ "$(size_now)" = $((n0 + 2)) ] && ok "after kill -9 and a restart, both are in the log" || bad "size $(size_now), want $((n0 + 2))"
+incident XA 20 | sed 's/closest approach about 90 m/closest approach about 50 m/' > xa20b.json
+cli_refused 409 "already used serial 20" "right after the restart, XA's serial 20 again (other bytes)" xa20b.json --key xa.key
+got=$(http_status POST "$U/add?wait=0" --data-binary @xa20.note)
+[ "$got" = 200 ] && ok "...the same bytes again are a duplicate (200)" || bad "duplicate after restart: HTTP $got"
+[ "$(size_now)" = $((n0 + 2)) ] && ok "...and the log does not grow" || bad "size $(size_now)"
+incident XD 1 > xd1.json
+expect_ok "XD, added by the journaled registry change, may submit" submit xd1.json --key xd.key
+$T show "$U" "$n0" --json > xa20.show
+[ "$(jq -c '[.from, .serial, .signers]' xa20.show)" = '["XA",20,["XA"]]' ] && ok "the query index has the re-integrated entry, with its signer" ||
+  bad "show $n0: $(jq -c '[.from, .serial, .signers]' xa20.show)"
+
+# An index that lost its last transactions (as after a crash while indexing): the server
+# catches up from the log at start, and still refuses the serials of the lost rows.
+cp log/.treatylog/query.db* "$WORK/" 2>/dev/null
+cp "$WORK/query.db" "$WORK/query.db.old"
+incident XA 21 > xa21.json
+expect_ok "XA's serial 21 is accepted" submit xa21.json --key xa.key
+stop_server || bad "serve did not exit cleanly"
+rm -f log/.treatylog/query.db*
+cp "$WORK/query.db.old" log/.treatylog/query.db
+for f in "$WORK"/query.db-wal "$WORK"/query.db-shm; do [ -f "$f" ] && cp "$f" "log/.treatylog/${f##*/}"; done
+start_server log --batch-ms 20 || { finish; exit 1; }
+incident XA 21 | sed 's/closest approach about 90 m/closest approach about 10 m/' > xa21b.json
+cli_refused 409 "already used serial 21" "with an index one entry behind the log, XA's serial 21 again" xa21b.json --key xa.key
+n=$(size_now)
+rows_of "$U" "$n" > live2.rows
+jq -e -s 'map(select(.from == "XA" and .serial == 21))[0].signers == ["XA"]' live2.rows >/dev/null &&
+  ok "...the caught-up row has its signer" || bad "caught-up signers"
+stop_server || bad "serve did not exit cleanly"
+same_as_rebuilt "...and the index equals a rebuild of a copy of the log" log live2.rows
 finish
