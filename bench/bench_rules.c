@@ -8,9 +8,12 @@
  *
  * Prints (bench_util.h format):
  * Times are the CPU time of the benchmark thread (the machine may be shared).
- *   bench rules-parse   n=.. seconds=.. per_s=..      tl_notification_parse alone
+ *   bench rules-parse   n=.. seconds=.. per_s=.. free_seconds=..  tl_notification_parse alone,
+ *                                                     and tl_notification_free of what it made
+ *   bench rules-parse-nodoc n=.. seconds=.. ...       the same with TL_NOTIFICATION_NO_DOC
  *   bench rules-engine  n=.. seconds=.. per_s=..      tl_engine_add + witnessed alone
- *   bench rules-total   n=.. seconds=.. per_s=..      both (text generation and hashing excluded)
+ *   bench rules-total   n=.. seconds=.. per_s=..      parse-nodoc + engine + free, on one thread
+ *                                                     (text generation and hashing excluded)
  *   bench rules-add     mean_us=.. p99_us=.. max_us=..  one add at the end of the log
  *   bench rules-findings n=.. seconds=..              listing all findings as JSON
  *   bench rules-rss     kib=..
@@ -238,38 +241,56 @@ int main(int argc, char **argv)
     gen g;
     memset(&g, 0, sizeof g);
     g.leaf = malloc((n + 1001) * sizeof *g.leaf);
-    char *buf = malloc(8192);
     uint64_t total = n + 1000; /* the last 1000: single-add latency */
     double *lat = malloc(1000 * sizeof *lat);
-    if (!g.leaf || !buf || !lat)
+    if (!g.leaf || !lat)
         return 1;
-    /* Batches of B: generate and hash (untimed), parse (timed), add (timed, CPU and wall),
-     * free. The last 1000 entries are added one at a time, each timed on the wall clock. */
-    enum { B = 1000 };
+    /* Batches of B: generate and hash (untimed), parse (timed: CPU of this thread), add (timed,
+     * CPU and wall), free. The last 1000 entries are added one at a time, each timed on the
+     * wall clock. */
+    enum { B = 1000, TEXT_MAX = 8192 };
     tl_notification *batch = calloc(B, sizeof *batch);
     int64_t *lg = calloc(B, sizeof *lg);
-    if (!batch || !lg)
+    char *texts = malloc((size_t)B * TEXT_MAX);
+    size_t *tlens = calloc(B, sizeof *tlens);
+    if (!batch || !lg || !texts || !tlens)
         return 1;
-    double t_parse = 0, t_engine = 0, w_engine = 0;
+    double t_parse = 0, t_free = 0, t_nodoc = 0, t_nfree = 0, t_engine = 0, w_engine = 0;
     for (uint64_t base = 0; base < total; base += B) {
         uint64_t nb = total - base < B ? total - base : B;
-        double tp = 0;
         for (uint64_t k = 0; k < nb; k++) {
             uint64_t i = base + k;
+            char *t = texts + k * TEXT_MAX;
             lg[k] = BASE_S + (int64_t)i * 30;
-            size_t len = make(&g, i, lg[k], buf, 8192);
-            if (!len) {
+            tlens[k] = make(&g, i, lg[k], t, TEXT_MAX);
+            if (!tlens[k]) {
                 fprintf(stderr, "generation failed at %llu\n", (unsigned long long)i);
                 return 1;
             }
-            tl_sha256(g.leaf[i], buf, len);
-            double t0 = bench_now();
-            if (tl_notification_parse(&batch[k], s, buf, len, &d) != TL_OK) {
-                fprintf(stderr, "entry %llu: %s\n%s", (unsigned long long)i, d.msg, buf);
+            tl_sha256(g.leaf[i], t, tlens[k]);
+        }
+        /* Parsed twice: with the whole document as JSON (what most callers get), then
+         * without (TL_NOTIFICATION_NO_DOC, what the rules engine reads and follow.c uses). */
+        double p0 = bench_tcpu();
+        for (uint64_t k = 0; k < nb; k++) {
+            if (tl_notification_parse(&batch[k], s, texts + k * TEXT_MAX, tlens[k], &d) != TL_OK) {
+                fprintf(stderr, "entry %llu: %s\n%s", (unsigned long long)(base + k), d.msg,
+                        texts + k * TEXT_MAX);
                 return 1;
             }
-            tp += bench_now() - t0;
         }
+        double p1 = bench_tcpu();
+        for (uint64_t k = 0; k < nb; k++)
+            tl_notification_free(&batch[k]);
+        double p2 = bench_tcpu();
+        for (uint64_t k = 0; k < nb; k++) {
+            if (tl_notification_parse_ex(&batch[k], s, texts + k * TEXT_MAX, tlens[k],
+                                         TL_NOTIFICATION_NO_DOC, &d) != TL_OK) {
+                fprintf(stderr, "entry %llu: %s\n", (unsigned long long)(base + k), d.msg);
+                return 1;
+            }
+        }
+        double p3 = bench_tcpu();
         double c0 = bench_tcpu(), w0 = bench_now();
         for (uint64_t k = 0; k < nb; k++) {
             uint64_t i = base + k;
@@ -287,20 +308,29 @@ int main(int argc, char **argv)
         double c1 = bench_tcpu(), w1 = bench_now();
         for (uint64_t k = 0; k < nb; k++)
             tl_notification_free(&batch[k]);
+        double c2 = bench_tcpu();
         if (base < n) {
-            t_parse += tp;
+            t_parse += p1 - p0;
+            t_free += p2 - p1;
+            t_nodoc += p3 - p2;
+            t_nfree += c2 - c1;
             t_engine += c1 - c0;
             w_engine += w1 - w0;
         }
     }
     free(batch);
     free(lg);
-    printf("bench rules-parse n=%llu seconds=%.3f per_s=%.0f load=%.2f\n", (unsigned long long)n,
-           t_parse, (double)n / t_parse, bench_loadavg());
+    free(texts);
+    free(tlens);
+    printf("bench rules-parse n=%llu seconds=%.3f per_s=%.0f free_seconds=%.3f load=%.2f\n",
+           (unsigned long long)n, t_parse, (double)n / t_parse, t_free, bench_loadavg());
+    printf("bench rules-parse-nodoc n=%llu seconds=%.3f per_s=%.0f free_seconds=%.3f\n",
+           (unsigned long long)n, t_nodoc, (double)n / t_nodoc, t_nfree);
     printf("bench rules-engine n=%llu seconds=%.3f per_s=%.0f wall_seconds=%.3f rules=%zu\n",
            (unsigned long long)n, t_engine, (double)n / t_engine, w_engine, tl_ruleset_count(rs));
-    printf("bench rules-total n=%llu seconds=%.3f per_s=%.0f\n", (unsigned long long)n,
-           t_parse + t_engine, (double)n / (t_parse + t_engine));
+    double tot = t_nodoc + t_engine + t_nfree;
+    printf("bench rules-total n=%llu seconds=%.3f per_s=%.0f\n", (unsigned long long)n, tot,
+           (double)n / tot);
     double mean = 0;
     for (int i = 0; i < 1000; i++)
         mean += lat[i];
@@ -320,7 +350,6 @@ int main(int argc, char **argv)
     tl_schemas_free(s);
     free(rtext);
     free(g.leaf);
-    free(buf);
     free(lat);
     return 0;
 }

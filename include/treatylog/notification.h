@@ -38,11 +38,19 @@ typedef struct tl_notification {
     char (*to)[TL_PARTY_LEN + 1]; /* nto party codes, in document order */
     size_t nrefs;
     uint8_t (*refs)[TL_HASH_LEN]; /* nrefs leaf hashes, in document order */
-    const char *treaty_ref;       /* borrowed from doc */
-    const char *remarks;          /* borrowed from doc; NULL if absent */
-    json_t *body;                 /* borrowed from doc */
-    json_t *doc;                  /* the whole object (one reference, owned) */
+    const char *treaty_ref;       /* borrowed from doc (or from strings) */
+    const char *remarks;          /* borrowed from doc (or from strings); NULL if absent */
+    json_t *body;                 /* borrowed from doc (or the reference in own_body) */
+    json_t *doc;                  /* the whole object (one reference, owned); NULL with
+                                     TL_NOTIFICATION_NO_DOC */
+    json_t *own_body;             /* with TL_NOTIFICATION_NO_DOC: body's reference, owned */
+    char *strings;                /* with TL_NOTIFICATION_NO_DOC: treaty_ref and remarks */
 } tl_notification;
+
+/* Flags of tl_notification_parse_ex. */
+#define TL_NOTIFICATION_NO_DOC 1u /* no doc: only body is kept as JSON (own_body), treaty_ref
+                                     and remarks are copied (strings); for readers of the
+                                     decoded fields and the body, like the rules engine */
 
 /* Parses and validates a notification text text[0..len): the header line, then one JSON object
  * on one line (tl_schema_parse_json with one_line), then a final LF and nothing more; at most
@@ -51,6 +59,13 @@ typedef struct tl_notification {
  * result is TL_ERR_FORMAT, TL_ERR_TOOBIG or TL_ERR_NOMEM with the reason in d. */
 TL_MUST_CHECK tl_err tl_notification_parse(tl_notification *out, const tl_schemas *s,
                                            const char *text, size_t len, tl_diag *d);
+
+/* tl_notification_parse with flags (TL_NOTIFICATION_*; 0 is tl_notification_parse): the
+ * same checks, verdicts and messages. TL_NOTIFICATION_NO_DOC saves building the envelope
+ * as JSON: n->doc is NULL, and body, treaty_ref and remarks are owned by *out. */
+TL_MUST_CHECK tl_err tl_notification_parse_ex(tl_notification *out, const tl_schemas *s,
+                                              const char *text, size_t len, unsigned flags,
+                                              tl_diag *d);
 
 /* Releases what a parsed notification owns and zeroes it. NULL-safe; safe on a zeroed one. */
 void tl_notification_free(tl_notification *n);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "schema_int.h"
 #include "treatylog/note.h"
 
 void tl_notification_free(tl_notification *n)
@@ -21,6 +22,8 @@ void tl_notification_free(tl_notification *n)
     free(n->to);
     free(n->refs);
     json_decref(n->doc);
+    json_decref(n->own_body);
+    free(n->strings);
     memset(n, 0, sizeof *n);
 }
 
@@ -91,8 +94,129 @@ static tl_err decode(tl_notification *n, json_t *doc, tl_diag *d)
     return TL_OK;
 }
 
+/* Copies treaty_ref and remarks (either may be NULL) into one block n->strings. */
+static bool own_strings(tl_notification *n, const char *tr, size_t trlen, const char *rm,
+                        size_t rmlen)
+{
+    if (!tr && !rm)
+        return true;
+    char *b = malloc(trlen + rmlen + 2);
+    if (!b)
+        return false;
+    n->strings = b;
+    if (tr) {
+        memcpy(b, tr, trlen);
+        b[trlen] = '\0';
+        n->treaty_ref = b;
+        b += trlen + 1;
+    }
+    if (rm) {
+        memcpy(b, rm, rmlen);
+        b[rmlen] = '\0';
+        n->remarks = b;
+    }
+    return true;
+}
+
+/* A decoded notification (with doc) turned into the TL_NOTIFICATION_NO_DOC form. */
+static tl_err drop_doc(tl_notification *n, tl_diag *d)
+{
+    const char *tr = n->treaty_ref, *rm = n->remarks;
+    n->treaty_ref = n->remarks = NULL;
+    if (!own_strings(n, tr, tr ? strlen(tr) : 0, rm, rm ? strlen(rm) : 0)) {
+        tl_notification_free(n);
+        return tl_fail(d, TL_ERR_NOMEM, "decoding a notification");
+    }
+    n->own_body = json_incref(n->body);
+    json_decref(n->doc);
+    n->doc = NULL;
+    return TL_OK;
+}
+
+static bool tok_is(const tl_tape *tp, uint32_t i, uint32_t kind)
+{
+    return i && tp->t[i].kind == kind;
+}
+
+/* decode() on a tape that tl_tape_valid_notification accepted, in the TL_NOTIFICATION_NO_DOC
+ * form: 1 done, 0 undecided (decode() would fail: the reference path gives its message), -1
+ * out of memory. *n is zeroed unless 1. */
+static int decode_tape(tl_notification *n, const tl_tape *tp)
+{
+    memset(n, 0, sizeof *n);
+    const tl_tok *t = tp->t;
+    uint32_t ty = tl_tape_member(tp, 0, "type", 4), fr = tl_tape_member(tp, 0, "from", 4);
+    uint32_t se = tl_tape_member(tp, 0, "serial", 6), sn = tl_tape_member(tp, 0, "sent", 4);
+    if (!tok_is(tp, ty, TL_TK_STR) || t[ty].n > TL_SCHEMA_TYPE_MAX ||
+        !tok_is(tp, fr, TL_TK_STR) || t[fr].n != TL_PARTY_LEN || !tok_is(tp, se, TL_TK_INT) ||
+        t[se].v.i < 1 || !tok_is(tp, sn, TL_TK_STR) ||
+        tl_value_datetime(t[sn].v.s, t[sn].n, &n->sent) != TL_OK)
+        goto undecided;
+    memcpy(n->type, t[ty].v.s, t[ty].n);
+    n->type[t[ty].n] = '\0';
+    memcpy(n->from, t[fr].v.s, TL_PARTY_LEN);
+    n->from[TL_PARTY_LEN] = '\0';
+    n->serial = (uint64_t)t[se].v.i;
+    uint32_t to = tl_tape_member(tp, 0, "to", 2);
+    size_t nto = tok_is(tp, to, TL_TK_ARR) ? t[to].n : 0;
+    if (nto == 1 && t[to + 1].kind == TL_TK_STR && t[to + 1].n == 1 && t[to + 1].v.s[0] == '*') {
+        n->to_all = true;
+    } else if (nto > 0) {
+        n->to = calloc(nto, sizeof *n->to);
+        if (!n->to)
+            goto nomem;
+        size_t k = 0;
+        for (uint32_t j = to + 1; j < t[to].end; j = t[j].end, k++) {
+            if (t[j].kind != TL_TK_STR || !tl_value_party(t[j].v.s, t[j].n))
+                goto undecided;
+            memcpy(n->to[k], t[j].v.s, TL_PARTY_LEN);
+            n->to[k][TL_PARTY_LEN] = '\0';
+        }
+        n->nto = nto;
+    }
+    uint32_t rf = tl_tape_member(tp, 0, "refs", 4);
+    size_t nrefs = tok_is(tp, rf, TL_TK_ARR) ? t[rf].n : 0;
+    if (nrefs > 0) {
+        n->refs = calloc(nrefs, sizeof *n->refs);
+        if (!n->refs)
+            goto nomem;
+        size_t k = 0;
+        for (uint32_t j = rf + 1; j < t[rf].end; j = t[j].end, k++) {
+            if (t[j].kind != TL_TK_STR || tl_value_leafhash(t[j].v.s, t[j].n, n->refs[k]) != TL_OK)
+                goto undecided;
+        }
+        n->nrefs = nrefs;
+    }
+    uint32_t tr = tl_tape_member(tp, 0, "treaty_ref", 10);
+    uint32_t rm = tl_tape_member(tp, 0, "remarks", 7);
+    bool has_tr = tok_is(tp, tr, TL_TK_STR), has_rm = tok_is(tp, rm, TL_TK_STR);
+    if (!own_strings(n, has_tr ? t[tr].v.s : NULL, has_tr ? t[tr].n : 0,
+                     has_rm ? t[rm].v.s : NULL, has_rm ? t[rm].n : 0))
+        goto nomem;
+    uint32_t bo = tl_tape_member(tp, 0, "body", 4);
+    if (bo) {
+        n->own_body = tl_tape_build(tp, bo);
+        if (!n->own_body)
+            goto nomem;
+        n->body = n->own_body;
+    }
+    return 1;
+undecided:
+    tl_notification_free(n);
+    return 0;
+nomem:
+    tl_notification_free(n);
+    return -1;
+}
+
 tl_err tl_notification_parse(tl_notification *out, const tl_schemas *s, const char *text,
                              size_t len, tl_diag *d)
+{
+    return tl_notification_parse_ex(out, s, text, len, 0, d);
+}
+
+tl_err tl_notification_parse_ex(tl_notification *out, const tl_schemas *s, const char *text,
+                                size_t len, unsigned flags, tl_diag *d)
 {
     memset(out, 0, sizeof *out);
     if (len > TL_NOTIFICATION_MAX)
@@ -120,8 +244,39 @@ tl_err tl_notification_parse(tl_notification *out, const tl_schemas *s, const ch
         return tl_fail(d, TL_ERR_FORMAT,
                        "line 3: unexpected text after the JSON line (the object must be on "
                        "one line)");
+    bool no_doc = flags & TL_NOTIFICATION_NO_DOC;
+    /* The fast path (schema_tape.c): where it decides, it decides as the reference path
+     * below would; where it cannot, the reference path runs and gives the message. */
+    tl_tape tape, *tp = &tape;
+    tl_tape_init(tp);
+    bool lexed = tl_tape_parse(tp, line, llen, true);
+    const tl_msgtype *mt = NULL;
     json_t *doc = NULL;
-    tl_err e = tl_schema_parse_json(&doc, line, llen, true, d);
+    tl_err e = TL_OK;
+    if (lexed && tl_tape_valid_notification(s, tp, &mt)) {
+        if (no_doc) {
+            int r = decode_tape(out, tp);
+            if (r != 0) {
+                tl_tape_free(tp);
+                return r > 0 ? TL_OK : tl_fail(d, TL_ERR_NOMEM, "decoding a notification");
+            }
+        } else {
+            doc = tl_tape_build(tp, 0);
+            tl_tape_free(tp);
+            if (!doc)
+                return tl_fail(d, TL_ERR_NOMEM, "decoding a notification");
+            return decode(out, doc, d);
+        }
+    }
+    /* The reference path. */
+    if (lexed) {
+        doc = tl_tape_build(tp, 0);
+        if (!doc)
+            e = tl_fail(d, TL_ERR_NOMEM, "parsing a notification");
+    } else {
+        e = tl_schema_parse_json_ref(&doc, line, llen, true, d);
+    }
+    tl_tape_free(tp);
     if (e != TL_OK) {
         /* Syntax errors ("JSON column N: ...") get their line; content errors name a path. */
         if (d && strncmp(d->msg, "JSON", 4) == 0)
@@ -133,7 +288,10 @@ tl_err tl_notification_parse(tl_notification *out, const tl_schemas *s, const ch
         json_decref(doc);
         return e;
     }
-    return decode(out, doc, d);
+    e = decode(out, doc, d);
+    if (e == TL_OK && no_doc)
+        e = drop_doc(out, d);
+    return e;
 }
 
 /* The notification text of a validated document: header, compact JSON, LF. */
@@ -205,7 +363,7 @@ tl_err tl_notification_check_submission(void *ctx, const uint8_t *body, size_t l
         return tl_diag_prefix(d, e, "signed note");
     }
     tl_notification n;
-    e = tl_notification_parse(&n, s, note->text, note->text_len, d);
+    e = tl_notification_parse_ex(&n, s, note->text, note->text_len, TL_NOTIFICATION_NO_DOC, d);
     free(note);
     if (e == TL_OK)
         tl_notification_free(&n);

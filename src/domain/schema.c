@@ -315,8 +315,7 @@ static tl_err check_anyof(vctx *v, const json_t *any, const json_t *inst) {
   return tl_path_fail(&v->path, v->d, "missing required field %s", buf);
 }
 
-static const tl_snode *find_prop(const tl_snode *n, const char *key,
-                                 size_t klen) {
+long tl_schema_prop_index(const tl_snode *n, const char *key, size_t klen) {
   size_t lo = 0, hi = n->nprops;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
@@ -324,13 +323,19 @@ static const tl_snode *find_prop(const tl_snode *n, const char *key,
     int c =
         p->len != klen ? (p->len < klen ? -1 : 1) : memcmp(p->name, key, klen);
     if (c == 0)
-      return p->node;
+      return (long)mid;
     if (c < 0)
       lo = mid + 1;
     else
       hi = mid;
   }
-  return NULL;
+  return -1;
+}
+
+static const tl_snode *find_prop(const tl_snode *n, const char *key,
+                                 size_t klen) {
+  long i = tl_schema_prop_index(n, key, klen);
+  return i >= 0 ? n->props[i].node : NULL;
 }
 
 static tl_err check_object(vctx *v, const tl_snode *n, const json_t *inst) {

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -72,6 +73,7 @@ struct tl_snode {
   bool unique;
   size_t nreq;
   const char **req; /* "required" names, borrowed */
+  long *req_prop;   /* index in props of each required name, or -1 */
   size_t nprops;
   tl_sprop *props;        /* "properties", sorted by (len, bytes) */
   const tl_snode *addl;   /* "additionalProperties" schema, or NULL */
@@ -99,6 +101,77 @@ struct tl_schemas {
   size_t nnodes, capnodes;
   const tl_snode *envelope;
 };
+
+/* The index in n->props of the property named key[0..klen), or -1. */
+long tl_schema_prop_index(const tl_snode *n, const char *key, size_t klen);
+
+/* ---- strict JSON ---- */
+
+/* The reference path of tl_schema_parse_json (schema_json.c): jansson plus the checks;
+ * same contract as tl_schema_parse_json. */
+TL_MUST_CHECK tl_err tl_schema_parse_json_ref(json_t **out, const char *buf,
+                                              size_t len, bool one_line,
+                                              tl_diag *d);
+
+/* ---- the fast path (schema_tape.c) ---- */
+
+/* Token kinds of a tape. */
+enum {
+  TL_TK_OBJ = 1,
+  TL_TK_ARR,
+  TL_TK_STR,
+  TL_TK_INT,
+  TL_TK_TRUE,
+  TL_TK_FALSE,
+  TL_TK_NULL,
+};
+
+/* One value of a parsed document. An object is followed by its members, each a key
+ * (a TL_TK_STR token) and the key's value; an array by its items. */
+typedef struct tl_tok {
+  uint32_t kind;
+  uint32_t n;   /* object: members; array: items; string: bytes */
+  uint32_t end; /* index of the token after this value and all it holds */
+  union {
+    const char *s; /* string bytes (in the text, or the tape's sbuf), no NUL */
+    json_int_t i;
+  } v;
+} tl_tok;
+
+/* A strict JSON text as tokens (the root object is token 0). Lives on the caller's stack;
+ * small documents need no allocation. */
+typedef struct tl_tape {
+  tl_tok *t;
+  size_t n, cap;
+  char *sbuf; /* decoded strings that had escapes */
+  size_t slen, scap;
+  tl_tok small[192];
+  char ssmall[512];
+} tl_tape;
+
+void tl_tape_init(tl_tape *tp);
+void tl_tape_free(tl_tape *tp); /* and re-initialises it */
+
+/* Lexes buf[0..len) into tp. True only if tl_schema_parse_json_ref accepts the text (then
+ * tl_tape_build(tp, 0) is the tree it builds); false if it refuses it, or if the text is
+ * unusual (a real number, deep nesting...) or memory ran out. */
+bool tl_tape_parse(tl_tape *tp, const char *buf, size_t len, bool one_line);
+
+/* The value token of member key[0..klen) of the object at token obj, or 0 if none. */
+uint32_t tl_tape_member(const tl_tape *tp, uint32_t obj, const char *key,
+                        size_t klen);
+
+/* A new jansson tree of the value at token i; NULL if out of memory. */
+json_t *tl_tape_build(const tl_tape *tp, uint32_t i);
+
+/* The fast path of tl_schema_parse_json: tl_tape_parse and tl_tape_build, NULL when the tape
+ * says no (then the reference path gives the verdict and the message). */
+json_t *tl_schema_fast_json(const char *buf, size_t len, bool one_line);
+
+/* True only if tl_schema_validate_notification accepts the document of the tape; *type then
+ * gets its message type. False if it refuses it or if the tape cannot decide cheaply. */
+bool tl_tape_valid_notification(const tl_schemas *s, const tl_tape *tp,
+                                const tl_msgtype **type);
 
 /* ---- messages ---- */
 

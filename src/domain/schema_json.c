@@ -1,7 +1,9 @@
 /* schema_json.c - strict JSON for notifications (DESIGN §3): jansson with
  * duplicate keys rejected, plus what JSON itself allows but treatylog does not:
  * anything but one object, control characters in keys and strings, and (for the
- * one-line form) raw control bytes. */
+ * one-line form) raw control bytes. This is the reference path, which gives every
+ * verdict its message; tl_schema_parse_json first tries the fast path of
+ * schema_fastjson.c, which accepts a subset of the same texts with the same tree. */
 #include <stdint.h>
 #include <string.h>
 
@@ -80,6 +82,16 @@ static tl_err check_controls(tl_path *p, const json_t *j, tl_diag *d) {
 
 tl_err tl_schema_parse_json(json_t **out, const char *buf, size_t len,
                             bool one_line, tl_diag *d) {
+  json_t *j = tl_schema_fast_json(buf, len, one_line);
+  if (j) {
+    *out = j;
+    return TL_OK;
+  }
+  return tl_schema_parse_json_ref(out, buf, len, one_line, d);
+}
+
+tl_err tl_schema_parse_json_ref(json_t **out, const char *buf, size_t len,
+                                bool one_line, tl_diag *d) {
   if (!tl_utf8_valid((const uint8_t *)buf, len))
     return tl_fail(d, TL_ERR_FORMAT, "JSON: not valid UTF-8");
   if (one_line) {

@@ -396,6 +396,13 @@ static const tl_snode *compile(tl_schemas *s, const json_t *src) {
     }
     qsort(n->props, n->nprops, sizeof *n->props, sprop_cmp);
   }
+  if (n->nreq) {
+    n->req_prop = calloc(n->nreq, sizeof *n->req_prop);
+    if (!n->req_prop)
+      return NULL;
+    for (size_t i = 0; i < n->nreq; i++)
+      n->req_prop[i] = tl_schema_prop_index(n, n->req[i], strlen(n->req[i]));
+  }
   v = json_object_get(src, "additionalProperties");
   n->addl_false = json_is_false(v);
   if (v && !json_is_boolean(v)) {
@@ -542,6 +549,7 @@ void tl_schemas_free(tl_schemas *s) {
   free(s->type_nodes);
   for (size_t i = 0; i < s->nnodes; i++) {
     free(s->nodes[i]->req);
+    free(s->nodes[i]->req_prop);
     free(s->nodes[i]->props);
     free(s->nodes[i]->prefix);
     free(s->nodes[i]);
