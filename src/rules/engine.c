@@ -37,6 +37,7 @@ enum kind {
     K_SPAN,
     K_LIMIT,
     K_WITHDRAWAL,
+    K_LINKED,
     K_NKINDS
 };
 
@@ -61,6 +62,7 @@ static const char *const KIND_NAMES[] = {
     "field-span",
     "limit",
     "withdrawal",
+    "linked",
 };
 _Static_assert(sizeof KIND_NAMES / sizeof KIND_NAMES[0] == K_NKINDS,
                "one name per kind, in the order of enum kind");
@@ -68,6 +70,7 @@ _Static_assert(sizeof KIND_NAMES / sizeof KIND_NAMES[0] == K_NKINDS,
 #define MAX_CONDS 16
 #define MAX_PAIRS 8
 #define NPARTY    676 /* AA..ZZ */
+#define STATES_MAX 64 /* participants of one multinational activity read ("by_state") */
 
 typedef struct node {
     uint64_t index, next;
@@ -107,8 +110,30 @@ struct crule {
     size_t nthr;
     int64_t max, years, per_year, per_sender, tol, threshold, margin, window_days;
     unsigned due_m, due_d;
+    /* reply-deadline "anchor receipt TYPE FIELD". */
+    bool anchor_receipt;
+    uint16_t ack_type;
+    const char *ack_field;
+    /* threshold, count-limit, concurrency: "aggregate per_state", "by-state FIELD". */
+    bool per_state;
+    const char *by_state;
+    /* threshold "by-day MM-DD YEARS". */
+    bool has_byday;
+    unsigned byday_m, byday_d;
+    int64_t byday_years;
+    /* quota extensions. */
+    int64_t per_sender_div, per_units, per_unit, per_unit_sender;
+    uint16_t units_type, notice_type;
+    const char *units_field, *units_year, *unit_field, *beyond, *notice_field, *notice_value,
+        *notice_year;
+    /* declared-vs-observed "unreported below", "tolerance-percent" given. */
+    bool unreported_below, has_tol;
+    /* field-span "min-hours", "from-in TYPE". */
+    bool has_min;
+    int64_t min_ms;
+    uint16_t from_in;
     /* State. */
-    u64map m1, m2, m3;
+    u64map m1, m2, m3, m4, m5, m6, m7;
     strmap s1, s2;
     node *nodes;
     size_t nnodes, ncap;
@@ -258,6 +283,10 @@ static bool compile(tl_engine *e, crule *c, const tl_rule *r)
             c->pmode = PM_TO;
         else if (!strcmp(p, "any"))
             c->pmode = PM_ANY;
+        else if (!strcmp(p, "referenced"))
+            c->pmode = PM_REFS;
+        else if (!strcmp(p, "sender"))
+            c->pmode = PM_SELF;
         else if (!strncmp(p, "role:", 5)) {
             c->pmode = PM_ROLE;
             c->prole = p + 5;
@@ -280,6 +309,54 @@ static bool compile(tl_engine *e, crule *c, const tl_rule *r)
     const char *m = tl_rule_param(r, "match", 0, 0);
     c->match_activity = m && !strcmp(m, "activity");
     c->met_by = tl_rule_param(r, "met-by", 0, 0);
+    const char *anc = tl_rule_param(r, "anchor", 0, 0);
+    if (anc && !strcmp(anc, "receipt")) {
+        const char *at = tl_rule_param(r, "anchor", 0, 1);
+        c->anchor_receipt = true;
+        if (!intern(e, at ? at : "generic.acknowledgement", &c->ack_type))
+            return false;
+        c->ack_field = tl_rule_param(r, "anchor", 0, 2);
+        if (!c->ack_field)
+            c->ack_field = "received";
+    }
+    const char *agg = tl_rule_param(r, "aggregate", 0, 0);
+    c->per_state = agg && !strcmp(agg, "per_state");
+    c->by_state = tl_rule_param(r, "by-state", 0, 0);
+    if (!c->by_state)
+        c->by_state = "by_state";
+    const char *bd = tl_rule_param(r, "by-day", 0, 0);
+    if (bd) {
+        c->has_byday = true;
+        c->byday_m = (unsigned)((bd[0] - '0') * 10 + (bd[1] - '0'));
+        c->byday_d = (unsigned)((bd[3] - '0') * 10 + (bd[4] - '0'));
+        c->byday_years = strtoll(tl_rule_param(r, "by-day", 0, 1), NULL, 10);
+    }
+    c->per_sender_div = tl_rule_param_int(r, "per-sender-divisor", 0);
+    c->per_units = tl_rule_param_int(r, "per-units", 0);
+    c->per_unit = tl_rule_param_int(r, "per-unit", 0);
+    c->per_unit_sender = tl_rule_param_int(r, "per-unit-sender", 0);
+    c->unit_field = tl_rule_param(r, "unit-field", 0, 0);
+    c->beyond = tl_rule_param(r, "beyond", 0, 0);
+    if (tl_rule_param(r, "units-from", 0, 0)) {
+        if (!intern(e, tl_rule_param(r, "units-from", 0, 0), &c->units_type))
+            return false;
+        c->units_field = tl_rule_param(r, "units-from", 0, 1);
+        c->units_year = tl_rule_param(r, "units-from", 0, 2);
+    }
+    if (tl_rule_param(r, "notice", 0, 0)) {
+        if (!intern(e, tl_rule_param(r, "notice", 0, 0), &c->notice_type))
+            return false;
+        c->notice_field = tl_rule_param(r, "notice", 0, 1);
+        c->notice_value = tl_rule_param(r, "notice", 0, 2);
+        c->notice_year = tl_rule_param(r, "notice", 0, 3);
+    }
+    c->unreported_below = tl_rule_param_count(r, "unreported") > 0;
+    c->has_tol = tl_rule_param_count(r, "tolerance-percent") > 0;
+    c->has_min = tl_rule_param_count(r, "min-hours") > 0;
+    c->min_ms = tl_rule_param_int(r, "min-hours", 0) * HOUR_MS;
+    if (tl_rule_param(r, "from-in", 0, 0) &&
+        !intern(e, tl_rule_param(r, "from-in", 0, 0), &c->from_in))
+        return false;
     size_t nam = tl_rule_param_count(r, "amended-by");
     for (size_t i = 0; i < nam && i < MAX_TYPES; i++) {
         if (!intern(e, tl_rule_param(r, "amended-by", i, 0), &c->amend_type[i]))
@@ -335,6 +412,11 @@ static bool compile(tl_engine *e, crule *c, const tl_rule *r)
         c->pairs[i][1] = tl_rule_param(r, "pair", i, 1);
     }
     c->max = tl_rule_param_int(r, "max", 0);
+    if (c->kind == K_LINKED) {
+        c->max = tl_rule_param_int(r, "distance-km", 0);
+        c->days = tl_rule_param_int(r, "overlap-days", 1);
+        c->list = tl_rule_param(r, "area", 0, 0);
+    }
     c->years = tl_rule_param_int(r, "years", 1);
     c->per_year = tl_rule_param_int(r, "per-year", 0);
     c->per_sender = tl_rule_param_int(r, "per-sender", 0);
@@ -362,6 +444,10 @@ static void crule_free(crule *c)
     u64map_free(&c->m1);
     u64map_free(&c->m2);
     u64map_free(&c->m3);
+    u64map_free(&c->m4);
+    u64map_free(&c->m5);
+    u64map_free(&c->m6);
+    u64map_free(&c->m7);
     strmap_free(&c->s1);
     strmap_free(&c->s2);
     free(c->nodes);
@@ -479,6 +565,8 @@ static uint64_t new_finding(tl_engine *e, size_t ri, uint32_t n, uint64_t trigge
     f->next_key = NONE;
     f->due_ms = NO_TIME;
     f->reply_ms = NO_TIME;
+    f->anchor = NONE;
+    f->anchor_due_ms = NO_TIME;
     f->kind = (uint8_t)kind;
     f->state = (uint8_t)state;
     f->why = why;
@@ -578,6 +666,9 @@ typedef struct addctx {
     uint16_t type;
 } addctx;
 
+static bool flags_ok(const crule *c, const json_t *body);
+static bool when_ok(const crule *c, const json_t *body);
+
 /* Party qualification of a reply from `from` for a deadline finding. */
 static bool party_ok(const tl_engine *e, const finding *f, const char *from)
 {
@@ -649,6 +740,60 @@ static tl_err k_schedule(const addctx *a, size_t ri)
     return TL_OK;
 }
 
+/* reply-deadline with "accept-field": an answer whose boolean field is not true is a refusal;
+ * the open deadlines it answers no longer apply (void from the refusal on). */
+static void refuse_by_refs(const addctx *a, size_t ri)
+{
+    tl_engine *e = a->e;
+    for (size_t k = 0; k < a->n->nrefs; k++) {
+        uint64_t t;
+        if (!leafmap_get(&e->leaves, a->n->refs[k], &t))
+            continue;
+        uint64_t id = NONE;
+        (void)u64map_get(&e->trig_head, t, &id);
+        for (; id != NONE; id = e->f[id].next_trig) {
+            finding *f = &e->f[id];
+            if (f->rule != ri || f->kind != FK_DEADLINE || f->reply != NONE ||
+                f->voided != NONE || !party_ok(e, f, a->n->from))
+                continue;
+            f->voided = a->index;
+            f->void_kind = 2;
+        }
+    }
+}
+
+/* reply-deadline with "anchor receipt": the first acknowledgement (of the rule's type) from a
+ * party that must answer, referencing the trigger and logged by the deadline counted from the
+ * trigger's logged, moves the deadline to its receipt time (its FIELD, kept between the
+ * trigger's logged and its own) plus the hours. From its index on; an acknowledgement logged
+ * after that deadline comes too late to move it. */
+static void anchor_by_refs(const addctx *a, size_t ri)
+{
+    tl_engine *e = a->e;
+    const crule *c = &e->rules[ri];
+    for (size_t k = 0; k < a->n->nrefs; k++) {
+        uint64_t t;
+        if (!leafmap_get(&e->leaves, a->n->refs[k], &t))
+            continue;
+        int64_t recv;
+        bool isdate;
+        if (!body_time(a->n->body, c->ack_field, &recv, &isdate) || recv > a->logged_ms)
+            recv = a->logged_ms;
+        if (recv < e->ents[t].logged_ms)
+            recv = e->ents[t].logged_ms;
+        uint64_t id = NONE;
+        (void)u64map_get(&e->trig_head, t, &id);
+        for (; id != NONE; id = e->f[id].next_trig) {
+            finding *f = &e->f[id];
+            if (f->rule != ri || f->kind != FK_DEADLINE || f->trigger != t || f->anchor != NONE ||
+                a->logged_ms > f->due_ms || !party_ok(e, f, a->n->from))
+                continue;
+            f->anchor = a->index;
+            f->anchor_due_ms = recv + c->hours_ms;
+        }
+    }
+}
+
 static tl_err k_reply(const addctx *a, size_t ri)
 {
     tl_engine *e = a->e;
@@ -656,18 +801,25 @@ static tl_err k_reply(const addctx *a, size_t ri)
     const tl_notification *n = a->n;
     if (in_list(c->other, c->nother, a->type)) {
         int64_t ms = NO_TIME;
-        bool isdate;
-        if (c->met_by && !body_time(n->body, c->met_by, &ms, &isdate))
-            return TL_OK; /* no time to judge by: does not answer */
-        resolve_by_refs(a, ri, ms);
+        bool isdate, acc = false;
+        if (c->accept && !(body_bool(n->body, c->accept, &acc) && acc))
+            refuse_by_refs(a, ri);
+        else if (!c->met_by || body_time(n->body, c->met_by, &ms, &isdate))
+            resolve_by_refs(a, ri, ms); /* without its met-by time an answer does not count */
     }
+    if (c->anchor_receipt && a->type == c->ack_type)
+        anchor_by_refs(a, ri);
     if (c->sched_type && a->type == c->sched_type) {
         tl_err err = k_schedule(a, ri);
         if (err != TL_OK)
             return err;
     }
-    if (!in_list(c->on, c->non, a->type))
+    if (!in_list(c->on, c->non, a->type) || !flags_ok(c, n->body) || !when_ok(c, n->body))
         return TL_OK;
+    int64_t base = a->logged_ms;
+    bool isdate;
+    if (c->span_from && !body_time(n->body, c->span_from, &base, &isdate))
+        base = a->logged_ms; /* "from" absent or null: from the trigger's logged */
     /* The parties that must answer. */
     char parties[TL_FINDING_PARTIES_MAX][3];
     size_t np = 0;
@@ -726,6 +878,23 @@ static tl_err k_reply(const addctx *a, size_t ri)
         parties[0][2] = 0;
         np = 1;
         break;
+    case PM_REFS:
+        /* The senders of the entries the trigger references (the requester of a reply). */
+        for (size_t k = 0; k < n->nrefs && np < TL_FINDING_PARTIES_MAX; k++) {
+            uint64_t t;
+            if (!leafmap_get(&e->leaves, n->refs[k], &t) || !memcmp(e->ents[t].from, n->from, 2))
+                continue;
+            bool dup = false;
+            for (size_t j = 0; j < np; j++)
+                dup = dup || !memcmp(parties[j], e->ents[t].from, 2);
+            if (!dup) {
+                memcpy(parties[np], e->ents[t].from, 2);
+                parties[np++][2] = 0;
+            }
+        }
+        if (!np)
+            return TL_OK;
+        break;
     case PM_ANY:
         break;
     }
@@ -738,7 +907,7 @@ static tl_err k_reply(const addctx *a, size_t ri)
         if (id == NONE)
             return TL_ERR_NOMEM;
         finding *f = &e->f[id];
-        f->due_ms = a->logged_ms + c->hours_ms;
+        f->due_ms = base + c->hours_ms;
         for (size_t j = from; j < to; j++)
             add_party(f, parties[j]);
     }
@@ -817,13 +986,61 @@ typedef struct trec {
     bool has_by, has_s, has_e, e_date;
     int8_t only_if, unless; /* -1 absent, 0 false, 1 true */
     bool when;
+    bool states;                /* "aggregate per_state": the values are per participant */
+    char st[MAX_CONDS][3];      /* ... and the participant with the largest value */
     uint32_t namend; /* findings made by amendments so far */
 } trec;
 
-/* Reads into r the fields of body the rule looks at; fields absent from body stay as they are. */
+/* The participants of a "by_state" object: member names that are party codes with an object
+ * value, in code order (JSON member order is not kept). Returns their number (at most max). */
+static size_t state_members(const json_t *bs, const char **keys, const json_t **vals, size_t max)
+{
+    size_t n = 0;
+    const char *k;
+    json_t *v;
+    if (!json_is_object(bs))
+        return 0;
+    json_object_foreach((json_t *)bs, k, v)
+    {
+        if (!json_is_object(v) || !tl_value_party(k, strlen(k)) || n == max)
+            continue;
+        size_t i = n++;
+        while (i > 0 && strcmp(keys[i - 1], k) > 0) {
+            keys[i] = keys[i - 1];
+            vals[i] = vals[i - 1];
+            i--;
+        }
+        keys[i] = k;
+        vals[i] = v;
+    }
+    return n;
+}
+
+/* Reads into r the fields of body the rule looks at; fields absent from body stay as they are.
+ * With "aggregate per_state" and a by_state object, each count is the largest of the
+ * participants' (a condition holds for one participant exactly when it holds for the largest);
+ * the activity's own counts are read only while no by_state was seen. */
 static void trec_read(const crule *c, const json_t *body, trec *r)
 {
-    for (size_t i = 0; i < c->nany; i++) {
+    const char *keys[STATES_MAX];
+    const json_t *vals[STATES_MAX];
+    size_t ns =
+        c->per_state ? state_members(body_get(body, c->by_state), keys, vals, STATES_MAX) : 0;
+    if (ns) {
+        r->states = true;
+        for (size_t i = 0; i < c->nany; i++) {
+            r->has[i] = false;
+            for (size_t k = 0; k < ns; k++) {
+                int64_t v;
+                if (body_int(vals[k], c->any[i].field, &v) && (!r->has[i] || v > r->v[i])) {
+                    r->v[i] = v;
+                    r->has[i] = true;
+                    memcpy(r->st[i], keys[k], 3);
+                }
+            }
+        }
+    }
+    for (size_t i = 0; !r->states && i < c->nany; i++) {
         int64_t v;
         if (body_int(body, c->any[i].field, &v)) {
             r->v[i] = v;
@@ -882,6 +1099,8 @@ static bool trec_crosses(const crule *c, const trec *r, buf *d, buf *miss)
             if (d) {
                 buf_str(d, crossed ? ", " : " (");
                 cond_text(d, &c->any[i], r->v[i]);
+                if (r->states)
+                    buf_fmt(d, " for %s", r->st[i]);
             }
             crossed = true;
         }
@@ -920,7 +1139,12 @@ static uint64_t thr_finding(tl_engine *e, size_t ri, uint64_t t, uint32_t sub, u
     if (id == NONE)
         return NONE;
     finding *f = &e->f[id];
-    if (c->by)
+    if (c->by && c->has_byday && r->has_by)
+        f->due_ms = (days_from_civil(year_of_ms(r->by_ms) - c->byday_years, c->byday_m,
+                                     c->byday_d) +
+                     1) * DAY_MS -
+                    1; /* the end of that day */
+    else if (c->by)
         f->due_ms = r->has_by ? r->by_ms : base_ms;
     else
         f->due_ms = base_ms + (c->has_hours ? c->hours_ms : 0);
@@ -1059,13 +1283,97 @@ static tl_err k_threshold(const addctx *a, size_t ri)
     return TL_OK;
 }
 
+static bool push_node(crule *c, node nd, uint64_t *pos);
+
+/* quota keys: (party, year), (party, party, year). */
+static uint64_t qkey1(int p, int64_t year)
+{
+    return (uint64_t)p * 100000 + (uint64_t)year;
+}
+
+static uint64_t qkey2(int p, int q, int64_t year)
+{
+    return ((uint64_t)p * NPARTY + (uint64_t)q) * 100000 + (uint64_t)year;
+}
+
+/* A counter in c->s1 under a text key; add > 0 adds to it. Returns the value before. */
+static bool qcount(crule *c, const char *key, uint64_t add, uint64_t *before)
+{
+    uint64_t v = 0;
+    (void)strmap_get(&c->s1, key, strlen(key), &v);
+    *before = v;
+    return !add || strmap_put(&c->s1, key, strlen(key), v + add);
+}
+
+/* Appends the chain of nodes from head (their index and, if set, their second entry) to ents. */
+static void chain_entries(const crule *c, uint64_t head, uint64_t *ents, size_t *ne, size_t max)
+{
+    for (; head != NONE && *ne + 2 <= max; head = c->nodes[head].next) {
+        ents[(*ne)++] = c->nodes[head].index;
+        if (c->nodes[head].a >= 0)
+            ents[(*ne)++] = (uint64_t)c->nodes[head].a;
+    }
+}
+
+/* quota: a receiving State may refuse requests on quota grounds only when its quota is used.
+ * State: m1 (receiver, year) -> accepted, m2 (receiver, requester, year) -> accepted, m3
+ * request -> its first reply, m4 (receiver, year) -> chain of accepted visits (reply, request),
+ * m5 (party, year) -> units reported for that year, m6 -> chain of those reports, m7 request
+ * -> position+1 of its unit in blobs, s1 unit counters, s2 quota notices (party|year). */
 static tl_err k_quota(const addctx *a, size_t ri)
 {
     tl_engine *e = a->e;
     crule *c = &e->rules[ri];
+    const tl_notification *n = a->n;
+    int pn = pcode(n->from);
+    if (c->units_type && a->type == c->units_type && pn >= 0) {
+        const json_t *u = body_get(n->body, c->units_field);
+        int64_t t;
+        bool isdate;
+        if (json_is_array(u) && body_time(n->body, c->units_year, &t, &isdate)) {
+            uint64_t k = qkey1(pn, year_of_ms(t)), sum = 0, head = NONE, pos;
+            (void)u64map_get(&c->m5, k, &sum);
+            (void)u64map_get(&c->m6, k, &head);
+            node nd = {a->index, head, -1, 0};
+            if (!u64map_put(&c->m5, k, sum + json_array_size(u)) || !push_node(c, nd, &pos) ||
+                !u64map_put(&c->m6, k, pos))
+                return TL_ERR_NOMEM;
+        }
+    }
+    if (c->notice_type && a->type == c->notice_type && pn >= 0) {
+        const char *v;
+        int64_t y;
+        if (body_str(n->body, c->notice_field, &v) && !strcmp(v, c->notice_value) &&
+            body_int(n->body, c->notice_year, &y)) {
+            char key[32];
+            uint64_t have;
+            snprintf(key, sizeof key, "%.2s|%lld", n->from, (long long)y);
+            if (!strmap_get(&c->s2, key, strlen(key), &have) &&
+                !strmap_put(&c->s2, key, strlen(key), a->index))
+                return TL_ERR_NOMEM;
+        }
+    }
+    if (c->unit_field && in_list(c->on, c->non, a->type)) {
+        const char *u;
+        if (body_str(n->body, c->unit_field, &u)) {
+            if (c->nblobs == c->bcap) {
+                size_t nc = c->bcap ? c->bcap * 2 : 64;
+                char **nb = realloc(c->blobs, nc * sizeof *nb);
+                if (!nb)
+                    return TL_ERR_NOMEM;
+                c->blobs = nb;
+                c->bcap = nc;
+            }
+            char *cp = strdup(u);
+            if (!cp)
+                return TL_ERR_NOMEM;
+            c->blobs[c->nblobs++] = cp;
+            if (!u64map_put(&c->m7, a->index, c->nblobs))
+                return TL_ERR_NOMEM;
+        }
+    }
     if (!in_list(c->other, c->nother, a->type))
         return TL_OK;
-    const tl_notification *n = a->n;
     uint64_t t = NONE;
     for (size_t k = 0; k < n->nrefs && t == NONE; k++) {
         uint64_t x;
@@ -1077,38 +1385,134 @@ static tl_err k_quota(const addctx *a, size_t ri)
         return TL_OK;
     if (!u64map_put(&c->m3, t, a->index))
         return TL_ERR_NOMEM;
-    int recv = pcode(n->from), insp = pcode(e->ents[t].from);
+    int recv = pn, insp = pcode(e->ents[t].from);
     if (recv < 0 || insp < 0)
         return TL_OK;
     int64_t year = year_of_ms(e->ents[t].logged_ms);
-    uint64_t k1 = (uint64_t)recv * 100000 + (uint64_t)year;
-    uint64_t k2 = ((uint64_t)recv * NPARTY + (uint64_t)insp) * 100000 + (uint64_t)year;
-    uint64_t c1 = 0, c2 = 0;
+    /* The quota of the receiver for the year: fixed, or from the units it reported for the
+     * latest year up to this one (not judged while it has reported none). */
+    int64_t quota = c->per_year, units = -1, uyear = 0;
+    uint64_t uhead = NONE;
+    if (c->per_units) {
+        for (int64_t y = year; y > year - 100 && units < 0; y--) {
+            uint64_t v;
+            if (u64map_get(&c->m5, qkey1(recv, y), &v)) {
+                units = (int64_t)v;
+                uyear = y;
+                (void)u64map_get(&c->m6, qkey1(recv, y), &uhead);
+            }
+        }
+        if (units < 0)
+            return TL_OK;
+        int64_t q = (units + c->per_units - 1) / c->per_units;
+        if (q < quota)
+            quota = q;
+    }
+    int64_t per_sender = c->per_sender;
+    if (c->per_sender_div)
+        per_sender = quota / c->per_sender_div > 1 ? quota / c->per_sender_div : 1;
+    uint64_t k1 = qkey1(recv, year), k2 = qkey2(recv, insp, year);
+    uint64_t c1 = 0, c2 = 0, cu = 0, cus = 0, head = NONE;
     (void)u64map_get(&c->m1, k1, &c1);
     (void)u64map_get(&c->m2, k2, &c2);
-    bool accept = false;
-    if (body_bool(n->body, c->accept, &accept) && accept) {
-        if (!u64map_put(&c->m1, k1, c1 + 1) || !u64map_put(&c->m2, k2, c2 + 1))
-            return TL_ERR_NOMEM;
-        return TL_OK;
+    (void)u64map_get(&c->m4, k1, &head);
+    const char *unit = NULL;
+    char uk1[TL_RULE_WORD_MAX * 4 + 64], uk2[TL_RULE_WORD_MAX * 4 + 64];
+    uint64_t upos;
+    if (c->unit_field && u64map_get(&c->m7, t, &upos)) {
+        unit = c->blobs[upos - 1];
+        snprintf(uk1, sizeof uk1, "%.2s|%lld|%s", n->from, (long long)year, unit);
+        snprintf(uk2, sizeof uk2, "%.2s|%.2s|%lld|%s", n->from, e->ents[t].from, (long long)year,
+                 unit);
+        (void)qcount(c, uk1, 0, &cu);
+        (void)qcount(c, uk2, 0, &cus);
     }
-    const char *g;
-    if (!body_str(n->body, c->grounds, &g) || strcmp(g, c->gvalue) != 0)
-        return TL_OK;
-    if ((int64_t)c1 >= c->per_year || (int64_t)c2 >= c->per_sender)
-        return TL_OK; /* the quota is indeed used up */
+    /* Which caps are reached, as text. */
+    buf caps = {NULL, 0, 0, true};
+    if ((int64_t)c1 >= quota)
+        buf_fmt(&caps, "%s%llu of %lld in %lld", caps.len ? ", " : "", (unsigned long long)c1,
+                (long long)quota, (long long)year);
+    if ((int64_t)c2 >= per_sender)
+        buf_fmt(&caps, "%s%llu of %lld from %.2s", caps.len ? ", " : "", (unsigned long long)c2,
+                (long long)per_sender, e->ents[t].from);
+    if (unit && c->per_unit && (int64_t)cu >= c->per_unit)
+        buf_fmt(&caps, "%s%llu of %lld for unit %s", caps.len ? ", " : "",
+                (unsigned long long)cu, (long long)c->per_unit, unit);
+    if (unit && c->per_unit_sender && (int64_t)cus >= c->per_unit_sender)
+        buf_fmt(&caps, "%s%llu of %lld for unit %s from %.2s", caps.len ? ", " : "",
+                (unsigned long long)cus, (long long)c->per_unit_sender, unit, e->ents[t].from);
+    bool used = caps.len > 0;
     char rname[32], tname[32];
     ename(rname, e, a->index);
     ename(tname, e, t);
+    /* The entries the finding rests on: the request, the visits counted, the unit reports. */
+    uint64_t ents[132];
+    size_t ne = 0;
+    ents[ne++] = t;
+    chain_entries(c, head, ents, &ne, 66);
+    chain_entries(c, uhead, ents, &ne, 132);
     buf w = {NULL, 0, 0, true};
-    buf_fmt(&w,
-            "%.2s refused %s in %s citing %s while it had accepted %llu of %lld in %lld and "
-            "%llu of %lld from %.2s",
-            n->from, tname, rname, c->gvalue, (unsigned long long)c1, (long long)c->per_year,
-            (long long)year, (unsigned long long)c2, (long long)c->per_sender, e->ents[t].from);
-    uint64_t ents[1] = {t};
-    return static_finding(e, ri, 0, a->index, a->index + 1, TL_FINDING_BREACH, &w, n->from, ents,
-                          1);
+    tl_finding_state st = TL_FINDING_BREACH;
+    const char *party = n->from;
+    bool acc = false;
+    const char *g;
+    if (body_bool(n->body, c->accept, &acc) && acc) {
+        node nd = {a->index, head, (int64_t)t, 0};
+        uint64_t pos, dummy;
+        if (!u64map_put(&c->m1, k1, c1 + 1) || !u64map_put(&c->m2, k2, c2 + 1) ||
+            !push_node(c, nd, &pos) || !u64map_put(&c->m4, k1, pos) ||
+            (unit && (!qcount(c, uk1, 1, &dummy) || !qcount(c, uk2, 1, &dummy)))) {
+            free(caps.p);
+            return TL_ERR_NOMEM;
+        }
+        if (!used || !c->beyond || c->notice_type) {
+            free(caps.p);
+            return TL_OK;
+        }
+        /* An accepted visit beyond a cap: the requester asked for more than is owed. */
+        st = !strcmp(c->beyond, "advisory") ? TL_FINDING_ADVISORY : TL_FINDING_BREACH;
+        party = e->ents[t].from;
+        buf_fmt(&w, "%.2s accepted %s in %s beyond its quota (already ", n->from, tname, rname);
+        buf_add(&w, caps.p, caps.len);
+        buf_str(&w, ")");
+    } else if (!body_str(n->body, c->grounds, &g) || strcmp(g, c->gvalue) != 0) {
+        free(caps.p);
+        return TL_OK;
+    } else if (c->notice_type) {
+        /* A refusal on quota grounds with the quota used: was it announced? */
+        char key[32];
+        uint64_t have;
+        snprintf(key, sizeof key, "%.2s|%lld", n->from, (long long)year);
+        if (!used || strmap_get(&c->s2, key, strlen(key), &have)) {
+            free(caps.p);
+            return TL_OK;
+        }
+        st = TL_FINDING_ADVISORY;
+        buf_fmt(&w, "%.2s refused %s in %s citing %s (", n->from, tname, rname, c->gvalue);
+        buf_add(&w, caps.p, caps.len);
+        buf_fmt(&w, ") without an earlier %s with %s %s for %lld", tl_rule_param(c->r, "notice", 0, 0),
+                c->notice_field, c->notice_value, (long long)year);
+    } else {
+        if (used) {
+            free(caps.p);
+            return TL_OK; /* the quota is indeed used up */
+        }
+        buf_fmt(&w,
+                "%.2s refused %s in %s citing %s while it had accepted %llu of %lld in %lld and "
+                "%llu of %lld from %.2s",
+                n->from, tname, rname, c->gvalue, (unsigned long long)c1, (long long)quota,
+                (long long)year, (unsigned long long)c2, (long long)per_sender, e->ents[t].from);
+        if (unit && (c->per_unit || c->per_unit_sender))
+            buf_fmt(&w, "; unit %s: %llu of %lld, %llu of %lld from %.2s", unit,
+                    (unsigned long long)cu, (long long)c->per_unit, (unsigned long long)cus,
+                    (long long)c->per_unit_sender, e->ents[t].from);
+    }
+    free(caps.p);
+    if (c->per_units)
+        buf_fmt(&w, " (quota: 1 per %lld of the %lld units %.2s reported for %lld, at most %lld)",
+                (long long)c->per_units, (long long)units, n->from, (long long)uyear,
+                (long long)c->per_year);
+    return static_finding(e, ri, 0, a->index, a->index + 1, st, &w, party, ents, ne);
 }
 
 static bool any_crosses(const cond *cs, size_t nc, const json_t *body, buf *txt)
@@ -1142,22 +1546,56 @@ static bool push_node(crule *c, node nd, uint64_t *pos)
     return true;
 }
 
+/* The units an activity counts for: with "aggregate per_state" and a by_state object, each
+ * participant with its own counts (sub-numbers 1, 2 ... in code order); otherwise the sender
+ * with the activity's counts (sub-number 0). Returns their number. */
+static size_t count_units(const crule *c, const tl_notification *n, const char **who,
+                          const json_t **vals)
+{
+    size_t ns =
+        c->per_state ? state_members(body_get(n->body, c->by_state), who, vals, STATES_MAX) : 0;
+    if (ns)
+        return ns;
+    who[0] = n->from;
+    vals[0] = n->body;
+    return 1;
+}
+
+static tl_err k_count_unit(const addctx *a, size_t ri, const char *from, const json_t *vals,
+                           uint32_t sub);
+
 static tl_err k_count(const addctx *a, size_t ri)
+{
+    crule *c = &a->e->rules[ri];
+    if (!in_list(c->on, c->non, a->type))
+        return TL_OK;
+    const char *who[STATES_MAX];
+    const json_t *vals[STATES_MAX];
+    size_t nu = count_units(c, a->n, who, vals);
+    bool states = vals[0] != a->n->body;
+    for (size_t i = 0; i < nu; i++) {
+        tl_err err = k_count_unit(a, ri, who[i], vals[i], states ? (uint32_t)(i + 1) : 0);
+        if (err != TL_OK)
+            return err;
+    }
+    return TL_OK;
+}
+
+static tl_err k_count_unit(const addctx *a, size_t ri, const char *who, const json_t *vals,
+                           uint32_t sub)
 {
     tl_engine *e = a->e;
     crule *c = &e->rules[ri];
     const tl_notification *n = a->n;
-    if (!in_list(c->on, c->non, a->type))
-        return TL_OK;
     buf why = {NULL, 0, 0, true};
-    if (!any_crosses(c->any, c->nany, n->body, &why) ||
-        any_crosses(c->unless_any, c->nunless, n->body, NULL)) {
+    if (!any_crosses(c->any, c->nany, vals, &why) ||
+        any_crosses(c->unless_any, c->nunless, vals, NULL)) {
         free(why.p);
         return TL_OK;
     }
     int64_t t;
     bool isdate;
-    int pc = pcode(n->from);
+    int pc = pcode(who);
     if (pc < 0 || !body_time(n->body, c->field, &t, &isdate)) {
         free(why.p);
         return TL_OK;
@@ -1165,7 +1603,7 @@ static tl_err k_count(const addctx *a, size_t ri)
     const char *act;
     if (body_str(n->body, "activity", &act)) {
         char key[TL_RULE_WORD_MAX + 80];
-        int kl = snprintf(key, sizeof key, "%.2s|%s", n->from, act);
+        int kl = snprintf(key, sizeof key, "%.2s|%s", who, act);
         uint64_t v;
         if (kl > 0 && (size_t)kl < sizeof key) {
             if (strmap_get(&c->s1, key, (size_t)kl, &v)) {
@@ -1207,7 +1645,7 @@ static tl_err k_count(const addctx *a, size_t ri)
                 ents[ne++] = c->nodes[h].index;
         }
         buf w = {NULL, 0, 0, true};
-        buf_fmt(&w, "%.2s: %llu activities (", n->from, (unsigned long long)sum);
+        buf_fmt(&w, "%.2s: %llu activities (", who, (unsigned long long)sum);
         buf_add(&w, why.p ? why.p : "", why.len);
         if (c->years == 1)
             buf_fmt(&w, " for this one) in %lld, at most %lld per calendar year", (long long)from,
@@ -1216,24 +1654,47 @@ static tl_err k_count(const addctx *a, size_t ri)
             buf_fmt(&w, " for this one) in %lld-%lld, at most %lld per %lld calendar years",
                     (long long)from, (long long)(from + c->years - 1), (long long)c->max,
                     (long long)c->years);
+        if (sub)
+            buf_fmt(&w, " (its part of %s, aggregate per_state)", n->from);
         free(why.p);
-        return static_finding(e, ri, 0, a->index, a->index + 1, TL_FINDING_BREACH, &w, n->from,
+        return static_finding(e, ri, sub, a->index, a->index + 1, TL_FINDING_BREACH, &w, who,
                               ents, ne);
     }
     free(why.p);
     return TL_OK;
 }
 
+static tl_err k_conc_unit(const addctx *a, size_t ri, const char *from, const json_t *vals,
+                          uint32_t sub);
+
 static tl_err k_conc(const addctx *a, size_t ri)
+{
+    crule *c = &a->e->rules[ri];
+    if (!in_list(c->on, c->non, a->type))
+        return TL_OK;
+    const char *who[STATES_MAX];
+    const json_t *vals[STATES_MAX];
+    size_t nu = count_units(c, a->n, who, vals);
+    bool states = vals[0] != a->n->body;
+    for (size_t i = 0; i < nu; i++) {
+        tl_err err = k_conc_unit(a, ri, who[i], vals[i], states ? (uint32_t)(i + 1) : 0);
+        if (err != TL_OK)
+            return err;
+    }
+    return TL_OK;
+}
+
+static tl_err k_conc_unit(const addctx *a, size_t ri, const char *from, const json_t *vals,
+                          uint32_t sub)
 {
     tl_engine *e = a->e;
     crule *c = &e->rules[ri];
     const tl_notification *n = a->n;
-    if (!in_list(c->on, c->non, a->type) || !any_crosses(c->any, c->nany, n->body, NULL))
+    if (!any_crosses(c->any, c->nany, vals, NULL))
         return TL_OK;
     int64_t s, en;
     bool d1, d2;
-    int pc = pcode(n->from);
+    int pc = pcode(from);
     if (pc < 0 || !body_time(n->body, c->start, &s, &d1) || !body_time(n->body, c->end, &en, &d2))
         return TL_OK;
     int64_t sd = s / DAY_MS, ed = en / DAY_MS;
@@ -1266,10 +1727,12 @@ static tl_err k_conc(const addctx *a, size_t ri)
     for (; h != NONE && ne < 64; h = c->nodes[h].next)
         ents[ne++] = c->nodes[h].index;
     buf w = {NULL, 0, 0, true};
-    buf_fmt(&w, "%.2s: %lld such activities at once on ", n->from, (long long)best);
+    buf_fmt(&w, "%.2s: %lld such activities at once on ", from, (long long)best);
     buf_time(&w, best_day * DAY_MS);
     buf_fmt(&w, ", at most %lld", (long long)c->max);
-    return static_finding(e, ri, 0, a->index, a->index + 1, TL_FINDING_BREACH, &w, n->from, ents,
+    if (sub)
+        buf_fmt(&w, " (its part of %s, aggregate per_state)", n->from);
+    return static_finding(e, ri, sub, a->index, a->index + 1, TL_FINDING_BREACH, &w, from, ents,
                           ne);
 }
 
@@ -1362,6 +1825,17 @@ static tl_err k_dvo(const addctx *a, size_t ri)
         int64_t o;
         bool has_o = body_int(n->body, c->pairs[i][1], &o);
         int64_t d = dv[2 + i];
+        if (has_o && d == NO_TIME && c->unreported_below) {
+            /* "unreported below": a count the declaration leaves out is below every
+             * threshold, so an observed value crossing one is a breach. */
+            for (size_t k = 0; k < c->nthr; k++) {
+                if (strcmp(c->thr[k].field, c->pairs[i][0]) != 0 || !cond_holds(&c->thr[k], o))
+                    continue;
+                buf_str(&cross, cross.len ? ", " : "");
+                buf_fmt(&cross, "%s %lld %s %lld (declared: not reported)", c->pairs[i][1],
+                        (long long)o, c->thr[k].gt ? ">" : ">=", (long long)c->thr[k].value);
+            }
+        }
         if (!has_o || d == NO_TIME) {
             if (has_o || d != NO_TIME) {
                 buf_str(&miss, miss.len ? ", " : "");
@@ -1370,7 +1844,7 @@ static tl_err k_dvo(const addctx *a, size_t ri)
             }
             continue;
         }
-        if (o * 100 > d * (100 + c->tol)) {
+        if (c->has_tol && o * 100 > d * (100 + c->tol)) {
             buf_str(&over, over.len ? ", " : "");
             buf_fmt(&over, "%s %lld vs declared %s %lld", c->pairs[i][1], (long long)o,
                     c->pairs[i][0], (long long)d);
@@ -1683,30 +2157,58 @@ static tl_err k_peak(const addctx *a, size_t ri)
                           0);
 }
 
-/* field-span: two times of one body at most max-hours apart. */
+/* field-span: two times of one body (or, with "from-in TYPE", `from` of the entry of TYPE the
+ * trigger references) at most max-hours apart, or more than min-hours apart. m1: entry of
+ * TYPE -> its `from` time. */
 static tl_err k_span(const addctx *a, size_t ri)
 {
     tl_engine *e = a->e;
     crule *c = &e->rules[ri];
-    if (!in_list(c->on, c->non, a->type))
-        return TL_OK;
     int64_t f, t;
     bool d1, d2;
-    if (!body_time(a->n->body, c->span_from, &f, &d1) ||
-        !body_time(a->n->body, c->span_to, &t, &d2))
-        return TL_OK; /* a time not given (or null): nothing to judge */
-    if (t - f <= c->span_ms)
+    if (c->from_in && a->type == c->from_in) {
+        /* "from logged": the referenced entry's own logged time. */
+        bool has = !strcmp(c->span_from, "logged") ? (f = a->logged_ms, true)
+                                                    : body_time(a->n->body, c->span_from, &f, &d1);
+        if (has && !u64map_put(&c->m1, a->index, (uint64_t)f))
+            return TL_ERR_NOMEM;
+    }
+    if (!in_list(c->on, c->non, a->type) || !when_ok(c, a->n->body))
         return TL_OK;
-    char tname[32];
+    uint64_t src = a->index;
+    if (c->from_in) {
+        src = NONE;
+        for (size_t k = 0; k < a->n->nrefs && src == NONE; k++) {
+            uint64_t x, v;
+            if (leafmap_get(&e->leaves, a->n->refs[k], &x) && e->ents[x].type == c->from_in &&
+                u64map_get(&c->m1, x, &v)) {
+                src = x;
+                f = (int64_t)v;
+            }
+        }
+        if (src == NONE)
+            return TL_OK;
+    } else if (!body_time(a->n->body, c->span_from, &f, &d1)) {
+        return TL_OK; /* a time not given (or null): nothing to judge */
+    }
+    if (!body_time(a->n->body, c->span_to, &t, &d2))
+        return TL_OK;
+    if (c->has_min ? t - f > c->min_ms : t - f <= c->span_ms)
+        return TL_OK;
+    char tname[32], sname[32];
     ename(tname, e, a->index);
+    ename(sname, e, src);
     buf w = {NULL, 0, 0, true};
     buf_fmt(&w, "%s: %s ", tname, c->span_to);
     buf_time(&w, t);
-    buf_fmt(&w, " is more than %lld hours after %s ", (long long)(c->span_ms / HOUR_MS),
-            c->span_from);
+    buf_fmt(&w, " is %s %lld hours after %s ", c->has_min ? "not more than" : "more than",
+            (long long)((c->has_min ? c->min_ms : c->span_ms) / HOUR_MS), c->span_from);
+    if (src != a->index)
+        buf_fmt(&w, "of %s ", sname);
     buf_time(&w, f);
+    uint64_t ents[1] = {src};
     return static_finding(e, ri, 0, a->index, a->index + 1, TL_FINDING_ADVISORY, &w, a->n->from,
-                          NULL, 0);
+                          ents, src != a->index ? 1 : 0);
 }
 
 /* limit: a value over a limit in one message. */
@@ -1729,6 +2231,167 @@ static tl_err k_limit(const addctx *a, size_t ri)
     free(why.p);
     return static_finding(e, ri, 0, a->index, a->index + 1, TL_FINDING_ADVISORY, &w, a->n->from,
                           NULL, 0);
+}
+
+/* linked: activities of one sender, each under every threshold, that overlap in time and lie
+ * close together, whose counts summed cross one (domain.md §3.3.2: one operation split into
+ * several activities). The distance is between the centroids (mean vertex) of the areas'
+ * polygons, on the sphere (equirectangular approximation: well under 1 % off at a few hundred
+ * km). State: m1 sender -> position+1 of its latest record in blobs (records chain back). */
+typedef struct lrec {
+    uint64_t index, prev; /* prev: position+1 of the sender's previous record, 0 none */
+    int64_t s, e;         /* first and last day */
+    double lat, lon;      /* radians */
+    int64_t v[MAX_CONDS];
+    bool has[MAX_CONDS];
+} lrec;
+
+#define LINKED_SCAN 512 /* earlier activities of the sender looked at */
+
+static double sqrt_d(double x)
+{
+    if (x <= 0)
+        return 0;
+    double r = x > 1 ? x : 1;
+    for (int i = 0; i < 64; i++)
+        r = 0.5 * (r + x / r);
+    return r;
+}
+
+static double cos_d(double x) /* |x| <= pi/2 */
+{
+    double x2 = x * x, term = 1, sum = 1;
+    for (int k = 1; k < 12; k++) {
+        term *= -x2 / (double)((2 * k - 1) * (2 * k));
+        sum += term;
+    }
+    return sum;
+}
+
+static bool area_centroid(const json_t *area, double *lat, double *lon)
+{
+    const json_t *poly = json_object_get(area, "polygon");
+    size_t np = json_array_size(poly);
+    if (!json_is_array(poly) || np == 0)
+        return false;
+    double sl = 0, so = 0;
+    for (size_t i = 0; i < np; i++) {
+        const json_t *pt = json_array_get(poly, i);
+        const char *a = json_string_value(json_array_get(pt, 0));
+        const char *b = json_string_value(json_array_get(pt, 1));
+        int32_t la, lo;
+        if (!a || !b || tl_value_degrees(a, strlen(a), &la) != TL_OK ||
+            tl_value_degrees(b, strlen(b), &lo) != TL_OK)
+            return false;
+        sl += la;
+        so += lo;
+    }
+    const double rad = 3.14159265358979323846 / 180e6;
+    *lat = sl / (double)np * rad;
+    *lon = so / (double)np * rad;
+    return true;
+}
+
+static double dist_km(const lrec *x, const lrec *y)
+{
+    const double pi = 3.14159265358979323846;
+    double dlon = x->lon - y->lon;
+    while (dlon > pi)
+        dlon -= 2 * pi;
+    while (dlon < -pi)
+        dlon += 2 * pi;
+    double dx = dlon * cos_d((x->lat + y->lat) / 2), dy = x->lat - y->lat;
+    return 6371.0088 * sqrt_d(dx * dx + dy * dy);
+}
+
+static tl_err k_linked(const addctx *a, size_t ri)
+{
+    tl_engine *e = a->e;
+    crule *c = &e->rules[ri];
+    const tl_notification *n = a->n;
+    int pc = pcode(n->from);
+    if (!in_list(c->on, c->non, a->type) || pc < 0 || !flags_ok(c, n->body))
+        return TL_OK;
+    lrec r;
+    memset(&r, 0, sizeof r);
+    r.index = a->index;
+    int64_t s, en;
+    bool d1, d2;
+    if (!body_time(n->body, c->start, &s, &d1) || !body_time(n->body, c->end, &en, &d2) ||
+        en < s || !area_centroid(body_get(n->body, c->list), &r.lat, &r.lon))
+        return TL_OK;
+    r.s = s / DAY_MS;
+    r.e = en / DAY_MS;
+    for (size_t i = 0; i < c->nany; i++) {
+        r.has[i] = body_int(n->body, c->any[i].field, &r.v[i]);
+        if (r.has[i] && cond_holds(&c->any[i], r.v[i]))
+            return TL_OK; /* over a threshold on its own: other rules judge it */
+    }
+    uint64_t head = 0;
+    (void)u64map_get(&c->m1, (uint64_t)pc, &head);
+    r.prev = head;
+    /* The earlier activities linked to this one, and the sums. */
+    int64_t sum[MAX_CONDS];
+    for (size_t i = 0; i < c->nany; i++)
+        sum[i] = r.has[i] ? r.v[i] : 0;
+    uint64_t ents[64];
+    size_t ne = 0;
+    size_t scanned = 0;
+    for (uint64_t p = head; p && scanned < LINKED_SCAN; scanned++) {
+        const lrec *o = (const lrec *)c->blobs[p - 1];
+        p = o->prev;
+        int64_t lo = o->s > r.s ? o->s : r.s, hi = o->e < r.e ? o->e : r.e;
+        if (hi - lo + 1 < c->days || dist_km(o, &r) > (double)c->max)
+            continue;
+        if (ne < 64)
+            ents[ne++] = o->index;
+        for (size_t i = 0; i < c->nany; i++)
+            if (o->has[i])
+                sum[i] += o->v[i];
+    }
+    /* Keep this one. */
+    if (c->nblobs == c->bcap) {
+        size_t nc = c->bcap ? c->bcap * 2 : 64;
+        char **nb = realloc(c->blobs, nc * sizeof *nb);
+        if (!nb)
+            return TL_ERR_NOMEM;
+        c->blobs = nb;
+        c->bcap = nc;
+    }
+    lrec *keep = malloc(sizeof *keep);
+    if (!keep)
+        return TL_ERR_NOMEM;
+    *keep = r;
+    c->blobs[c->nblobs++] = (char *)keep;
+    if (!u64map_put(&c->m1, (uint64_t)pc, c->nblobs))
+        return TL_ERR_NOMEM;
+    if (!ne)
+        return TL_OK;
+    buf d = {NULL, 0, 0, true};
+    bool crossed = false;
+    for (size_t i = 0; i < c->nany; i++) {
+        if (!cond_holds(&c->any[i], sum[i]))
+            continue;
+        buf_str(&d, crossed ? ", " : "");
+        buf_str(&d, "sum of ");
+        cond_text(&d, &c->any[i], sum[i]);
+        crossed = true;
+    }
+    if (!crossed) {
+        free(d.p);
+        return TL_OK;
+    }
+    char tname[32];
+    ename(tname, e, a->index);
+    buf w = {NULL, 0, 0, true};
+    buf_fmt(&w, "%s and %zu other activit%s of %.2s, each under the thresholds, overlap it by %lld "
+                "day%s or more within %lld km: ",
+            tname, ne, ne == 1 ? "y" : "ies", n->from, (long long)c->days, c->days == 1 ? "" : "s",
+            (long long)c->max);
+    buf_add(&w, d.p ? d.p : "", d.len);
+    free(d.p);
+    return static_finding(e, ri, 0, a->index, a->index + 1, TL_FINDING_ADVISORY, &w, n->from, ents,
+                          ne);
 }
 
 /* due-date: an entry of the type counts on time for the year whose window holds it, and
@@ -1906,6 +2569,9 @@ tl_err tl_engine_add(tl_engine *e, uint64_t index, uint64_t logged_ms,
             break;
         case K_LIMIT:
             err = k_limit(&a, i);
+            break;
+        case K_LINKED:
+            err = k_linked(&a, i);
             break;
         case K_WITHDRAWAL:
             if (in_list(e->rules[i].on, e->rules[i].non, type) && when_ok(&e->rules[i], n->body))

@@ -46,17 +46,24 @@ static size_t cps_upto(const view *v, uint64_t x)
     return lo;
 }
 
+/* The deadline of f in the view: moved by a receipt anchor once that is in the view. */
+static int64_t due_at(const view *v, const finding *f)
+{
+    return f->anchor != NONE && f->anchor < v->size ? f->anchor_due_ms : f->due_ms;
+}
+
 static bool reply_met(const view *v, const finding *f)
 {
+    int64_t due = due_at(v, f);
     if (f->reply_ms != NO_TIME)
-        return f->reply_ms <= f->due_ms;
+        return f->reply_ms <= due;
     uint64_t r = f->reply;
     size_t k = cps_upto(v, r); /* cps[0..k) did not contain r; cps[k] (if any) did */
-    if (k < v->ncp && v->e->cps[k].time_s * 1000 <= f->due_ms)
+    if (k < v->ncp && v->e->cps[k].time_s * 1000 <= due)
         return true;
-    if (k > 0 && v->e->cps[k - 1].max_s * 1000 > f->due_ms)
+    if (k > 0 && v->e->cps[k - 1].max_s * 1000 > due)
         return false;
-    return v->e->ents[r].logged_ms <= f->due_ms;
+    return v->e->ents[r].logged_ms <= due;
 }
 
 static tl_finding_state state_of(const view *v, const finding *f)
@@ -67,7 +74,7 @@ static tl_finding_state state_of(const view *v, const finding *f)
         return (tl_finding_state)f->state;
     if (f->reply != NONE && f->reply < v->size)
         return reply_met(v, f) ? TL_FINDING_MET : TL_FINDING_LATE;
-    if (v->ncp && v->e->cps[v->ncp - 1].max_s * 1000 > f->due_ms)
+    if (v->ncp && v->e->cps[v->ncp - 1].max_s * 1000 > due_at(v, f))
         return TL_FINDING_MISSED;
     return TL_FINDING_PENDING;
 }
@@ -88,6 +95,8 @@ static void add_why(buf *b, const view *v, const finding *f, tl_finding_state st
         ename(tn, e, f->trigger);
         if (f->void_kind == 1)
             buf_fmt(b, "%s amended by %s so that the rule no longer applies; was: ", tn, nm);
+        else if (f->void_kind == 2)
+            buf_fmt(b, "%s refused by %s, so the deadline no longer applies; was: ", tn, nm);
         else
             buf_fmt(b, "%s withdrawn by %s; was: ", tn, nm);
     }
@@ -104,20 +113,26 @@ static void add_why(buf *b, const view *v, const finding *f, tl_finding_state st
             b->ok = false;
         return;
     }
-    if (st == TL_FINDING_VOID)
-        st = state_of(&(view){v->e, f->voided, cps_upto(v, f->voided)}, f);
+    const view *dv = v;
+    view vv;
+    if (st == TL_FINDING_VOID) {
+        vv = (view){v->e, f->voided, cps_upto(v, f->voided)};
+        dv = &vv;
+        st = state_of(dv, f);
+    }
+    int64_t due = due_at(dv, f);
     switch (st) {
     case TL_FINDING_PENDING:
         buf_str(b, "awaiting ");
         buf_str(b, why);
         buf_str(b, " by ");
-        buf_time(b, f->due_ms);
+        buf_time(b, due);
         break;
     case TL_FINDING_MISSED:
         buf_str(b, "no ");
         buf_str(b, why);
         buf_str(b, " by ");
-        buf_time(b, f->due_ms);
+        buf_time(b, due);
         break;
     case TL_FINDING_MET:
     case TL_FINDING_LATE: {
@@ -137,13 +152,13 @@ static void add_why(buf *b, const view *v, const finding *f, tl_finding_state st
             buf_time(b, e->ents[f->reply].logged_ms);
         }
         buf_str(b, st == TL_FINDING_MET ? ", by " : ", after ");
-        buf_time(b, f->due_ms);
+        buf_time(b, due);
         if (st == TL_FINDING_LATE) {
             /* Say when it was missed: the first witnessed checkpoint past the deadline
              * without the answer. */
             size_t k = cps_upto(v, f->reply);
             for (size_t i = 0; i < k; i++) {
-                if (e->cps[i].max_s * 1000 > f->due_ms) {
+                if (e->cps[i].max_s * 1000 > due) {
                     buf_fmt(b, "; missed as of the witnessed checkpoint of size %llu until then",
                             (unsigned long long)e->cps[i].size);
                     break;
@@ -161,19 +176,22 @@ static void add_why(buf *b, const view *v, const finding *f, tl_finding_state st
 }
 
 /* The entries a finding rests on in the view, ascending, without duplicates, into out (room
- * for f->nent + 2). Returns their number. */
+ * for f->nent + 3). Returns their number. */
 static size_t view_entries(uint64_t *out, const view *v, const finding *f)
 {
-    uint64_t extra[2];
+    uint64_t extra[3];
     size_t nx = 0;
     extra[nx++] = f->trigger;
     if (f->kind == FK_DEADLINE && f->reply != NONE && f->reply < v->size && f->reply != f->trigger)
         extra[nx++] = f->reply;
-    if (nx == 2 && extra[1] < extra[0]) {
-        uint64_t t = extra[0];
-        extra[0] = extra[1];
-        extra[1] = t;
-    }
+    if (f->anchor != NONE && f->anchor < v->size)
+        extra[nx++] = f->anchor;
+    for (size_t i = 1; i < nx; i++) /* insertion sort of at most 3 */
+        for (size_t k = i; k > 0 && extra[k] < extra[k - 1]; k--) {
+            uint64_t t = extra[k];
+            extra[k] = extra[k - 1];
+            extra[k - 1] = t;
+        }
     size_t i = 0, j = 0, n = 0;
     while (i < nx || j < f->nent) {
         uint64_t x;
@@ -246,7 +264,7 @@ tl_err tl_engine_findings(const tl_engine *e, uint64_t size, tl_finding_fn fn, v
         for (size_t i = 0; i < f->nparties; i++)
             buf_fmt(&b, "%s\"%s\"", i ? "," : "", f->parties[i]);
         buf_fmt(&b, "],\"trigger\":%llu,\"entries\":[", (unsigned long long)f->trigger);
-        uint64_t *ents = malloc((f->nent + 2) * sizeof *ents);
+        uint64_t *ents = malloc((f->nent + 3) * sizeof *ents);
         if (!ents) {
             err = TL_ERR_NOMEM;
             break;
@@ -255,10 +273,11 @@ tl_err tl_engine_findings(const tl_engine *e, uint64_t size, tl_finding_fn fn, v
         for (size_t i = 0; i < ne; i++)
             buf_fmt(&b, "%s%llu", i ? "," : "", (unsigned long long)ents[i]);
         buf_str(&b, "]");
+        int64_t due = due_at(&v, f);
         buf_str(&b, ",\"due\":");
-        if (f->due_ms != NO_TIME) {
+        if (due != NO_TIME) {
             buf_str(&b, "\"");
-            buf_time(&b, f->due_ms);
+            buf_time(&b, due);
             buf_str(&b, "\"");
         } else {
             buf_str(&b, "null");
@@ -277,7 +296,7 @@ tl_err tl_engine_findings(const tl_engine *e, uint64_t size, tl_finding_fn fn, v
         tl_finding_state rs = st == TL_FINDING_VOID ? TL_FINDING_PENDING : st;
         if (f->kind == FK_DEADLINE && (rs == TL_FINDING_MISSED || rs == TL_FINDING_LATE)) {
             uint64_t from = f->range_from != NONE ? f->range_from : f->trigger;
-            uint64_t to = rules_first_after(e, from, f->due_ms);
+            uint64_t to = rules_first_after(e, from, due);
             if (to >= size)
                 to = size - 1;
             buf_fmt(&b, "[%llu,%llu]", (unsigned long long)from, (unsigned long long)to);
@@ -303,8 +322,8 @@ tl_err tl_engine_findings(const tl_engine *e, uint64_t size, tl_finding_fn fn, v
         tf.trigger = f->trigger;
         tf.nentries = ne;
         tf.entries = ents;
-        tf.has_due = f->due_ms != NO_TIME;
-        tf.due_ms = f->due_ms;
+        tf.has_due = due != NO_TIME;
+        tf.due_ms = due;
         tf.json = b.p;
         tf.json_len = b.len;
         if (fn(ctx, &tf) != 0)

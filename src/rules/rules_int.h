@@ -92,7 +92,7 @@ bool body_bool(const json_t *body, const char *path, bool *v);
 
 enum fkind { FK_STATIC, FK_DEADLINE };
 
-enum party_mode { PM_FIELD, PM_TO, PM_ANY, PM_ROLE, PM_SELF };
+enum party_mode { PM_FIELD, PM_TO, PM_ANY, PM_ROLE, PM_SELF, PM_REFS };
 
 typedef struct cond {
     char field[TL_RULE_WORD_MAX + 1];
@@ -112,9 +112,12 @@ typedef struct finding {
     int64_t due_ms;
     int64_t reply_ms; /* met-by time of the reply, or NO_TIME: the reply's logged with bounds */
     int64_t aux_ms;   /* advance-notice: the body time the deadline counts from */
+    uint64_t anchor;  /* reply-deadline "anchor receipt": the acknowledgement, or NONE */
+    int64_t anchor_due_ms; /* the deadline counted from that acknowledgement's receipt */
     uint8_t kind;
     uint8_t state;     /* FK_STATIC */
-    uint8_t void_kind; /* 0: withdrawn, 1: amended so that the rule no longer applies */
+    uint8_t void_kind; /* 0: withdrawn, 1: amended so that the rule no longer applies,
+                          2: refused (reply-deadline "accept-field") */
     uint8_t nparties;
     char parties[TL_FINDING_PARTIES_MAX][TL_PARTY_LEN + 1];
     uint32_t nent;

@@ -21,7 +21,9 @@
  *   m month-day MM-DD   p party spec (to | any | role:<role> | field)   w any words
  *   2 two fields   y a message type and a field   z a message type, optionally a field
  *   s severity word   k confidence mark
- *   r match (refs | activity) */
+ *   r match (refs | activity)   g aggregate (activity | per_state)
+ *   a anchor (logged | receipt [TYPE [FIELD]])   d month-day and an integer (MM-DD N)
+ *   u a message type and two fields   n a message type, a field, a word and a field */
 typedef struct keyspec {
     const char *key;
     char type;
@@ -29,9 +31,11 @@ typedef struct keyspec {
     bool multi; /* may be given more than once */
 } keyspec;
 
+#define KEYS_MAX 24 /* parameter keys of one kind */
+
 typedef struct kindspec {
     const char *kind;
-    keyspec keys[16];
+    keyspec keys[KEYS_MAX];
 } kindspec;
 
 #define CONF                                                                                       \
@@ -51,6 +55,12 @@ static const kindspec KINDS[] = {
       {"hours", 'i', true, false},
       {"met-by", 'f', false, false},
       {"schedule", 'y', false, false},
+      {"anchor", 'a', false, false},
+      {"from", 'f', false, false},
+      {"only-if", 'f', false, false},
+      {"unless", 'f', false, false},
+      {"when", 'w', false, true},
+      {"accept-field", 'f', false, false},
       SEV,
       CONF}},
     {"advance-notice",
@@ -76,6 +86,9 @@ static const kindspec KINDS[] = {
       {"only-if", 'f', false, false},
       {"unless", 'f', false, false},
       {"amended-by", 'z', false, true},
+      {"aggregate", 'g', false, false},
+      {"by-state", 'f', false, false},
+      {"by-day", 'd', false, false},
       SEV,
       CONF}},
     {"due-date",
@@ -91,7 +104,15 @@ static const kindspec KINDS[] = {
       {"grounds-field", 'f', true, false},
       {"grounds-value", 'w', true, false},
       {"per-year", 'i', true, false},
-      {"per-sender", 'i', true, false},
+      {"per-sender", 'i', false, false},
+      {"per-sender-divisor", 'i', false, false},
+      {"units-from", 'u', false, false},
+      {"per-units", 'i', false, false},
+      {"unit-field", 'f', false, false},
+      {"per-unit", 'i', false, false},
+      {"per-unit-sender", 'i', false, false},
+      {"beyond", 's', false, false},
+      {"notice", 'n', false, false},
       SEV,
       CONF}},
     {"count-limit",
@@ -101,6 +122,8 @@ static const kindspec KINDS[] = {
       {"max", 'i', true, false},
       {"years", 'i', false, false},
       {"field", 'f', true, false},
+      {"aggregate", 'g', false, false},
+      {"by-state", 'f', false, false},
       SEV,
       CONF}},
     {"concurrency",
@@ -109,6 +132,8 @@ static const kindspec KINDS[] = {
       {"max", 'i', true, false},
       {"start", 'f', true, false},
       {"end", 'f', true, false},
+      {"aggregate", 'g', false, false},
+      {"by-state", 'f', false, false},
       SEV,
       CONF}},
     {"calendar",
@@ -124,8 +149,9 @@ static const kindspec KINDS[] = {
      {{"on", 't', true, true},
       {"declared", 't', true, true},
       {"pair", '2', true, true},
-      {"tolerance-percent", 'i', true, false},
+      {"tolerance-percent", 'i', false, false},
       {"threshold", 'c', false, true},
+      {"unreported", 'w', false, false},
       CONF}},
     {"near-threshold",
      {{"on", 't', true, true},
@@ -157,12 +183,27 @@ static const kindspec KINDS[] = {
      {{"on", 't', true, true},
       {"from", 'f', true, false},
       {"to", 'f', true, false},
-      {"max-hours", 'i', true, false},
+      {"max-hours", 'i', false, false},
+      {"min-hours", 'i', false, false},
+      {"from-in", 't', false, false},
+      {"when", 'w', false, true},
       SEV,
       CONF}},
     {"limit",
      {{"on", 't', true, true}, {"any", 'c', true, true}, {"when", 'w', false, true}, SEV, CONF}},
     {"withdrawal", {{"on", 't', true, true}, {"when", 'w', false, true}, CONF}},
+    {"linked",
+     {{"on", 't', true, true},
+      {"any", 'c', true, true},
+      {"distance-km", 'i', true, false},
+      {"overlap-days", 'i', false, false},
+      {"start", 'f', true, false},
+      {"end", 'f', true, false},
+      {"area", 'f', true, false},
+      {"only-if", 'f', false, false},
+      {"unless", 'f', false, false},
+      SEV,
+      CONF}},
 };
 #define NKINDS (sizeof KINDS / sizeof KINDS[0])
 
@@ -363,7 +404,7 @@ static bool tok_is(const tok *t, const char *s)
 
 static const keyspec *find_key(const kindspec *k, const tok *t)
 {
-    for (size_t i = 0; i < 16 && k->keys[i].key; i++)
+    for (size_t i = 0; i < KEYS_MAX && k->keys[i].key; i++)
         if (tok_is(t, k->keys[i].key))
             return &k->keys[i];
     return NULL;
@@ -387,6 +428,11 @@ static int64_t int_cap(const char *key)
         {"tolerance-seconds", 3153600000LL},
         {"tolerance-percent", 1000},
         {"margin-percent", 100},
+        {"max-hours", 876000},
+        {"min-hours", 876000},
+        {"per-sender-divisor", 1000},
+        {"distance-km", 40000},
+        {"overlap-days", 36500},
     };
     for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++)
         if (!strcmp(caps[i].key, key))
@@ -400,16 +446,27 @@ static tl_err check_words(const pctx *p, unsigned lineno, const keyspec *ks, con
 {
     char q[80];
     size_t want = 1;
-    if (ks->type == 'c')
+    if (ks->type == 'c' || ks->type == 'u')
         want = 3;
-    else if (ks->type == '2' || ks->type == 'y')
+    else if (ks->type == '2' || ks->type == 'y' || ks->type == 'd')
         want = 2;
+    else if (ks->type == 'n')
+        want = 4;
+    if (ks->type == 'a' && (nw < 1 || nw > 3)) {
+        unsigned col = nw > 3 ? w[3].col : (nw ? w[nw - 1].col : 1);
+        return perr(p, lineno, col,
+                    "parameter \"%s\" takes logged, or receipt and an optional message type and "
+                    "field",
+                    ks->key);
+    }
     if (ks->type == 'z' && (nw < 1 || nw > 2)) {
         unsigned col = nw > 2 ? w[2].col : (nw ? w[nw - 1].col : 1);
         return perr(p, lineno, col, "parameter \"%s\" takes a message type and an optional field",
                     ks->key);
     }
-    if (ks->type == 'w' || ks->type == 'z') {
+    if (ks->type == 'a') {
+        /* checked above */
+    } else if (ks->type == 'w' || ks->type == 'z') {
         if (nw < 1 || nw > MAX_WORDS)
             return perr(p, lineno, w[0].col - 1, "parameter \"%s\" takes 1 to 8 words", ks->key);
     } else if (nw != want) {
@@ -483,6 +540,54 @@ static tl_err check_words(const pctx *p, unsigned lineno, const keyspec *ks, con
             return perr(p, lineno, w[2].col, "bad integer \"%s\"", s2);
         break;
     }
+    case 'g':
+        if (strcmp(s, "activity") && strcmp(s, "per_state"))
+            return perr(p, lineno, w[0].col, "bad aggregate \"%s\" (want activity or per_state)",
+                        s);
+        break;
+    case 'a': {
+        if (!strcmp(s, "logged")) {
+            if (nw > 1)
+                return perr(p, lineno, w[1].col, "anchor logged takes no further words");
+            break;
+        }
+        if (strcmp(s, "receipt"))
+            return perr(p, lineno, w[0].col, "bad anchor \"%s\" (want logged or receipt)", s);
+        for (size_t i = 1; i < nw; i++) {
+            char s2[TL_RULE_WORD_MAX + 1];
+            memcpy(s2, w[i].s, w[i].len);
+            s2[w[i].len] = 0;
+            if (i == 1 && !valid_id(s2))
+                return perr(p, lineno, w[i].col, "bad message type \"%s\"", s2);
+            if (i == 2 && !valid_field(s2))
+                return perr(p, lineno, w[i].col, "bad field name \"%s\"", s2);
+        }
+        break;
+    }
+    case 'd': {
+        if (!valid_mmdd(s))
+            return perr(p, lineno, w[0].col, "bad date \"%s\" (want MM-DD)", s);
+        char s2[TL_RULE_WORD_MAX + 1];
+        memcpy(s2, w[1].s, w[1].len);
+        s2[w[1].len] = 0;
+        if (!parse_int(s2, &v) || v > 100)
+            return perr(p, lineno, w[1].col, "bad number of years \"%s\" (0 to 100)", s2);
+        break;
+    }
+    case 'u':
+    case 'n':
+        if (!valid_id(s))
+            return perr(p, lineno, w[0].col, "bad message type \"%s\"", s);
+        for (size_t i = 1; i < nw; i++) {
+            if (ks->type == 'n' && i == 2)
+                continue; /* a value: any word */
+            char s2[TL_RULE_WORD_MAX + 1];
+            memcpy(s2, w[i].s, w[i].len);
+            s2[w[i].len] = 0;
+            if (!valid_field(s2))
+                return perr(p, lineno, w[i].col, "bad field name \"%s\"", s2);
+        }
+        break;
     case 'z':
         if (!valid_id(s))
             return perr(p, lineno, w[0].col, "bad message type \"%s\"", s);
@@ -595,7 +700,7 @@ static tl_err build_params_json(tl_rule *r)
 static tl_err finish_rule(const pctx *p, tl_rule *r, unsigned close_line, unsigned close_col)
 {
     const kindspec *k = r->kind;
-    for (size_t i = 0; i < 16 && k->keys[i].key; i++) {
+    for (size_t i = 0; i < KEYS_MAX && k->keys[i].key; i++) {
         size_t count = tl_rule_param_count(r, k->keys[i].key);
         if (k->keys[i].required && count == 0) {
             char what[160];
@@ -615,6 +720,48 @@ static tl_err finish_rule(const pctx *p, tl_rule *r, unsigned close_line, unsign
         tl_rule_param_count(r, "hours"))
         return perr(p, close_line, close_col,
                     "rule %s: threshold takes at most one of \"by\" and \"hours\"", r->id);
+    const char *anc = tl_rule_param(r, "anchor", 0, 0);
+    if (!strcmp(kind, "reply-deadline") && anc && !strcmp(anc, "receipt") &&
+        tl_rule_param_count(r, "from"))
+        return perr(p, close_line, close_col,
+                    "rule %s: reply-deadline takes at most one of \"from\" and \"anchor receipt\"",
+                    r->id);
+    if (!strcmp(kind, "threshold") && tl_rule_param_count(r, "by-day") &&
+        !tl_rule_param_count(r, "by"))
+        return perr(p, close_line, close_col, "rule %s: \"by-day\" needs \"by\"", r->id);
+    if (!strcmp(kind, "quota")) {
+        if (tl_rule_param_count(r, "per-sender") + tl_rule_param_count(r, "per-sender-divisor") !=
+            1)
+            return perr(p, close_line, close_col,
+                        "rule %s: quota takes exactly one of \"per-sender\" and "
+                        "\"per-sender-divisor\"",
+                        r->id);
+        if (tl_rule_param_int(r, "per-sender-divisor", 1) < 1 ||
+            tl_rule_param_int(r, "per-units", 1) < 1)
+            return perr(p, close_line, close_col,
+                        "rule %s: \"per-sender-divisor\" and \"per-units\" must be at least 1",
+                        r->id);
+        if (tl_rule_param_count(r, "per-units") != tl_rule_param_count(r, "units-from"))
+            return perr(p, close_line, close_col,
+                        "rule %s: \"per-units\" and \"units-from\" go together", r->id);
+        if ((tl_rule_param_count(r, "per-unit") || tl_rule_param_count(r, "per-unit-sender")) &&
+            !tl_rule_param_count(r, "unit-field"))
+            return perr(p, close_line, close_col,
+                        "rule %s: \"per-unit\" and \"per-unit-sender\" need \"unit-field\"",
+                        r->id);
+    }
+    const char *unrep = tl_rule_param(r, "unreported", 0, 0);
+    if (unrep && (strcmp(unrep, "below") || tl_rule_param(r, "unreported", 0, 1)))
+        return perr(p, close_line, close_col, "rule %s: \"unreported\" takes the word below",
+                    r->id);
+    if (!strcmp(kind, "field-span") &&
+        tl_rule_param_count(r, "max-hours") + tl_rule_param_count(r, "min-hours") != 1)
+        return perr(p, close_line, close_col,
+                    "rule %s: field-span takes exactly one of \"max-hours\" and \"min-hours\"",
+                    r->id);
+    if (!strcmp(kind, "linked") && tl_rule_param_int(r, "overlap-days", 1) < 1)
+        return perr(p, close_line, close_col, "rule %s: \"overlap-days\" must be at least 1",
+                    r->id);
     if (!strcmp(kind, "count-limit") && tl_rule_param_int(r, "years", 1) < 1)
         return perr(p, close_line, close_col, "rule %s: \"years\" must be at least 1", r->id);
     const char *conf = tl_rule_param(r, "confidence", 0, 0);

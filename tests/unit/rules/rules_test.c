@@ -1549,6 +1549,459 @@ static void test_usage_errors(void **state)
     h_free(&h);
 }
 
+/* ---------------------------------------------------------------------------------------
+ * aggregate activity | per_state; the receipt anchor; from, accept-field, party referenced;
+ * quota from units and caps; by-day; field-span from-in and min-hours; linked; unreported
+ */
+
+static void test_aggregate(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, "treatylog/rules/v1\n"
+               "rule act threshold {\n on vd11.ch5.notification\n any troops_peak >= 13000\n"
+               " require vd11.ch6.observation-invitation\n aggregate activity\n confidence V\n}\n"
+               "rule ps threshold {\n on vd11.ch5.notification\n any troops_peak >= 13000\n"
+               " require vd11.ch6.observation-invitation\n aggregate per_state\n confidence V\n}\n"
+               "rule cla count-limit {\n on vd11.ch5.notification\n any troops_peak > 13000\n"
+               " max 1\n field start\n aggregate activity\n confidence V\n}\n"
+               "rule clp count-limit {\n on vd11.ch5.notification\n any troops_peak > 13000\n"
+               " max 1\n field start\n aggregate per_state\n confidence V\n}\n");
+    const char *bs[] = {
+        ",\"by_state\":{\"XB\":{\"troops_peak\":6000},\"XA\":{\"troops_peak\":8000}}",
+        ",\"by_state\":{\"XA\":{\"troops_peak\":13000},\"XB\":{\"troops_peak\":1000}}",
+        ",\"by_state\":{\"XA\":{\"troops_peak\":12999},\"XB\":{\"troops_peak\":12999}}",
+        NULL,
+    };
+    for (int i = 0; i < 4; i++) {
+        char act[8];
+        snprintf(act, sizeof act, "G%d", i);
+        char *b = notif_body(act, "2025-05-01", "2025-05-02", i == 2 ? 25998 : 14000 - (i == 3),
+                             1, false, bs[i]);
+        h_add(&h, "2025-03-01T00:00:00Z", "vd11.ch5.notification", "XA", (uint64_t)i + 1,
+              "[\"*\"]", NOREFS, b);
+        free(b);
+    }
+    /* The whole activity crosses in 0, 1, 2; 3 states 13999 without by_state. */
+    expect(&h, 4, "act/0", "pending", "troops_peak 14000 >= 13000)");
+    expect(&h, 4, "act/2", "pending", "troops_peak 25998 >= 13000)");
+    /* Per participant: 0 (8000 and 6000) and 2 (12999 each: the threshold minus one) do not;
+     * 1 does for XA at exactly 13000; 3 has no by_state: the sender's whole count. */
+    expect_none(&h, 4, "ps/0");
+    expect(&h, 4, "ps/1", "pending", "troops_peak 13000 >= 13000 for XA)");
+    expect_none(&h, 4, "ps/2");
+    expect(&h, 4, "ps/3", "pending", "troops_peak 13999 >= 13000)");
+    /* count-limit: activity 0 counts 14000 once for XA: 1, 2 and 3 are XA's 2nd to 4th. Per
+     * state, 0 and 2 count for nobody, 1 is XA's first (13000 is not > 13000: none), and 3
+     * (no by_state, 13999) XA's first. */
+    expect(&h, 4, "cla/1", "breach", "XA: 2 activities");
+    char *t = h_text(&h, 4);
+    assert_null(strstr(t, "\"rule\":\"clp\""));
+    free(t);
+    /* A joint activity of XB over the cap for XA and XB each: per state one finding each
+     * (sub-numbers in code order), XA's its 2nd, XB's its 1st. */
+    char *b = notif_body("G9", "2025-06-01", "2025-06-02", 30000, 1, false,
+                         ",\"by_state\":{\"XB\":{\"troops_peak\":15000},"
+                         "\"XA\":{\"troops_peak\":15000}}");
+    h_add(&h, "2025-03-02T00:00:00Z", "vd11.ch5.notification", "XB", 1, "[\"*\"]", NOREFS, b);
+    free(b);
+    expect(&h, 5, "clp/4/1", "breach", "XA: 2 activities");
+    expect(&h, 5, "clp/4/1", "breach", "(its part of XB, aggregate per_state)");
+    expect(&h, 5, "clp/4/1", "breach", "\"parties\":[\"XA\"],\"trigger\":4,\"entries\":[3,4]");
+    expect_none(&h, 5, "clp/4/2"); /* XB's first */
+    expect_none(&h, 5, "cla/4");   /* XB's first as the lead State */
+    h_free(&h);
+}
+
+static const char *ACK(const char *received)
+{
+    static char b[128];
+    snprintf(b, sizeof b, "{\"received\":\"%s\"}", received);
+    return b;
+}
+
+static void test_anchor_receipt(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, "treatylog/rules/v1\nrule rc reply-deadline {\n on vd11.ch3.explanation-request\n"
+               " reply vd11.ch3.explanation-reply\n party concerning\n hours 48\n"
+               " anchor receipt\n confidence V\n}\n");
+    const char *rep = "{\"answers\":{},\"statement\":\"\"}";
+    /* 0: request; 1: RU's acknowledgement, received 6 h later: due 13 Feb 18:00; 2: the
+     * reply exactly then: met. */
+    h_add(&h, "2022-02-11T12:00:00Z", "vd11.ch3.explanation-request", "UA", 1, "[\"*\"]", NOREFS,
+          REQ_BODY);
+    h_add(&h, "2022-02-11T19:00:00Z", "generic.acknowledgement", "RU", 1, "[\"UA\"]", REFS(0),
+          ACK("2022-02-11T18:00:00Z"));
+    expect(&h, 1, "rc/0", "pending", "\"due\":\"2022-02-13T12:00:00Z\""); /* before the ack */
+    expect(&h, 2, "rc/0", "pending", "\"entries\":[0,1],\"due\":\"2022-02-13T18:00:00Z\"");
+    h_add(&h, "2022-02-13T18:00:00Z", "vd11.ch3.explanation-reply", "RU", 2, "[\"*\"]", REFS(0),
+          rep);
+    expect(&h, 3, "rc/0", "met", "\"entries\":[0,1,2]");
+    char *early = h_text(&h, 3); /* the view of size 3 must not change as the log grows */
+    /* 3: request; 4: acknowledgement; 5: the reply one second after receipt + 48 h: late. */
+    h_add(&h, "2022-02-14T12:00:00Z", "vd11.ch3.explanation-request", "UA", 2, "[\"*\"]", NOREFS,
+          REQ_BODY);
+    h_add(&h, "2022-02-14T18:30:00Z", "generic.acknowledgement", "RU", 3, "[\"UA\"]", REFS(3),
+          ACK("2022-02-14T18:00:00Z"));
+    h_add(&h, "2022-02-16T18:00:01Z", "vd11.ch3.explanation-reply", "RU", 4, "[\"*\"]", REFS(3),
+          rep);
+    expect(&h, 6, "rc/3", "late", "after 2022-02-16T18:00:00Z");
+    expect(&h, 6, "rc/3", "late", "\"range\":[3,5]");
+    /* 6: request without acknowledgement (7: one from BY, not the State concerned, and 8: one
+     * from RU logged after the deadline from logged do not move it): from logged. */
+    h_add(&h, "2022-02-17T12:00:00Z", "vd11.ch3.explanation-request", "UA", 3, "[\"*\"]", NOREFS,
+          REQ_BODY);
+    h_add(&h, "2022-02-17T13:00:00Z", "generic.acknowledgement", "BY", 1, "[\"UA\"]", REFS(6),
+          ACK("2022-02-17T13:00:00Z"));
+    h_add(&h, "2022-02-19T12:00:01Z", "generic.acknowledgement", "RU", 5, "[\"UA\"]", REFS(6),
+          ACK("2022-02-19T12:00:00Z"));
+    h_wit(&h, 9, "2022-02-19T12:00:02Z");
+    expect(&h, 9, "rc/6", "missed", "\"entries\":[6],\"due\":\"2022-02-19T12:00:00Z\"");
+    /* A received time outside [trigger logged, ack logged] is clamped to it. */
+    h_add(&h, "2022-02-20T12:00:00Z", "vd11.ch3.explanation-request", "UA", 4, "[\"*\"]", NOREFS,
+          REQ_BODY);
+    h_add(&h, "2022-02-20T13:00:00Z", "generic.acknowledgement", "RU", 6, "[\"UA\"]", REFS(9),
+          ACK("2022-02-25T00:00:00Z"));
+    expect(&h, 11, "rc/9", "pending", "\"due\":\"2022-02-22T13:00:00Z\"");
+    char *late = h_text(&h, 3);
+    assert_string_equal(early, late);
+    free(early);
+    free(late);
+    h_free(&h);
+}
+
+static const char *INSP_YES(const char *entry)
+{
+    static char b[256];
+    snprintf(b, sizeof b,
+             "{\"accept\":true,\"grounds\":null,\"entry_point\":\"e\",\"entry_time\":\"%s\"}",
+             entry);
+    return b;
+}
+
+static const char *INSP_NO = "{\"accept\":false,\"grounds\":\"quota\",\"entry_point\":null,"
+                             "\"entry_time\":null}";
+
+static void test_entry_and_report_due(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, "treatylog/rules/v1\n"
+               "rule entry reply-deadline {\n on vd11.ch9.inspection-request\n"
+               " reply vd11.ch9.inspection-reply\n party to\n hours 36\n met-by entry_time\n"
+               " accept-field accept\n confidence V\n}\n"
+               "rule rep reply-deadline {\n on vd11.ch9.inspection-reply\n only-if accept\n"
+               " reply vd11.ch9.inspection-report\n party referenced\n from entry_time\n"
+               " hours 384\n confidence P\n}\n");
+    char req[1024];
+    snprintf(req, sizeof req, SPAN_REQ, 4);
+    const char *report = "{\"arrived_area\":\"2025-06-03T16:00:00Z\",\"ended\":"
+                         "\"2025-06-05T16:00:00Z\",\"observed\":{\"troops\":2500},"
+                         "\"activities_seen\":[],\"remarks_on_cooperation\":\"\","
+                         "\"force_majeure\":false}";
+    /* 0/2: entry exactly 36 h after the request: met; its report 16 days after the entry
+     * time, exactly at the deadline (4: met). 1/3: entry one second later: late; its report
+     * from the wrong State (5) does not count, the one a second late (6) is late. */
+    h_add(&h, "2025-06-01T00:00:00Z", "vd11.ch9.inspection-request", "XA", 1, "[\"XB\"]", NOREFS,
+          req);
+    h_add(&h, "2025-06-01T00:00:00Z", "vd11.ch9.inspection-request", "XA", 2, "[\"XB\"]", NOREFS,
+          req);
+    h_add(&h, "2025-06-01T10:00:00Z", "vd11.ch9.inspection-reply", "XB", 1, "[\"XA\"]", REFS(0),
+          INSP_YES("2025-06-02T12:00:00Z"));
+    h_add(&h, "2025-06-01T10:00:00Z", "vd11.ch9.inspection-reply", "XB", 2, "[\"XA\"]", REFS(1),
+          INSP_YES("2025-06-02T12:00:01Z"));
+    h_add(&h, "2025-06-18T12:00:00Z", "vd11.ch9.inspection-report", "XA", 3, "[\"*\"]",
+          REFS(0, 2), report);
+    h_add(&h, "2025-06-18T12:00:00Z", "vd11.ch9.inspection-report", "XB", 3, "[\"*\"]",
+          REFS(1, 3), report);
+    h_add(&h, "2025-06-18T12:00:02Z", "vd11.ch9.inspection-report", "XA", 4, "[\"*\"]",
+          REFS(1, 3), report);
+    expect(&h, 7, "entry/0/1", "met", "entry_time 2025-06-02T12:00:00Z, by 2025-06-02T12:00:00Z");
+    expect(&h, 7, "entry/1/1", "late", "\"due\":\"2025-06-02T12:00:00Z\"");
+    expect(&h, 7, "rep/2", "met", "\"parties\":[\"XA\"],\"trigger\":2,\"entries\":[2,4]");
+    expect(&h, 7, "rep/2", "met", "\"due\":\"2025-06-18T12:00:00Z\"");
+    expect(&h, 7, "rep/3", "late", "\"due\":\"2025-06-18T12:00:01Z\"");
+    /* 7/8: a refusal voids the entry deadline, and gives no report deadline. */
+    h_add(&h, "2025-07-01T00:00:00Z", "vd11.ch9.inspection-request", "XC", 1, "[\"XB\"]", NOREFS,
+          req);
+    expect(&h, 8, "entry/7/1", "pending", NULL);
+    h_add(&h, "2025-07-01T01:00:00Z", "vd11.ch9.inspection-reply", "XB", 3, "[\"XC\"]", REFS(7),
+          INSP_NO);
+    h_wit(&h, 9, "2025-08-01T00:00:00Z");
+    expect(&h, 9, "entry/7/1", "void", "refused by XB/3, so the deadline no longer applies");
+    expect_none(&h, 9, "rep/8");
+    h_free(&h);
+}
+
+static const char *EVAL_RULE =
+    " on vd11.ch9.evaluation-request\n reply vd11.ch9.evaluation-reply\n accept-field accept\n"
+    " grounds-field grounds\n grounds-value quota\n"
+    " units-from vd11.ch1.annual-exchange units valid_from\n per-units 2\n per-year 15\n"
+    " per-sender-divisor 5\n unit-field unit\n per-unit 2\n per-unit-sender 1\n";
+
+/* Entries of the quota test: one minute apart from 1 Jun 2025. */
+static int64_t QT(const H *h)
+{
+    return T("2025-06-01T00:00:00Z") * 1000 + (int64_t)h->n * 60000;
+}
+
+/* An evaluation request from `who` to XA for unit u (referencing the AEMI, entry 0), answered
+ * yes or "quota" by XA; returns the reply's index. */
+static uint64_t eval_pair(H *h, uint64_t *sa, const char *who, uint64_t ser, const char *u,
+                          bool yes)
+{
+    char rq[128];
+    snprintf(rq, sizeof rq, "{\"unit\":\"%s\",\"date\":\"2025-07-08\",\"team\":3}", u);
+    int r = (int)h_add_ms(h, QT(h), "vd11.ch9.evaluation-request", who, ser, "[\"XA\"]", REFS(0),
+                          rq);
+    return h_add_ms(h, QT(h), "vd11.ch9.evaluation-reply", "XA", (*sa)++, "[\"*\"]", REFS(r),
+                    yes ? "{\"accept\":true,\"grounds\":null,\"visit_start\":"
+                          "\"2025-07-08T08:00:00Z\"}"
+                        : "{\"accept\":false,\"grounds\":\"quota\",\"visit_start\":null}");
+}
+
+static void test_evaluation_quota(void **state)
+{
+    (void)state;
+    H h;
+    char rules[2048];
+    snprintf(rules, sizeof rules,
+             "treatylog/rules/v1\nrule eq quota {\n%s beyond breach\n confidence V\n}\n"
+             "rule qf quota {\n%s notice vd11.ch9.quota-filled quota evaluation year\n"
+             " severity advisory\n confidence V\n}\n",
+             EVAL_RULE, EVAL_RULE);
+    h_init(&h, rules);
+    /* XA reports 5 units for 2025: quota ceil(5 / 2) = 3, a fifth of it under 1: 1 per State. */
+    char aemi[4096] = "{\"valid_from\":\"2025-01-01\",\"nil\":false,\"units\":[";
+    for (int i = 0; i < 5; i++) {
+        size_t l = strlen(aemi);
+        snprintf(aemi + l, sizeof aemi - l,
+                 "%s{\"unit\":\"U%d\",\"designation\":\"d\",\"level\":\"brigade\","
+                 "\"subordination\":\"s\",\"location\":[\"58.0\",\"26.0\"],\"personnel\":100,"
+                 "\"holdings\":{}}",
+                 i ? "," : "", i);
+    }
+    strcat(aemi, "],\"deployment_plans\":[],\"part\":1,\"parts\":1}");
+    h_add(&h, "2024-12-10T00:00:00Z", "vd11.ch1.annual-exchange", "XA", 1, "[\"*\"]", NOREFS,
+          aemi);
+    uint64_t sa = 2; /* XA's next serial */
+    char id[32];
+    uint64_t r = eval_pair(&h, &sa, "XB", 1, "U1", false); /* nothing accepted yet: breach */
+    snprintf(id, sizeof id, "eq/%llu", (unsigned long long)r);
+    expect(&h, h.n, id, "breach", "accepted 0 of 3 in 2025 and 0 of 1 from XB");
+    expect(&h, h.n, id, "breach", "1 per 2 of the 5 units XA reported for 2025, at most 15");
+    expect(&h, h.n, id, "breach", "\"entries\":[0,1,2]");
+    eval_pair(&h, &sa, "XB", 2, "U1", true);           /* 1 of 3 */
+    eval_pair(&h, &sa, "XC", 1, "U1", true);           /* 2 of 3; U1 twice */
+    r = eval_pair(&h, &sa, "XD", 1, "U1", false);      /* U1 at its cap of 2: a refusal is fine */
+    snprintf(id, sizeof id, "eq/%llu", (unsigned long long)r);
+    expect_none(&h, h.n, id);
+    r = eval_pair(&h, &sa, "XB", 3, "U2", false);      /* XB at its 1: fine */
+    snprintf(id, sizeof id, "eq/%llu", (unsigned long long)r);
+    expect_none(&h, h.n, id);
+    r = eval_pair(&h, &sa, "XD", 2, "U2", true);       /* 3 of 3: at the quota, no finding */
+    snprintf(id, sizeof id, "eq/%llu", (unsigned long long)r);
+    expect_none(&h, h.n, id);
+    r = eval_pair(&h, &sa, "XE", 1, "U3", false);      /* the quota is used: fine, but no quota-filled notice */
+    snprintf(id, sizeof id, "eq/%llu", (unsigned long long)r);
+    expect_none(&h, h.n, id);
+    snprintf(id, sizeof id, "qf/%llu", (unsigned long long)r);
+    expect(&h, h.n, id, "advisory", "without an earlier vd11.ch9.quota-filled with quota evaluation");
+    r = eval_pair(&h, &sa, "XF", 1, "U3", true); /* a fourth accepted: beyond the quota */
+    snprintf(id, sizeof id, "eq/%llu", (unsigned long long)r);
+    expect(&h, h.n, id, "breach", "beyond its quota (already 3 of 3 in 2025)");
+    expect(&h, h.n, id, "breach", "\"parties\":[\"XF\"]");
+    /* After XA's quota-filled notice, a refusal gets no advisory. */
+    h_add_ms(&h, QT(&h), "vd11.ch9.quota-filled", "XA", sa++, "[\"*\"]", REFS((int)r),
+             "{\"quota\":\"evaluation\",\"year\":2025}");
+    r = eval_pair(&h, &sa, "XG", 1, "U4", false);
+    snprintf(id, sizeof id, "qf/%llu", (unsigned long long)r);
+    expect_none(&h, h.n, id);
+    /* A receiving State with no AEMI: its quota is unknown, nothing judged. */
+    int q = (int)h_add_ms(&h, QT(&h), "vd11.ch9.evaluation-request", "XA", sa++, "[\"XZ\"]",
+                          REFS(0), "{\"unit\":\"Z1\",\"date\":\"2025-07-08\",\"team\":3}");
+    uint64_t z = h_add_ms(&h, QT(&h), "vd11.ch9.evaluation-reply", "XZ", 1, "[\"*\"]", REFS(q),
+                          "{\"accept\":false,\"grounds\":\"quota\",\"visit_start\":null}");
+    snprintf(id, sizeof id, "eq/%llu", (unsigned long long)z);
+    expect_none(&h, h.n, id);
+    h_free(&h);
+}
+
+static void test_by_day(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, "treatylog/rules/v1\nrule big threshold {\n on vd11.ch5.notification\n"
+               " any troops_peak > 40000\n require vd11.ch8.large-activity-notice\n"
+               " match activity\n by start\n by-day 11-15 2\n severity breach\n"
+               " confidence V\n}\n");
+#define LN                                                                                         \
+    "{\"activity\":\"%s\",\"year\":2027,\"troops_peak\":50000,\"battle_tanks\":100,"              \
+    "\"start\":\"2027-09-01\",\"end\":\"2027-09-20\",\"area\":{\"text\":\"a\"}}"
+    char b1[512], b2[512];
+    snprintf(b1, sizeof b1, LN, "L1");
+    snprintf(b2, sizeof b2, LN, "L2");
+#undef LN
+    /* Announced on 15 Nov 2025 at 23:59:59 (in time) and on 16 Nov at 00:00:00 (late). */
+    h_add(&h, "2025-11-15T23:59:59Z", "vd11.ch8.large-activity-notice", "XA", 1, "[\"*\"]", NOREFS,
+          b1);
+    h_add(&h, "2025-11-16T00:00:00Z", "vd11.ch8.large-activity-notice", "XA", 2, "[\"*\"]", NOREFS,
+          b2);
+    char *n1 = notif_body("L1", "2027-09-01", "2027-09-20", 50000, 1, false, NULL);
+    char *n2 = notif_body("L2", "2027-09-01", "2027-09-20", 50000, 1, false, NULL);
+    char *n3 = notif_body("L3", "2027-09-01", "2027-09-20", 40000, 1, false, NULL);
+    char *n4 = notif_body("L4", "2027-09-01", "2027-09-20", 40001, 1, false, NULL);
+    h_add(&h, "2027-07-01T00:00:00Z", "vd11.ch5.notification", "XA", 3, "[\"*\"]", NOREFS, n1);
+    h_add(&h, "2027-07-01T00:00:00Z", "vd11.ch5.notification", "XA", 4, "[\"*\"]", NOREFS, n2);
+    h_add(&h, "2027-07-01T00:00:00Z", "vd11.ch5.notification", "XA", 5, "[\"*\"]", NOREFS, n3);
+    h_add(&h, "2027-07-01T00:00:00Z", "vd11.ch5.notification", "XA", 6, "[\"*\"]", NOREFS, n4);
+    h_wit(&h, 6, "2027-07-01T00:00:01Z");
+    expect(&h, 6, "big/2", "met", "\"due\":\"2025-11-15T23:59:59.999Z\"");
+    expect(&h, 6, "big/3", "late", "\"severity\":\"breach\"");
+    expect_none(&h, 6, "big/4"); /* 40000 is not > 40000 */
+    expect(&h, 6, "big/5", "missed", "for activity L4");
+    free(n1);
+    free(n2);
+    free(n3);
+    free(n4);
+    h_free(&h);
+}
+
+static void test_open_skies_flight(void **state)
+{
+    (void)state;
+    H h;
+    h_init_file(&h, "rules/open-skies.rules");
+    const char *plan = "{\"route\":[[\"59.0\",\"24.0\"],[\"58.5\",\"26.0\"]],\"profile\":\"p\","
+                       "\"start_time\":\"2025-08-06T14:00:00Z\",\"sensors\":[\"s\"]}";
+    /* A report: flight end, outcome, optional extra members. */
+#define OSREP(end, outcome, extra)                                                                   \
+    "{\"flight_start\":\"2025-08-05T14:00:00Z\",\"flight_end\":" end ",\"route\":[],"             \
+    "\"profile\":\"\",\"weather\":\"\",\"sensor_periods\":[],\"data_amount\":\"\","                \
+    "\"inspection_result\":\"\",\"outcome\":\"" outcome "\",\"explanation\":\"\","                 \
+    "\"departure\":\"2025-08-09T09:00:00Z\"" extra "}"
+    /* ETA 4 Aug 10:00 for each notice: A (0), B (1), C (2); plans of A (3) and B (4). */
+    for (int i = 0; i < 3; i++)
+        h_add(&h, "2025-08-01T00:00:00Z", "os.flight-notice", "XB", (uint64_t)i + 1, "[\"*\"]",
+              NOREFS, FLIGHT);
+    h_add(&h, "2025-08-04T12:00:00Z", "os.mission-plan", "XB", 4, "[\"XA\"]", REFS(0), plan);
+    h_add(&h, "2025-08-04T12:00:00Z", "os.mission-plan", "XB", 5, "[\"XA\"]", REFS(1), plan);
+    /* 5: A completed exactly 96 h after the ETA: no window finding; within the report deadline
+     * (ETA + 288 h = 16 Aug 10:00). */
+    h_add(&h, "2025-08-10T00:00:00Z", "os.mission-report", "XB", 6, "[\"*\"]", REFS(0, 3),
+          OSREP("\"2025-08-08T10:00:00Z\"", "flown", ""));
+    /* Prohibited with the observers exactly 24 h late (6: advisory) or a second more (7: the
+     * ground holds); declined exactly 8 h after the plan (8: advisory) or a second more (9). */
+    h_add(&h, "2025-08-10T00:00:00Z", "os.mission-report", "XB", 7, "[\"*\"]", REFS(0, 3),
+          OSREP("null", "prohibited", ",\"arrival\":\"2025-08-05T10:00:00Z\""));
+    h_add(&h, "2025-08-10T00:00:00Z", "os.mission-report", "XB", 8, "[\"*\"]", REFS(0, 3),
+          OSREP("null", "prohibited", ",\"arrival\":\"2025-08-05T10:00:01Z\""));
+    h_add(&h, "2025-08-10T00:00:00Z", "os.mission-report", "XB", 9, "[\"*\"]", REFS(0, 3),
+          OSREP("null", "declined", ",\"declined_at\":\"2025-08-04T20:00:00Z\""));
+    h_add(&h, "2025-08-10T00:00:00Z", "os.mission-report", "XB", 10, "[\"*\"]", REFS(0, 3),
+          OSREP("null", "declined", ",\"declined_at\":\"2025-08-04T20:00:01Z\""));
+    /* 10: B one second over 96 h: advisory; its report a second after its deadline: late. */
+    h_add(&h, "2025-08-16T10:00:01Z", "os.mission-report", "XB", 11, "[\"*\"]", REFS(1, 4),
+          OSREP("\"2025-08-08T10:00:01Z\"", "flown", ""));
+    h_wit(&h, 11, "2025-08-16T10:00:01Z");
+    expect(&h, 11, "os.report-due/0", "met", "\"entries\":[0,5],\"due\":\"2025-08-16T10:00:00Z\"");
+    expect_none(&h, 11, "os.window-96h/5");
+    expect(&h, 11, "os.window-96h/10", "advisory", "more than 96 hours after eta_entry of XB/2");
+    expect(&h, 11, "os.window-96h/10", "advisory", "\"entries\":[1,10]");
+    expect(&h, 11, "os.report-due/1", "late", NULL);
+    expect(&h, 11, "os.late-arrival/6", "advisory", "not more than 24 hours after eta_entry");
+    expect_none(&h, 11, "os.late-arrival/7");
+    expect(&h, 11, "os.plan-agree-8h/8", "advisory", "not more than 8 hours after logged of XB/4");
+    expect_none(&h, 11, "os.plan-agree-8h/9");
+    /* C has no report by ETA + 288 h: missed once witnessed past. */
+    expect(&h, 11, "os.report-due/2", "missed", "no os.mission-report from XB referencing XB/3");
+#undef OSREP
+    h_free(&h);
+}
+
+static char *linked_body(const char *act, const char *start, const char *end, int troops,
+                         const char *lat, const char *lon)
+{
+    char *b = malloc(2048);
+    assert_non_null(b);
+    snprintf(b, 2048,
+             "{\"activity\":\"%s\",\"designation\":\"D\",\"purpose\":\"p\",\"participants\":["
+             "\"XA\"],\"command_level\":\"brigade\",\"kind\":\"land\",\"without_advance_notice\":"
+             "false,\"start\":\"%s\",\"end\":\"%s\",\"area\":{\"polygon\":[[\"%s\",\"%s\"],["
+             "\"%s\",\"%s\"],[\"%s\",\"%s\"]]},\"troops_peak\":%d,\"troops_total\":%d,"
+             "\"battle_tanks\":10,\"acv\":10,\"artillery\":10,\"in_calendar\":true}",
+             act, start, end, lat, lon, lat, lon, lat, lon, troops, troops);
+    return b;
+}
+
+static void test_linked(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, "treatylog/rules/v1\nrule ln linked {\n on vd11.ch5.notification\n"
+               " any troops_peak >= 13000\n distance-km 300\n overlap-days 1\n start start\n"
+               " end end\n area area\n confidence P\n}\n");
+    /* Points on the meridian 25 E: 1 degree of latitude is 111.2 km. */
+    char *b[6];
+    b[0] = linked_body("K0", "2025-05-01", "2025-05-10", 7000, "58.0", "25.0");
+    b[1] = linked_body("K1", "2025-05-10", "2025-05-20", 6000, "59.0", "25.0"); /* 1 day, 111 km */
+    b[2] = linked_body("K2", "2025-05-11", "2025-05-20", 6999, "58.0", "25.0"); /* no overlap with 0 */
+    b[3] = linked_body("K3", "2025-05-01", "2025-05-10", 6000, "61.0", "25.0"); /* 334 km from 0 */
+    b[4] = linked_body("K4", "2025-05-01", "2025-05-10", 13000, "58.0", "25.0"); /* over alone */
+    b[5] = linked_body("K5", "2025-05-05", "2025-05-06", 5999, "58.5", "25.0");
+    for (int i = 0; i < 6; i++) {
+        h_add(&h, "2025-03-01T00:00:00Z", "vd11.ch5.notification", "XA", (uint64_t)i + 1,
+              "[\"*\"]", NOREFS, b[i]);
+        free(b[i]);
+    }
+    /* 1 with 0: 13000 >= 13000 (the threshold exactly). */
+    expect(&h, 6, "ln/1", "advisory", "sum of troops_peak 13000 >= 13000");
+    expect(&h, 6, "ln/1", "advisory", "\"entries\":[0,1]");
+    /* 2 overlaps 1 only: 6999 + 6000 = 12999, the threshold minus one. */
+    expect_none(&h, 6, "ln/2");
+    /* 3 is 334 km from 0, 222 from 1 (no common day): nothing. 4 crosses alone. */
+    expect_none(&h, 6, "ln/3");
+    expect_none(&h, 6, "ln/4");
+    /* 5 overlaps 0 (and 3 at 278 km): 5999 + 7000 + 6000 = 18999. */
+    expect(&h, 6, "ln/5", "advisory", "\"entries\":[0,3,5]");
+    expect(&h, 6, "ln/5", "advisory", "sum of troops_peak 18999 >= 13000");
+    h_free(&h);
+}
+
+static void test_unreported_below(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, "treatylog/rules/v1\nrule air declared-vs-observed {\n"
+               " on vd11.ch6.observation-report\n declared vd11.ch5.notification\n"
+               " pair aircraft_sorties observed.aircraft_sorties\n"
+               " threshold aircraft_sorties >= 200\n unreported below\n confidence V\n}\n");
+    char *n0 = notif_body("S0", "2025-05-01", "2025-05-02", 5000, 1, false, NULL);
+    char *n1 = notif_body("S1", "2025-05-01", "2025-05-02", 5000, 1, false, NULL);
+    h_add(&h, "2025-03-01T00:00:00Z", "vd11.ch5.notification", "XA", 1, "[\"*\"]", NOREFS, n0);
+    h_add(&h, "2025-03-01T00:00:00Z", "vd11.ch5.notification", "XA", 2, "[\"*\"]", NOREFS, n1);
+#define AREP                                                                                       \
+    "{\"activity\":\"%s\",\"observed_from\":\"2025-05-01T08:00:00Z\",\"observed_to\":"             \
+    "\"2025-05-02T08:00:00Z\",\"observed\":{\"aircraft_sorties\":%d},\"access_given\":true}"
+    char r0[512], r1[512];
+    snprintf(r0, sizeof r0, AREP, "S0", 200);
+    snprintf(r1, sizeof r1, AREP, "S1", 199);
+#undef AREP
+    h_add(&h, "2025-05-03T00:00:00Z", "vd11.ch6.observation-report", "XB", 1, "[\"*\"]",
+          REFS(0, 1), r0);
+    h_add(&h, "2025-05-03T00:00:00Z", "vd11.ch6.observation-report", "XB", 2, "[\"*\"]",
+          REFS(0, 1), r1);
+    expect(&h, 4, "air/2", "breach",
+           "observed.aircraft_sorties 200 >= 200 (declared: not reported)");
+    expect(&h, 4, "air/2", "breach", "\"parties\":[\"XA\"]");
+    expect_none(&h, 4, "air/3");
+    free(n0);
+    free(n1);
+    h_free(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1582,6 +2035,14 @@ int main(void)
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_determinism_random),
         cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_aggregate),
+        cmocka_unit_test(test_anchor_receipt),
+        cmocka_unit_test(test_entry_and_report_due),
+        cmocka_unit_test(test_evaluation_quota),
+        cmocka_unit_test(test_by_day),
+        cmocka_unit_test(test_open_skies_flight),
+        cmocka_unit_test(test_linked),
+        cmocka_unit_test(test_unreported_below),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,5 +1,6 @@
 /* ruleset_test.c - the treatylog/rules/v1 parser (src/rules/ruleset.c): the shipped rulesets,
  * accessors, canonical params, and malformed rulesets with their line:column errors. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -83,7 +84,17 @@ static void test_shipped_vd11(void **state)
                           "vd11.ch9.inspection-quota",
                           "gen.serial-gap",
                           "gen.sent-skew",
-                          "gen.operator-time"};
+                          "gen.operator-time",
+                          /* issue #6: every rule of domain.md §3.2 */
+                          "vd11.ch2.planning-due",
+                          "vd11.ch5.air-component",
+                          "vd11.ch5.linked-activities",
+                          "vd11.ch8.large-announced",
+                          "vd11.ch9.inspection-entry-36h",
+                          "vd11.ch9.report-due",
+                          "vd11.ch9.report-due.evaluation",
+                          "vd11.ch9.evaluation-quota",
+                          "vd11.ch9.quota-filled"};
     for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)
         if (!tl_ruleset_find(rs, must[i]))
             fail_msg("vd11.rules lacks %s", must[i]);
@@ -91,6 +102,23 @@ static void test_shipped_vd11(void **state)
         const char *c = tl_rule_confidence(tl_ruleset_rule(rs, i));
         assert_true(!strcmp(c, "C") || !strcmp(c, "V") || !strcmp(c, "P") || !strcmp(c, "PC"));
     }
+    /* Multinational activities: every threshold and cap on notifications chooses explicitly
+     * (domain.md §3.3.3). */
+    for (size_t i = 0; i < tl_ruleset_count(rs); i++) {
+        const tl_rule *x = tl_ruleset_rule(rs, i);
+        const char *k = tl_rule_kind(x);
+        bool on_notif = false;
+        for (size_t o = 0; o < tl_rule_param_count(x, "on"); o++)
+            on_notif = on_notif || !strcmp(tl_rule_param(x, "on", o, 0), "vd11.ch5.notification");
+        if (on_notif && (!strcmp(k, "threshold") || !strcmp(k, "count-limit") ||
+                         !strcmp(k, "concurrency")) &&
+            tl_rule_param_count(x, "aggregate") != 1)
+            fail_msg("%s does not choose aggregate activity or per_state", tl_rule_id(x));
+    }
+    r = tl_ruleset_find(rs, "vd11.ch9.evaluation-quota");
+    assert_int_equal(tl_rule_param_int(r, "per-units", 0), 60);
+    assert_int_equal(tl_rule_param_int(r, "per-year", 0), 15);
+    assert_string_equal(tl_rule_param(r, "units-from", 0, 2), "valid_from");
     assert_null(tl_ruleset_rule(rs, tl_ruleset_count(rs)));
     tl_ruleset_free(rs);
     free(t);
@@ -110,6 +138,10 @@ static void test_shipped_open_skies(void **state)
     assert_int_equal(tl_rule_param_int(r, "hours-before", 0), 72);
     assert_non_null(tl_ruleset_find(rs, "os.ack-24h"));
     assert_non_null(tl_ruleset_find(rs, "os.notify-all"));
+    const char *more[] = {"os.window-96h", "os.plan-agree-8h", "os.late-arrival", "os.report-due"};
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
+        if (!tl_ruleset_find(rs, more[i]))
+            fail_msg("open-skies.rules lacks %s", more[i]);
     tl_ruleset_free(rs);
     free(t);
 }
@@ -177,6 +209,39 @@ static void test_errors(void **state)
          "x.rules:3:5: bad message type \"X.y\""},
         {"treatylog/rules/v1\nrule a reply-deadline {\n party role:\n",
          "x.rules:3:8: bad party \"role:\" (want to, any, role:<role> or a body field)"},
+        {"treatylog/rules/v1\nrule a threshold {\n aggregate states\n",
+         "x.rules:3:12: bad aggregate \"states\" (want activity or per_state)"},
+        {"treatylog/rules/v1\nrule a reply-deadline {\n anchor received\n",
+         "x.rules:3:9: bad anchor \"received\" (want logged or receipt)"},
+        {"treatylog/rules/v1\nrule a reply-deadline {\n anchor logged x\n",
+         "x.rules:3:16: anchor logged takes no further words"},
+        {"treatylog/rules/v1\nrule a reply-deadline {\n anchor receipt Ack\n",
+         "x.rules:3:17: bad message type \"Ack\""},
+        {"treatylog/rules/v1\nrule a reply-deadline {\n on a\n reply b\n party to\n hours 1\n"
+         " from start\n anchor receipt\n confidence P\n}\n",
+         "x.rules:10:1: rule a: reply-deadline takes at most one of \"from\" and \"anchor "
+         "receipt\""},
+        {"treatylog/rules/v1\nrule a threshold {\n by-day 11-15 101\n",
+         "x.rules:3:15: bad number of years \"101\" (0 to 100)"},
+        {"treatylog/rules/v1\nrule a threshold {\n by-day 11-31 2\n",
+         "x.rules:3:9: bad date \"11-31\" (want MM-DD)"},
+        {"treatylog/rules/v1\nrule a quota {\n on a\n reply b\n accept-field x\n"
+         " grounds-field g\n grounds-value quota\n per-year 3\n per-sender 1\n"
+         " per-sender-divisor 5\n confidence V\n}\n",
+         "x.rules:12:1: rule a: quota takes exactly one of \"per-sender\" and "
+         "\"per-sender-divisor\""},
+        {"treatylog/rules/v1\nrule a quota {\n units-from t units\n",
+         "x.rules:3:15: parameter \"units-from\" takes 3 words"},
+        {"treatylog/rules/v1\nrule a quota {\n notice t f v Year\n",
+         "x.rules:3:15: bad field name \"Year\""},
+        {"treatylog/rules/v1\nrule a linked {\n on a\n any x >= 1\n distance-km 300\n"
+         " overlap-days 0\n start s\n end e\n area a\n confidence P\n}\n",
+         "x.rules:11:1: rule a: \"overlap-days\" must be at least 1"},
+        {"treatylog/rules/v1\nrule a field-span {\n on a\n from f\n to t\n confidence P\n}\n",
+         "x.rules:7:1: rule a: field-span takes exactly one of \"max-hours\" and \"min-hours\""},
+        {"treatylog/rules/v1\nrule a declared-vs-observed {\n on a\n declared b\n pair x y\n"
+         " unreported above\n confidence P\n}\n",
+         "x.rules:8:1: rule a: \"unreported\" takes the word below"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         tl_ruleset *rs = (tl_ruleset *)1;
