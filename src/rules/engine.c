@@ -910,6 +910,18 @@ static tl_err k_reply(const addctx *a, size_t ri)
         f->due_ms = base + c->hours_ms;
         for (size_t j = from; j < to; j++)
             add_party(f, parties[j]);
+        if (c->pmode == PM_REFS) {
+            /* The parties come from the referenced entries: the finding rests on them. */
+            uint64_t ents[16];
+            size_t ne = 0;
+            for (size_t k = 0; k < n->nrefs && ne < 16; k++) {
+                uint64_t t;
+                if (leafmap_get(&e->leaves, n->refs[k], &t) && memcmp(e->ents[t].from, n->from, 2))
+                    ents[ne++] = t;
+            }
+            if (!set_entries(f, ents, ne))
+                return TL_ERR_NOMEM;
+        }
     }
     return TL_OK;
 }

@@ -176,17 +176,19 @@ static void add_why(buf *b, const view *v, const finding *f, tl_finding_state st
 }
 
 /* The entries a finding rests on in the view, ascending, without duplicates, into out (room
- * for f->nent + 3). Returns their number. */
+ * for f->nent + 4). Returns their number. */
 static size_t view_entries(uint64_t *out, const view *v, const finding *f)
 {
-    uint64_t extra[3];
+    uint64_t extra[4];
     size_t nx = 0;
     extra[nx++] = f->trigger;
     if (f->kind == FK_DEADLINE && f->reply != NONE && f->reply < v->size && f->reply != f->trigger)
         extra[nx++] = f->reply;
     if (f->anchor != NONE && f->anchor < v->size)
         extra[nx++] = f->anchor;
-    for (size_t i = 1; i < nx; i++) /* insertion sort of at most 3 */
+    if (f->voided != NONE && f->voided < v->size && f->void_kind == 2)
+        extra[nx++] = f->voided; /* the refusal */
+    for (size_t i = 1; i < nx; i++) /* insertion sort of at most 4 */
         for (size_t k = i; k > 0 && extra[k] < extra[k - 1]; k--) {
             uint64_t t = extra[k];
             extra[k] = extra[k - 1];
@@ -264,7 +266,7 @@ tl_err tl_engine_findings(const tl_engine *e, uint64_t size, tl_finding_fn fn, v
         for (size_t i = 0; i < f->nparties; i++)
             buf_fmt(&b, "%s\"%s\"", i ? "," : "", f->parties[i]);
         buf_fmt(&b, "],\"trigger\":%llu,\"entries\":[", (unsigned long long)f->trigger);
-        uint64_t *ents = malloc((f->nent + 3) * sizeof *ents);
+        uint64_t *ents = malloc((f->nent + 4) * sizeof *ents);
         if (!ents) {
             err = TL_ERR_NOMEM;
             break;

@@ -90,6 +90,11 @@ typedef struct H {
     uint8_t leaf[MAXE][32];
     tl_registry *reg;
     const char *sent; /* if set, the "sent" of the next notifications; else the logged second */
+    char *text[MAXE]; /* each notification's text and logged time, for rederive() */
+    int64_t logged_ms[MAXE];
+    uint64_t wsize[64];
+    int64_t wtime[64];
+    size_t nw;
 } H;
 
 static void h_init(H *h, const char *rules)
@@ -117,6 +122,8 @@ static void h_init_file(H *h, const char *rel)
 
 static void h_free(H *h)
 {
+    for (uint64_t i = 0; i < h->n; i++)
+        free(h->text[i]);
     tl_engine_free(h->e);
     tl_ruleset_free(h->rs);
     tl_registry_free(h->reg);
@@ -198,7 +205,9 @@ static uint64_t h_add_ms(H *h, int64_t logged_ms, const char *type, const char *
     if (tl_engine_add(h->e, i, (uint64_t)logged_ms, h->leaf[i], &nt, &d) != TL_OK)
         fail_msg("add: %s", d.msg);
     tl_notification_free(&nt);
-    free(text);
+    char *keep = realloc(text, (size_t)n + 1);
+    h->text[i] = keep ? keep : text;
+    h->logged_ms[i] = logged_ms;
     return i;
 }
 
@@ -213,6 +222,9 @@ static void h_wit(H *h, uint64_t size, const char *time)
     tl_diag d = {{0}};
     if (tl_engine_witnessed(h->e, size, T(time), &d) != TL_OK)
         fail_msg("witnessed: %s", d.msg);
+    assert_true(h->nw < 64);
+    h->wsize[h->nw] = size;
+    h->wtime[h->nw++] = T(time);
 }
 
 /* Findings as of size (malloc'd text). */
@@ -271,6 +283,60 @@ static void expect_none(H *h, uint64_t size, const char *id)
     if (l)
         fail_msg("unexpected finding as of %llu:\n%s", (unsigned long long)size, l);
     free(t);
+}
+
+/* What verify-evidence does: a fresh engine fed only the entries finding `id` (as of size)
+ * lists and its range (the others skipped), with the same witnessed checkpoints, must give the
+ * same finding line. */
+static void rederive(H *h, uint64_t size, const char *id)
+{
+    char *t = h_text(h, size);
+    const char *l = line_of(t, id);
+    if (!l)
+        fail_msg("no finding %s as of %llu", id, (unsigned long long)size);
+    char want[4096];
+    snprintf(want, sizeof want, "%s", l);
+    free(t);
+    bool use[MAXE] = {false};
+    const char *p = strstr(want, "\"entries\":[") + 11;
+    while (*p != ']') {
+        use[strtoull(p, (char **)&p, 10)] = true;
+        if (*p == ',')
+            p++;
+    }
+    const char *rg = strstr(want, "\"range\":[");
+    if (rg) {
+        char *q;
+        uint64_t from = strtoull(rg + 9, &q, 10), to = strtoull(q + 1, NULL, 10);
+        for (uint64_t i = from; i <= to; i++)
+            use[i] = true;
+    }
+    tl_engine *e = tl_engine_new(h->rs);
+    assert_non_null(e);
+    if (h->reg)
+        assert_int_equal(tl_engine_set_registry(e, h->reg), TL_OK);
+    tl_diag d = {{0}};
+    for (uint64_t i = 0; i < size; i++) {
+        if (!use[i]) {
+            assert_int_equal(tl_engine_skip(e, i, (uint64_t)h->logged_ms[i]), TL_OK);
+            continue;
+        }
+        tl_notification nt;
+        assert_int_equal(tl_notification_parse(&nt, S_, h->text[i], strlen(h->text[i]), &d), TL_OK);
+        assert_int_equal(tl_engine_add(e, i, (uint64_t)h->logged_ms[i], h->leaf[i], &nt, &d), TL_OK);
+        tl_notification_free(&nt);
+    }
+    for (size_t k = 0; k < h->nw; k++)
+        if (h->wsize[k] <= size)
+            assert_int_equal(tl_engine_witnessed(e, h->wsize[k], h->wtime[k], &d), TL_OK);
+    char *got;
+    size_t gl;
+    assert_int_equal(tl_engine_findings_text(e, size, &got, &gl), TL_OK);
+    const char *gl2 = line_of(got, id);
+    if (!gl2 || strcmp(gl2, want) != 0)
+        fail_msg("finding %s from its entries only:\n%s\nwant\n%s", id, gl2 ? gl2 : "(none)", want);
+    free(got);
+    tl_engine_free(e);
 }
 
 static const int NOREFS[] = {-1};
@@ -1610,6 +1676,8 @@ static void test_aggregate(void **state)
     expect(&h, 5, "clp/4/1", "breach", "\"parties\":[\"XA\"],\"trigger\":4,\"entries\":[3,4]");
     expect_none(&h, 5, "clp/4/2"); /* XB's first */
     expect_none(&h, 5, "cla/4");   /* XB's first as the lead State */
+    rederive(&h, 4, "ps/1");
+    rederive(&h, 5, "clp/4/1");
     h_free(&h);
 }
 
@@ -1665,6 +1733,10 @@ static void test_anchor_receipt(void **state)
     h_add(&h, "2022-02-20T13:00:00Z", "generic.acknowledgement", "RU", 6, "[\"UA\"]", REFS(9),
           ACK("2022-02-25T00:00:00Z"));
     expect(&h, 11, "rc/9", "pending", "\"due\":\"2022-02-22T13:00:00Z\"");
+    rederive(&h, 3, "rc/0");
+    rederive(&h, 6, "rc/3");
+    rederive(&h, 9, "rc/6");
+    rederive(&h, 11, "rc/9");
     char *late = h_text(&h, 3);
     assert_string_equal(early, late);
     free(early);
@@ -1720,7 +1792,7 @@ static void test_entry_and_report_due(void **state)
           REFS(1, 3), report);
     expect(&h, 7, "entry/0/1", "met", "entry_time 2025-06-02T12:00:00Z, by 2025-06-02T12:00:00Z");
     expect(&h, 7, "entry/1/1", "late", "\"due\":\"2025-06-02T12:00:00Z\"");
-    expect(&h, 7, "rep/2", "met", "\"parties\":[\"XA\"],\"trigger\":2,\"entries\":[2,4]");
+    expect(&h, 7, "rep/2", "met", "\"parties\":[\"XA\"],\"trigger\":2,\"entries\":[0,2,4]");
     expect(&h, 7, "rep/2", "met", "\"due\":\"2025-06-18T12:00:00Z\"");
     expect(&h, 7, "rep/3", "late", "\"due\":\"2025-06-18T12:00:01Z\"");
     /* 7/8: a refusal voids the entry deadline, and gives no report deadline. */
@@ -1732,6 +1804,11 @@ static void test_entry_and_report_due(void **state)
     h_wit(&h, 9, "2025-08-01T00:00:00Z");
     expect(&h, 9, "entry/7/1", "void", "refused by XB/3, so the deadline no longer applies");
     expect_none(&h, 9, "rep/8");
+    rederive(&h, 7, "entry/0/1");
+    rederive(&h, 7, "entry/1/1");
+    rederive(&h, 7, "rep/2");
+    rederive(&h, 7, "rep/3");
+    rederive(&h, 9, "entry/7/1");
     h_free(&h);
 }
 
@@ -1793,6 +1870,7 @@ static void test_evaluation_quota(void **state)
     expect(&h, h.n, id, "breach", "accepted 0 of 3 in 2025 and 0 of 1 from XB");
     expect(&h, h.n, id, "breach", "1 per 2 of the 5 units XA reported for 2025, at most 15");
     expect(&h, h.n, id, "breach", "\"entries\":[0,1,2]");
+    rederive(&h, h.n, id);
     eval_pair(&h, &sa, "XB", 2, "U1", true);           /* 1 of 3 */
     eval_pair(&h, &sa, "XC", 1, "U1", true);           /* 2 of 3; U1 twice */
     r = eval_pair(&h, &sa, "XD", 1, "U1", false);      /* U1 at its cap of 2: a refusal is fine */
@@ -1809,10 +1887,12 @@ static void test_evaluation_quota(void **state)
     expect_none(&h, h.n, id);
     snprintf(id, sizeof id, "qf/%llu", (unsigned long long)r);
     expect(&h, h.n, id, "advisory", "without an earlier vd11.ch9.quota-filled with quota evaluation");
+    rederive(&h, h.n, id);
     r = eval_pair(&h, &sa, "XF", 1, "U3", true); /* a fourth accepted: beyond the quota */
     snprintf(id, sizeof id, "eq/%llu", (unsigned long long)r);
     expect(&h, h.n, id, "breach", "beyond its quota (already 3 of 3 in 2025)");
     expect(&h, h.n, id, "breach", "\"parties\":[\"XF\"]");
+    rederive(&h, h.n, id);
     /* After XA's quota-filled notice, a refusal gets no advisory. */
     h_add_ms(&h, QT(&h), "vd11.ch9.quota-filled", "XA", sa++, "[\"*\"]", REFS((int)r),
              "{\"quota\":\"evaluation\",\"year\":2025}");
@@ -1862,6 +1942,9 @@ static void test_by_day(void **state)
     expect(&h, 6, "big/3", "late", "\"severity\":\"breach\"");
     expect_none(&h, 6, "big/4"); /* 40000 is not > 40000 */
     expect(&h, 6, "big/5", "missed", "for activity L4");
+    rederive(&h, 6, "big/2");
+    rederive(&h, 6, "big/3");
+    rederive(&h, 6, "big/5");
     free(n1);
     free(n2);
     free(n3);
@@ -1917,6 +2000,12 @@ static void test_open_skies_flight(void **state)
     expect_none(&h, 11, "os.plan-agree-8h/9");
     /* C has no report by ETA + 288 h: missed once witnessed past. */
     expect(&h, 11, "os.report-due/2", "missed", "no os.mission-report from XB referencing XB/3");
+    rederive(&h, 11, "os.report-due/0");
+    rederive(&h, 11, "os.report-due/1");
+    rederive(&h, 11, "os.report-due/2");
+    rederive(&h, 11, "os.window-96h/10");
+    rederive(&h, 11, "os.late-arrival/6");
+    rederive(&h, 11, "os.plan-agree-8h/8");
 #undef OSREP
     h_free(&h);
 }
@@ -1967,6 +2056,8 @@ static void test_linked(void **state)
     /* 5 overlaps 0 (and 3 at 278 km): 5999 + 7000 + 6000 = 18999. */
     expect(&h, 6, "ln/5", "advisory", "\"entries\":[0,3,5]");
     expect(&h, 6, "ln/5", "advisory", "sum of troops_peak 18999 >= 13000");
+    rederive(&h, 6, "ln/1");
+    rederive(&h, 6, "ln/5");
     h_free(&h);
 }
 
@@ -1997,6 +2088,7 @@ static void test_unreported_below(void **state)
            "observed.aircraft_sorties 200 >= 200 (declared: not reported)");
     expect(&h, 4, "air/2", "breach", "\"parties\":[\"XA\"]");
     expect_none(&h, 4, "air/3");
+    rederive(&h, 4, "air/2");
     free(n0);
     free(n1);
     h_free(&h);
