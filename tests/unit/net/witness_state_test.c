@@ -101,6 +101,15 @@ static int f_rename(const char *a, const char *b)
 }
 static const tl_sys faulty = {f_open, f_write, f_fsync, f_syncfs, f_rename, close, NULL};
 
+/* Disarms every fault (a failed test must not leave one armed for the next). */
+static int reset_faults(void **state)
+{
+    (void)state;
+    fail_write = fail_syncfs = fail_rename = fail_fsync = fail_tmp_write = fsync_skip = 0;
+    write_budget = -1;
+    return 0;
+}
+
 typedef struct fixture {
     char dir[256];
     tl_vkey wv;
@@ -883,14 +892,14 @@ static void test_evidence(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_layout_lock_key),
-        cmocka_unit_test(test_cas),
-        cmocka_unit_test(test_faults),
-        cmocka_unit_test(test_torn_tail),
-        cmocka_unit_test(test_group_commit_and_race),
-        cmocka_unit_test(test_compaction),
-        cmocka_unit_test(test_import),
-        cmocka_unit_test(test_evidence),
+        cmocka_unit_test_setup(test_layout_lock_key, reset_faults),
+        cmocka_unit_test_setup(test_cas, reset_faults),
+        cmocka_unit_test_setup(test_faults, reset_faults),
+        cmocka_unit_test_setup(test_torn_tail, reset_faults),
+        cmocka_unit_test_setup(test_group_commit_and_race, reset_faults),
+        cmocka_unit_test_setup(test_compaction, reset_faults),
+        cmocka_unit_test_setup(test_import, reset_faults),
+        cmocka_unit_test_setup(test_evidence, reset_faults),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
