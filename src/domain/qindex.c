@@ -82,9 +82,9 @@ static const char *const stmt_sql[S_NSTMT] = {
               "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
               "?17, ?18)",
     [S_REF] = "INSERT OR IGNORE INTO refs(ref, idx) VALUES(?1, ?2)",
-    [S_DAY] = "INSERT INTO days(day, n) VALUES(?1, 1) ON CONFLICT(day) DO UPDATE SET n = n + 1",
-    [S_PARTY] = "INSERT INTO parties(code, n) VALUES(?1, 1) "
-                "ON CONFLICT(code) DO UPDATE SET n = n + 1",
+    [S_DAY] = "INSERT INTO days(day, n) VALUES(?1, ?2) ON CONFLICT(day) DO UPDATE SET n = n + ?2",
+    [S_PARTY] = "INSERT INTO parties(code, n) VALUES(?1, ?2) "
+                "ON CONFLICT(code) DO UPDATE SET n = n + ?2",
     [S_COV] = "INSERT OR REPLACE INTO meta(k, v) VALUES('covered', ?1), ('mono', ?2), "
               "('last', ?3)",
     [S_META] = "SELECT k, v FROM meta",
@@ -531,7 +531,7 @@ static tl_err decode(tl_qindex *q, row *r, uint64_t idx, const uint8_t *e, size_
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
 {
     if (s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, i);
 }
@@ -541,9 +541,9 @@ static tl_err store_row(tl_qindex *q, const row *r, uint64_t idx, const uint8_t 
 {
     sqlite3_stmt *st = q->st[S_INS];
     sqlite3_bind_int64(st, 1, (sqlite3_int64)idx);
-    sqlite3_bind_blob(st, 2, r->leaf, TL_HASH_LEN, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 2, r->leaf, TL_HASH_LEN, SQLITE_STATIC);
     if (r->has_sub)
-        sqlite3_bind_blob(st, 3, r->subkey, TL_HASH_LEN, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(st, 3, r->subkey, TL_HASH_LEN, SQLITE_STATIC);
     if (r->has_logged)
         sqlite3_bind_int64(st, 4, r->logged);
     sqlite3_bind_int(st, 5, r->kind);
@@ -568,7 +568,7 @@ static tl_err store_row(tl_qindex *q, const row *r, uint64_t idx, const uint8_t 
         const uint8_t *p = memmem(e, len, "\n\n", 2);
         if (p)
             off = (size_t)(p - e) + 2;
-        sqlite3_bind_blob(st, 18, e + off, (int)(len - off), SQLITE_TRANSIENT);
+        sqlite3_bind_blob(st, 18, e + off, (int)(len - off), SQLITE_STATIC);
     }
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
@@ -578,28 +578,52 @@ static tl_err store_row(tl_qindex *q, const row *r, uint64_t idx, const uint8_t 
     if (r->kind == KIND_NOTIFICATION) {
         for (size_t i = 0; i < r->np->nrefs; i++) {
             sqlite3_stmt *rs = q->st[S_REF];
-            sqlite3_bind_blob(rs, 1, r->np->refs[i], TL_HASH_LEN, SQLITE_TRANSIENT);
+            sqlite3_bind_blob(rs, 1, r->np->refs[i], TL_HASH_LEN, SQLITE_STATIC);
             sqlite3_bind_int64(rs, 2, (sqlite3_int64)idx);
             rc = sqlite3_step(rs);
             sqlite3_reset(rs);
+            sqlite3_clear_bindings(rs);
             if (rc != SQLITE_DONE)
                 return db_fail(q, d, "insert ref");
         }
-        sqlite3_stmt *ps = q->st[S_PARTY];
-        sqlite3_bind_text(ps, 1, r->party, -1, SQLITE_TRANSIENT);
-        rc = sqlite3_step(ps);
-        sqlite3_reset(ps);
-        if (rc != SQLITE_DONE)
-            return db_fail(q, d, "count party");
     }
-    if (r->has_logged) {
-        sqlite3_stmt *ds = q->st[S_DAY];
-        int64_t day = r->logged / 86400000;
-        sqlite3_bind_int64(ds, 1, day);
-        rc = sqlite3_step(ds);
-        sqlite3_reset(ds);
+    return TL_OK;
+}
+
+/* The per-day and per-party counts of a batch, added to the days and parties tables once per
+ * distinct key at the end of the batch (the same sums as one upsert per row). */
+typedef struct tally {
+    char code[TL_PARTY_LEN + 1]; /* parties; "" for a day */
+    int64_t day;
+    int64_t n;
+} tally;
+
+static void tally_add(tally *t, size_t *nt, const char *code, int64_t day)
+{
+    for (size_t i = 0; i < *nt; i++)
+        if (t[i].day == day && strcmp(t[i].code, code) == 0) {
+            t[i].n++;
+            return;
+        }
+    snprintf(t[*nt].code, sizeof t[*nt].code, "%s", code);
+    t[*nt].day = day;
+    t[(*nt)++].n = 1;
+}
+
+static tl_err tally_store(tl_qindex *q, const tally *t, size_t nt, tl_diag *d)
+{
+    for (size_t i = 0; i < nt; i++) {
+        sqlite3_stmt *st = q->st[t[i].code[0] ? S_PARTY : S_DAY];
+        if (t[i].code[0])
+            sqlite3_bind_text(st, 1, t[i].code, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_int64(st, 1, t[i].day);
+        sqlite3_bind_int64(st, 2, t[i].n);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
         if (rc != SQLITE_DONE)
-            return db_fail(q, d, "count day");
+            return db_fail(q, d, t[i].code[0] ? "count party" : "count day");
     }
     return TL_OK;
 }
@@ -686,6 +710,10 @@ tl_err tl_qindex_put_known(tl_qindex *q, uint64_t first, const uint8_t *const *e
         track = false;
     if (!track)
         serials_drop(q);
+    size_t nt = 0;
+    tally *tl = malloc(2 * (n - skip) * sizeof *tl); /* a party and a day per row at most */
+    if (!tl && e == TL_OK)
+        e = tl_fail(d, TL_ERR_NOMEM, "query index: batch of %zu", n - skip);
     if (e == TL_OK)
         e = exec(q, "BEGIN", d);
     for (size_t i = skip; i < n && e == TL_OK; i++) {
@@ -699,6 +727,10 @@ tl_err tl_qindex_put_known(tl_qindex *q, uint64_t first, const uint8_t *const *e
             memcpy(ps[nps].party, r.np->from, sizeof ps[nps].party);
             ps[nps++].serial = r.serial;
         }
+        if (e == TL_OK && r.kind == KIND_NOTIFICATION)
+            tally_add(tl, &nt, r.party, 0);
+        if (e == TL_OK && r.has_logged)
+            tally_add(tl, &nt, "", r.logged / 86400000);
         if (e == TL_OK && r.has_logged) {
             if (r.logged < last)
                 mono = false;
@@ -707,6 +739,8 @@ tl_err tl_qindex_put_known(tl_qindex *q, uint64_t first, const uint8_t *const *e
         }
         row_free(&r);
     }
+    if (e == TL_OK)
+        e = tally_store(q, tl, nt, d);
     if (e == TL_OK) {
         sqlite3_stmt *st = q->st[S_COV];
         sqlite3_bind_int64(st, 1, (sqlite3_int64)(first + n));
@@ -739,6 +773,7 @@ tl_err tl_qindex_put_known(tl_qindex *q, uint64_t first, const uint8_t *const *e
     }
     pthread_mutex_unlock(&q->mu);
     free(ps);
+    free(tl);
     return e;
 }
 
