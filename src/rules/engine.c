@@ -1343,12 +1343,20 @@ static tl_err k_quota(const addctx *a, size_t ri)
         int64_t t;
         bool isdate;
         if (json_is_array(u) && body_time(n->body, c->units_year, &t, &isdate)) {
-            uint64_t k = qkey1(pn, year_of_ms(t)), sum = 0, head = NONE, pos;
+            /* The units of the year are summed over the parts (a multi-part AEMI); an entry
+             * with the number `part` of an earlier one replaces it (a resubmission). */
+            int64_t part = 1, year = year_of_ms(t);
+            (void)body_int(n->body, "part", &part);
+            char pk[64];
+            snprintf(pk, sizeof pk, "#%.2s|%lld|%lld", n->from, (long long)year, (long long)part);
+            uint64_t k = qkey1(pn, year), sum = 0, head = NONE, pos, old = 0;
             (void)u64map_get(&c->m5, k, &sum);
             (void)u64map_get(&c->m6, k, &head);
+            (void)strmap_get(&c->s1, pk, strlen(pk), &old);
             node nd = {a->index, head, -1, 0};
-            if (!u64map_put(&c->m5, k, sum + json_array_size(u)) || !push_node(c, nd, &pos) ||
-                !u64map_put(&c->m6, k, pos))
+            if (!u64map_put(&c->m5, k, sum - old + json_array_size(u)) ||
+                !strmap_put(&c->s1, pk, strlen(pk), json_array_size(u)) ||
+                !push_node(c, nd, &pos) || !u64map_put(&c->m6, k, pos))
                 return TL_ERR_NOMEM;
         }
     }

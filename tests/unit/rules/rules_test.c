@@ -1861,15 +1861,18 @@ static void test_evaluation_quota(void **state)
                  i ? "," : "", i);
     }
     strcat(aemi, "],\"deployment_plans\":[],\"part\":1,\"parts\":1}");
+    /* Sent twice (a resubmission of part 1): counted once. */
     h_add(&h, "2024-12-10T00:00:00Z", "vd11.ch1.annual-exchange", "XA", 1, "[\"*\"]", NOREFS,
           aemi);
-    uint64_t sa = 2; /* XA's next serial */
+    h_add(&h, "2024-12-11T00:00:00Z", "vd11.ch1.annual-exchange", "XA", 2, "[\"*\"]", NOREFS,
+          aemi);
+    uint64_t sa = 3; /* XA's next serial */
     char id[32];
     uint64_t r = eval_pair(&h, &sa, "XB", 1, "U1", false); /* nothing accepted yet: breach */
     snprintf(id, sizeof id, "eq/%llu", (unsigned long long)r);
     expect(&h, h.n, id, "breach", "accepted 0 of 3 in 2025 and 0 of 1 from XB");
     expect(&h, h.n, id, "breach", "1 per 2 of the 5 units XA reported for 2025, at most 15");
-    expect(&h, h.n, id, "breach", "\"entries\":[0,1,2]");
+    expect(&h, h.n, id, "breach", "\"entries\":[0,1,2,3]");
     rederive(&h, h.n, id);
     eval_pair(&h, &sa, "XB", 2, "U1", true);           /* 1 of 3 */
     eval_pair(&h, &sa, "XC", 1, "U1", true);           /* 2 of 3; U1 twice */
