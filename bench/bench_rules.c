@@ -14,6 +14,12 @@
  *   bench rules-engine  n=.. seconds=.. per_s=..      tl_engine_add + witnessed alone
  *   bench rules-total   n=.. seconds=.. per_s=..      parse-nodoc + engine + free, on one thread
  *                                                     (text generation and hashing excluded)
+ *   bench rules-pipeline n=.. wall_seconds=.. per_s=.. cpu_seconds=..  the same log as entries
+ *                                                     (a genesis registry entry, then each text
+ *                                                     as a signed note) through tl_follow_entries
+ *                                                     in calls of 256 (as `check`): decoding on
+ *                                                     two threads, the engine in log order
+ *   bench rules-follow-1 n=.. wall_seconds=..         the same, one entry per call (one thread)
  *   bench rules-add     mean_us=.. p99_us=.. max_us=..  one add at the end of the log
  *   bench rules-findings n=.. seconds=..              listing all findings as JSON
  *   bench rules-rss     kib=..
@@ -23,7 +29,11 @@
 #include <string.h>
 
 #include "bench_util.h"
+#include "treatylog/entry.h"
+#include "treatylog/follow.h"
 #include "treatylog/hash.h"
+#include "treatylog/key.h"
+#include "treatylog/note.h"
 #include "treatylog/notification.h"
 #include "treatylog/registry.h"
 #include "treatylog/rules.h"
@@ -183,6 +193,149 @@ static size_t make(gen *g, uint64_t i, int64_t logged_s, char *buf, size_t cap)
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
+/* The genesis registry text: NPART parties with one key each, the operator's key op. */
+static char *genesis_text(const tl_skey *op)
+{
+    size_t cap = 65536, len = 0;
+    char *t = malloc(cap);
+    if (!t)
+        return NULL;
+    char o[TL_VKEY_TEXT_MAX];
+    tl_vkey_format(o, &op->vkey);
+    len += (size_t)snprintf(t + len, cap - len, "%s{\"action\":\"genesis\",\"parties\":[",
+                            TL_REGISTRY_HEADER);
+    for (uint64_t p = 0; p < NPART; p++) {
+        char c[3], vk[TL_VKEY_TEXT_MAX];
+        code(c, p);
+        uint8_t seed[TL_SEED_LEN];
+        memset(seed, (int)(p + 7), sizeof seed);
+        tl_skey k;
+        if (tl_skey_from_seed(&k, c, 2, TL_KEY_ED25519, seed, NULL) != TL_OK) {
+            free(t);
+            return NULL;
+        }
+        tl_vkey_format(vk, &k.vkey);
+        len += (size_t)snprintf(t + len, cap - len,
+                                "%s{\"code\":\"%s\",\"name\":\"P%s\",\"keys\":[\"%s\"]}",
+                                p ? "," : "", c, c, vk);
+    }
+    len += (size_t)snprintf(t + len, cap - len,
+                            "],\"witness_policy\":\"log %s\\nquorum none\\n\",\"rulesets\":[{"
+                            "\"name\":\"vd11.rules\",\"sha256\":\"%064d\"}]}\n",
+                            o, 0);
+    return t;
+}
+
+/* rules-pipeline and rules-follow-1: the log through tl_follow_entries in calls of `per`
+ * entries; the wall time of the calls alone (generation excluded). */
+static int bench_follow(uint64_t n, const tl_schemas *s, const tl_ruleset *rs, size_t per,
+                        double *wall, double *cpu, uint8_t fhash[TL_HASH_LEN], size_t *nfind)
+{
+    tl_diag d = {{0}};
+    uint8_t seed[TL_SEED_LEN];
+    memset(seed, 1, sizeof seed);
+    tl_skey op;
+    if (tl_skey_from_seed(&op, BENCH_KEY_NAME, strlen(BENCH_KEY_NAME), TL_KEY_ED25519, seed,
+                          &d) != TL_OK)
+        return 1;
+    tl_follow *f = NULL;
+    if (tl_follow_new(&f, rs, s, &op.vkey, NULL, &d) != TL_OK)
+        return 1;
+    gen g;
+    memset(&g, 0, sizeof g);
+    g.leaf = malloc((n + 1) * sizeof *g.leaf);
+    enum { C = 4096, EMAX = 8192 };
+    uint8_t *ebuf = malloc((size_t)C * EMAX);
+    uint8_t **ents = malloc(C * sizeof *ents);
+    size_t *elen = malloc(C * sizeof *elen);
+    if (!g.leaf || !ebuf || !ents || !elen)
+        return 1;
+    /* One signature line, valid in form, for every notification: decoding does not verify
+     * (serve's follower; `check` adds Ed25519 verification, see bench_ed25519). */
+    char sig[TL_SIGLINE_MAX];
+    size_t siglen = 0;
+    if (tl_note_sigline(sig, &siglen, "x\n", 2, &op, 0, &d) != TL_OK)
+        return 1;
+    char *gt = genesis_text(&op);
+    char *gnote = NULL;
+    size_t gnlen = 0;
+    if (!gt || tl_note_sign(&gnote, &gnlen, gt, strlen(gt), &op, &d) != TL_OK) {
+        fprintf(stderr, "genesis: %s\n", d.msg);
+        return 1;
+    }
+    tl_registry *check = tl_registry_new();
+    if (!check || tl_registry_apply(check, gnote, gnlen, &op.vkey, 0, &d) != TL_OK) {
+        fprintf(stderr, "genesis: %s\n", d.msg);
+        return 1;
+    }
+    tl_registry_free(check);
+    double w = 0, c = 0;
+    uint64_t total = n + 1; /* entry 0: genesis */
+    for (uint64_t base = 0; base < total; base += C) {
+        size_t nb = total - base < C ? (size_t)(total - base) : C;
+        for (size_t k = 0; k < nb; k++) {
+            uint64_t idx = base + k;
+            uint8_t *e = ebuf + k * EMAX;
+            int64_t lg = BASE_S + (int64_t)idx * 30;
+            size_t hl = tl_entry_head((char *)e, (uint64_t)lg * 1000);
+            size_t len;
+            if (idx == 0) {
+                memcpy(e + hl, gnote, gnlen);
+                len = hl + gnlen;
+            } else {
+                size_t tl = make(&g, idx - 1, lg, (char *)e + hl, EMAX - hl - siglen - 2);
+                if (!tl)
+                    return 1;
+                e[hl + tl] = '\n';
+                memcpy(e + hl + tl + 1, sig, siglen);
+                len = hl + tl + 1 + siglen;
+                tl_leaf_hash(g.leaf[idx - 1], e, len);
+            }
+            ents[k] = e;
+            elen[k] = len;
+        }
+        double w0 = bench_now(), c0 = bench_cpu();
+        for (size_t k = 0; k < nb; k += per) {
+            size_t m = nb - k < per ? nb - k : per;
+            if (tl_follow_entries(f, base + k, (const uint8_t *const *)ents + k, elen + k, m,
+                                  &d) != TL_OK) {
+                fprintf(stderr, "follow: %s\n", d.msg);
+                return 1;
+            }
+        }
+        w += bench_now() - w0;
+        c += bench_cpu() - c0;
+    }
+    uint64_t *regs = NULL;
+    size_t nregs = 0;
+    if (tl_follow_size(f) != total || tl_follow_registry_entries(f, &regs, &nregs) != TL_OK ||
+        nregs != 1) {
+        fprintf(stderr, "follow: the genesis entry was not applied\n");
+        return 1;
+    }
+    free(regs);
+    /* The findings, to compare the two ways of feeding byte for byte. */
+    char *ft = NULL;
+    size_t flen = 0;
+    if (tl_follow_findings_text(f, total, &ft, &flen) != TL_OK)
+        return 1;
+    tl_sha256(fhash, ft, flen);
+    *nfind = 0;
+    for (size_t k = 0; k < flen; k++)
+        *nfind += ft[k] == '\n';
+    free(ft);
+    *wall = w;
+    *cpu = c;
+    tl_follow_free(f);
+    free(gt);
+    free(gnote);
+    free(g.leaf);
+    free(ebuf);
+    free(ents);
+    free(elen);
+    return 0;
+}
+
 static int cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -331,6 +484,23 @@ int main(int argc, char **argv)
     double tot = t_nodoc + t_engine + t_nfree;
     printf("bench rules-total n=%llu seconds=%.3f per_s=%.0f\n", (unsigned long long)n, tot,
            (double)n / tot);
+    double pw = 0, pc = 0, ow = 0, oc = 0;
+    uint8_t ph[TL_HASH_LEN], oh[TL_HASH_LEN];
+    size_t pn = 0, on = 0;
+    if (bench_follow(n, s, rs, 256, &pw, &pc, ph, &pn) != 0)
+        return 1;
+    printf("bench rules-pipeline n=%llu wall_seconds=%.3f per_s=%.0f cpu_seconds=%.3f "
+           "findings=%zu load=%.2f\n",
+           (unsigned long long)n, pw, (double)n / pw, pc, pn, bench_loadavg());
+    if (bench_follow(n, s, rs, 1, &ow, &oc, oh, &on) != 0)
+        return 1;
+    printf("bench rules-follow-1 n=%llu wall_seconds=%.3f per_s=%.0f cpu_seconds=%.3f "
+           "findings=%zu same_findings=%d\n",
+           (unsigned long long)n, ow, (double)n / ow, oc, on, memcmp(ph, oh, sizeof ph) == 0);
+    if (memcmp(ph, oh, sizeof ph) != 0) {
+        fprintf(stderr, "rules-pipeline: findings differ from one entry per call\n");
+        return 1;
+    }
     double mean = 0;
     for (int i = 0; i < 1000; i++)
         mean += lat[i];

@@ -190,7 +190,7 @@ static void test_json_refused_alike(void **state)
         "{\"k\\n\":1}",
         "{\"k\\u000a\":1}",
         "{\"a\":\"raw\ttab\"}",
-        "{\"a\":\"raw\x7f" "del\"}",
+        "{\"a\":\"raw\x7f\x64\x65l\"}",
         "{\"a\":\"c1 \xc2\x85\"}",
         "{\"a\":\"bad \xc3\"}",
         "{\"a\":\"bad \xc0\xaf\"}",
