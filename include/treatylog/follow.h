@@ -4,6 +4,10 @@
  * a whole log, `serve` feeds it as entries are integrated and checkpoints witnessed, and
  * `verify-evidence` feeds it the entries of an evidence file.
  *
+ * A call with many entries decodes them on two threads (the caller's and a worker the follower
+ * starts on first need and joins in tl_follow_free) while the caller feeds the engine in log
+ * order: the findings are the same as when fed one entry per call.
+ *
  * THREAD SAFETY: every function locks the follower; any thread may call.
  */
 #ifndef TREATYLOG_FOLLOW_H
