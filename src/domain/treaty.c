@@ -52,6 +52,7 @@ typedef struct pend {
     uint64_t serial;
     char type[TL_QINDEX_TYPE_MAX + 1];
     handover *ho; /* NULL: none (a registry document, or over HANDOVER_MAX) */
+    bool claimed; /* found by `integrated` for the batch it is releasing */
 } pend;
 
 static void pend_free(pend *p)
@@ -240,6 +241,10 @@ static void integrated(void *ctx, uint64_t first, const uint8_t *const *entries,
             pthread_mutex_lock(&t->mu);
             for (size_t i = 0; i < n; i++) {
                 recs[i] = find_leaf(t, leaves[i]);
+                if (recs[i] && recs[i]->claimed)
+                    recs[i] = NULL; /* the same entry twice in a batch: released once */
+                else if (recs[i])
+                    recs[i]->claimed = true;
                 known[i] = recs[i] && recs[i]->ho ? &recs[i]->ho->k : NULL;
             }
             pthread_mutex_unlock(&t->mu);
@@ -264,6 +269,13 @@ static void integrated(void *ctx, uint64_t first, const uint8_t *const *entries,
         /* The index lags (e.g. disk full); the next batch or restart catches up from the log.
          * Keep the pending records: they still answer refs and serial checks. */
         fprintf(stderr, "treatylog: query index: %s\n", d.msg);
+        if (recs) {
+            pthread_mutex_lock(&t->mu);
+            for (size_t i = 0; i < n; i++)
+                if (recs[i])
+                    recs[i]->claimed = false;
+            pthread_mutex_unlock(&t->mu);
+        }
         free(recs);
         return;
     }
