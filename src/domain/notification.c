@@ -145,8 +145,22 @@ static int decode_tape(tl_notification *n, const tl_tape *tp)
 {
     memset(n, 0, sizeof *n);
     const tl_tok *t = tp->t;
-    uint32_t ty = tl_tape_member(tp, 0, "type", 4), fr = tl_tape_member(tp, 0, "from", 4);
-    uint32_t se = tl_tape_member(tp, 0, "serial", 6), sn = tl_tape_member(tp, 0, "sent", 4);
+    /* The envelope's members, in one pass (0: absent). */
+    uint32_t ty = 0, fr = 0, se = 0, sn = 0, to = 0, rf = 0, tr = 0, rm = 0, bo = 0;
+    static const struct {
+        const char *key;
+        size_t len;
+    } keys[] = {{"type", 4}, {"from", 4},       {"serial", 6},  {"sent", 4}, {"to", 2},
+                {"refs", 4}, {"treaty_ref", 10}, {"remarks", 7}, {"body", 4}};
+    uint32_t *at[] = {&ty, &fr, &se, &sn, &to, &rf, &tr, &rm, &bo};
+    for (uint32_t j = 1; j < t[0].end; j = t[j + 1].end) {
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+            if (t[j].n == keys[k].len && memcmp(t[j].v.s, keys[k].key, keys[k].len) == 0) {
+                *at[k] = j + 1;
+                break;
+            }
+        }
+    }
     if (!tok_is(tp, ty, TL_TK_STR) || t[ty].n > TL_SCHEMA_TYPE_MAX ||
         !tok_is(tp, fr, TL_TK_STR) || t[fr].n != TL_PARTY_LEN || !tok_is(tp, se, TL_TK_INT) ||
         t[se].v.i < 1 || !tok_is(tp, sn, TL_TK_STR) ||
@@ -157,7 +171,6 @@ static int decode_tape(tl_notification *n, const tl_tape *tp)
     memcpy(n->from, t[fr].v.s, TL_PARTY_LEN);
     n->from[TL_PARTY_LEN] = '\0';
     n->serial = (uint64_t)t[se].v.i;
-    uint32_t to = tl_tape_member(tp, 0, "to", 2);
     size_t nto = tok_is(tp, to, TL_TK_ARR) ? t[to].n : 0;
     if (nto == 1 && t[to + 1].kind == TL_TK_STR && t[to + 1].n == 1 && t[to + 1].v.s[0] == '*') {
         n->to_all = true;
@@ -174,7 +187,6 @@ static int decode_tape(tl_notification *n, const tl_tape *tp)
         }
         n->nto = nto;
     }
-    uint32_t rf = tl_tape_member(tp, 0, "refs", 4);
     size_t nrefs = tok_is(tp, rf, TL_TK_ARR) ? t[rf].n : 0;
     if (nrefs > 0) {
         n->refs = calloc(nrefs, sizeof *n->refs);
@@ -187,13 +199,10 @@ static int decode_tape(tl_notification *n, const tl_tape *tp)
         }
         n->nrefs = nrefs;
     }
-    uint32_t tr = tl_tape_member(tp, 0, "treaty_ref", 10);
-    uint32_t rm = tl_tape_member(tp, 0, "remarks", 7);
     bool has_tr = tok_is(tp, tr, TL_TK_STR), has_rm = tok_is(tp, rm, TL_TK_STR);
     if (!own_strings(n, has_tr ? t[tr].v.s : NULL, has_tr ? t[tr].n : 0,
                      has_rm ? t[rm].v.s : NULL, has_rm ? t[rm].n : 0))
         goto nomem;
-    uint32_t bo = tl_tape_member(tp, 0, "body", 4);
     if (bo) {
         n->own_body = tl_tape_build(tp, bo);
         if (!n->own_body)
