@@ -557,9 +557,9 @@ static tl_err load_slots(tl_witness_server *s, tl_diag *d)
             e = tl_fail(d, TL_ERR_FORMAT, "it is for origin %s", cp.origin);
         if (e != TL_OK)
             return tl_diag_prefix(d, e,
-                                  "%s/cosigned/%s (origin %s) is not a record of this "
-                                  "witness; refusing to start",
-                                  s->cfg.dir, sl->hex, sl->log->origin);
+                                  "the record of origin %s (%s) in %s/state.journal is not "
+                                  "a record of this witness; refusing to start",
+                                  sl->log->origin, sl->hex, s->cfg.dir);
     }
     qsort(s->by_hex, n, sizeof *s->by_hex, cmp_hex);
     return TL_OK;
