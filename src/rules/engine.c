@@ -128,6 +128,8 @@ struct crule {
         *notice_year;
     /* declared-vs-observed "unreported below", "tolerance-percent" given. */
     bool unreported_below, has_tol;
+    /* threshold "each ARRAY". */
+    const char *each;
     /* field-span "min-hours", "from-in TYPE". */
     bool has_min;
     int64_t min_ms;
@@ -350,6 +352,7 @@ static bool compile(tl_engine *e, crule *c, const tl_rule *r)
         c->notice_value = tl_rule_param(r, "notice", 0, 2);
         c->notice_year = tl_rule_param(r, "notice", 0, 3);
     }
+    c->each = tl_rule_param(r, "each", 0, 0);
     c->unreported_below = tl_rule_param_count(r, "unreported") > 0;
     c->has_tol = tl_rule_param_count(r, "tolerance-percent") > 0;
     c->has_min = tl_rule_param_count(r, "min-hours") > 0;
@@ -1201,6 +1204,64 @@ static tl_err thr_amend(const addctx *a, size_t ri, const json_t *over)
     return TL_OK;
 }
 
+/* threshold: judges one activity of the trigger: its body (sub 0) or, with "each", an element
+ * of its array (sub i + 1, the sender named as the party). */
+static tl_err thr_judge(const addctx *a, size_t ri, const json_t *obj, uint32_t sub)
+{
+    tl_engine *e = a->e;
+    crule *c = &e->rules[ri];
+    const tl_notification *n = a->n;
+    trec r0;
+    memset(&r0, 0, sizeof r0);
+    r0.only_if = r0.unless = -1;
+    r0.when = when_ok(c, obj);
+    trec_read(c, obj, &r0);
+    if (c->namend_types && !c->match_activity) {
+        /* Keep the values for amendments. */
+        if (c->nblobs == c->bcap) {
+            size_t nc = c->bcap ? c->bcap * 2 : 64;
+            char **nb = realloc(c->blobs, nc * sizeof *nb);
+            if (!nb)
+                return TL_ERR_NOMEM;
+            c->blobs = nb;
+            c->bcap = nc;
+        }
+        trec *keep = malloc(sizeof *keep);
+        if (!keep)
+            return TL_ERR_NOMEM;
+        *keep = r0;
+        c->blobs[c->nblobs] = (char *)keep;
+        if (!u64map_put(&c->m1, a->index, c->nblobs++))
+            return TL_ERR_NOMEM;
+    }
+    if (!trec_applies(c, &r0) || !trec_crosses(c, &r0, NULL, NULL))
+        return TL_OK;
+    const char *act = NULL;
+    if (c->match_activity && !body_str(obj, "activity", &act))
+        return TL_OK;
+    uint64_t id = thr_finding(e, ri, a->index, sub, a->index + 1, &r0, a->logged_ms, act);
+    if (id == NONE)
+        return TL_ERR_NOMEM;
+    finding *f = &e->f[id];
+    if (!c->match_activity || sub) {
+        add_party(f, n->from);
+    }
+    if (c->match_activity) {
+        size_t al = strlen(act);
+        uint64_t have;
+        if (strmap_get(&c->s1, act, al, &have)) {
+            f->reply = have;
+        } else {
+            uint64_t head = NONE;
+            (void)strmap_get(&c->s2, act, al, &head);
+            f->next_key = head;
+            if (!strmap_put(&c->s2, act, al, id))
+                return TL_ERR_NOMEM;
+        }
+    }
+    return TL_OK;
+}
+
 static tl_err k_threshold(const addctx *a, size_t ri)
 {
     tl_engine *e = a->e;
@@ -1245,52 +1306,18 @@ static tl_err k_threshold(const addctx *a, size_t ri)
     }
     if (!in_list(c->on, c->non, a->type))
         return TL_OK;
-    trec r0;
-    memset(&r0, 0, sizeof r0);
-    r0.only_if = r0.unless = -1;
-    r0.when = when_ok(c, n->body);
-    trec_read(c, n->body, &r0);
-    if (c->namend_types && !c->match_activity) {
-        /* Keep the values for amendments. */
-        if (c->nblobs == c->bcap) {
-            size_t nc = c->bcap ? c->bcap * 2 : 64;
-            char **nb = realloc(c->blobs, nc * sizeof *nb);
-            if (!nb)
-                return TL_ERR_NOMEM;
-            c->blobs = nb;
-            c->bcap = nc;
-        }
-        trec *keep = malloc(sizeof *keep);
-        if (!keep)
-            return TL_ERR_NOMEM;
-        *keep = r0;
-        c->blobs[c->nblobs] = (char *)keep;
-        if (!u64map_put(&c->m1, a->index, c->nblobs++))
-            return TL_ERR_NOMEM;
-    }
-    if (!trec_applies(c, &r0) || !trec_crosses(c, &r0, NULL, NULL))
-        return TL_OK;
-    const char *act = NULL;
-    if (c->match_activity && !body_str(n->body, "activity", &act))
-        return TL_OK;
-    uint64_t id = thr_finding(e, ri, a->index, 0, a->index + 1, &r0, a->logged_ms, act);
-    if (id == NONE)
-        return TL_ERR_NOMEM;
-    finding *f = &e->f[id];
-    if (!c->match_activity) {
-        add_party(f, n->from);
-    } else {
-        size_t al = strlen(act);
-        uint64_t have;
-        if (strmap_get(&c->s1, act, al, &have)) {
-            f->reply = have;
-        } else {
-            uint64_t head = NONE;
-            (void)strmap_get(&c->s2, act, al, &head);
-            f->next_key = head;
-            if (!strmap_put(&c->s2, act, al, id))
-                return TL_ERR_NOMEM;
-        }
+    if (!c->each)
+        return thr_judge(a, ri, n->body, 0);
+    /* "each ARRAY": every element is an activity of its own (a calendar's activities). */
+    const json_t *arr = body_get(n->body, c->each);
+    size_t na = json_array_size(arr);
+    for (size_t i = 0; i < na && i < 1024; i++) {
+        const json_t *el = json_array_get(arr, i);
+        if (!json_is_object(el))
+            continue;
+        tl_err err = thr_judge(a, ri, el, (uint32_t)(i + 1));
+        if (err != TL_OK)
+            return err;
     }
     return TL_OK;
 }

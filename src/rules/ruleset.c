@@ -89,6 +89,7 @@ static const kindspec KINDS[] = {
       {"aggregate", 'g', false, false},
       {"by-state", 'f', false, false},
       {"by-day", 'd', false, false},
+      {"each", 'f', false, false},
       SEV,
       CONF}},
     {"due-date",
@@ -725,6 +726,12 @@ static tl_err finish_rule(const pctx *p, tl_rule *r, unsigned close_line, unsign
         tl_rule_param_count(r, "from"))
         return perr(p, close_line, close_col,
                     "rule %s: reply-deadline takes at most one of \"from\" and \"anchor receipt\"",
+                    r->id);
+    const char *mt = tl_rule_param(r, "match", 0, 0);
+    if (!strcmp(kind, "threshold") && tl_rule_param_count(r, "each") &&
+        (!mt || strcmp(mt, "activity") || tl_rule_param_count(r, "amended-by")))
+        return perr(p, close_line, close_col,
+                    "rule %s: \"each\" needs \"match activity\" and takes no \"amended-by\"",
                     r->id);
     if (!strcmp(kind, "threshold") && tl_rule_param_count(r, "by-day") &&
         !tl_rule_param_count(r, "by"))

@@ -2097,6 +2097,40 @@ static void test_unreported_below(void **state)
     h_free(&h);
 }
 
+static void test_threshold_each(void **state)
+{
+    (void)state;
+    H h;
+    h_init_file(&h, "rules/vd11.rules");
+    /* XA's calendar: a landing of 3000 (the threshold), one of 2999 (minus one), a land
+     * activity of 3000 (not a landing, under 9000) and a land one of 9000. */
+#define CAL_ACT(id, kind, troops)                                                                  \
+    "{\"activity\":\"" id "\",\"kind\":\"" kind "\",\"purpose\":\"p\",\"participants\":[\"XA\"],"  \
+    "\"area\":{\"text\":\"a\"},\"start\":\"2025-06-01\",\"end\":\"2025-06-05\",\"troops_peak\":"   \
+    troops ",\"battle_tanks\":1,\"acv\":1,\"artillery\":1}"
+    h_add(&h, "2024-11-01T00:00:00Z", "vd11.ch7.calendar", "XA", 1, "[\"*\"]", NOREFS,
+          "{\"year\":2025,\"nil\":false,\"activities\":[" CAL_ACT("C1", "amphibious", "3000") ","
+          CAL_ACT("C2", "airborne", "2999") "," CAL_ACT("C3", "land", "3000") ","
+          CAL_ACT("C4", "land", "9000") "]}");
+#undef CAL_ACT
+    /* C4 notified on the day it starts, at 00:00:00 (in time by "by start"). */
+    char *b = notif_body("C4", "2025-06-01", "2025-06-05", 9000, 1, false, NULL);
+    h_add(&h, "2025-06-01T00:00:00Z", "vd11.ch5.notification", "XA", 2, "[\"*\"]", NOREFS, b);
+    free(b);
+    h_wit(&h, 2, "2025-06-01T00:00:01Z");
+    expect(&h, 2, "vd11.ch5.landing-threshold/0/1", "missed",
+           "vd11.ch5.notification for activity C1, reported by XA/1 (troops_peak 3000 >= 3000)");
+    expect(&h, 2, "vd11.ch5.landing-threshold/0/1", "missed", "\"severity\":\"breach\"");
+    expect(&h, 2, "vd11.ch5.landing-threshold/0/1", "missed", "\"parties\":[\"XA\"]");
+    expect_none(&h, 2, "vd11.ch5.landing-threshold/0/2");
+    expect_none(&h, 2, "vd11.ch5.landing-threshold/0/3");
+    expect_none(&h, 2, "vd11.ch5.notify-threshold.calendar/0/3");
+    expect(&h, 2, "vd11.ch5.notify-threshold.calendar/0/4", "met", "\"entries\":[0,1]");
+    rederive(&h, 2, "vd11.ch5.landing-threshold/0/1");
+    rederive(&h, 2, "vd11.ch5.notify-threshold.calendar/0/4");
+    h_free(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2138,6 +2172,7 @@ int main(void)
         cmocka_unit_test(test_open_skies_flight),
         cmocka_unit_test(test_linked),
         cmocka_unit_test(test_unreported_below),
+        cmocka_unit_test(test_threshold_each),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

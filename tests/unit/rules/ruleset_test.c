@@ -94,7 +94,9 @@ static void test_shipped_vd11(void **state)
                           "vd11.ch9.report-due",
                           "vd11.ch9.report-due.evaluation",
                           "vd11.ch9.evaluation-quota",
-                          "vd11.ch9.quota-filled"};
+                          "vd11.ch9.quota-filled",
+                          "vd11.ch5.landing-threshold",
+                          "vd11.ch5.notify-threshold.calendar"};
     for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)
         if (!tl_ruleset_find(rs, must[i]))
             fail_msg("vd11.rules lacks %s", must[i]);
@@ -221,6 +223,9 @@ static void test_errors(void **state)
          " from start\n anchor receipt\n confidence P\n}\n",
          "x.rules:10:1: rule a: reply-deadline takes at most one of \"from\" and \"anchor "
          "receipt\""},
+        {"treatylog/rules/v1\nrule a threshold {\n on a\n any x >= 1\n require b\n each list\n"
+         " confidence P\n}\n",
+         "x.rules:8:1: rule a: \"each\" needs \"match activity\" and takes no \"amended-by\""},
         {"treatylog/rules/v1\nrule a threshold {\n by-day 11-15 101\n",
          "x.rules:3:15: bad number of years \"101\" (0 to 100)"},
         {"treatylog/rules/v1\nrule a threshold {\n by-day 11-31 2\n",
