@@ -2131,6 +2131,58 @@ static void test_threshold_each(void **state)
     h_free(&h);
 }
 
+static void test_aggregate_more(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, "treatylog/rules/v1\n"
+               "rule cc concurrency {\n on vd11.ch5.notification\n any troops_peak > 13000\n"
+               " max 1\n start start\n end end\n aggregate per_state\n confidence V\n}\n"
+               "rule ps threshold {\n on vd11.ch5.notification\n any troops_peak >= 13000\n"
+               " require vd11.ch6.observation-invitation\n aggregate per_state\n"
+               " amended-by generic.correction amended\n confidence V\n}\n");
+    char *b = notif_body("P0", "2025-06-01", "2025-06-05", 28000, 1, false,
+                         ",\"by_state\":{\"XA\":{\"troops_peak\":14000},"
+                         "\"XB\":{\"troops_peak\":14000}}");
+    h_add(&h, "2025-03-01T00:00:00Z", "vd11.ch5.notification", "XA", 1, "[\"*\"]", NOREFS, b);
+    free(b);
+    b = notif_body("P1", "2025-06-03", "2025-06-04", 14000, 1, false, NULL);
+    h_add(&h, "2025-03-01T00:00:00Z", "vd11.ch5.notification", "XB", 1, "[\"*\"]", NOREFS, b);
+    free(b);
+    b = notif_body("P2", "2025-06-01", "2025-06-05", 14100, 1, false,
+                   ",\"by_state\":{\"XA\":{\"troops_peak\":100},\"XC\":{\"troops_peak\":14000}}");
+    h_add(&h, "2025-03-01T00:00:00Z", "vd11.ch5.notification", "XA", 2, "[\"*\"]", NOREFS, b);
+    free(b);
+    /* XB's part of P0 and its own P1 overlap on 3 June: two at once. */
+    expect_none(&h, 3, "cc/0/1");
+    expect_none(&h, 3, "cc/0/2");
+    expect(&h, 3, "cc/1", "breach", "XB: 2 such activities at once on 2025-06-03");
+    expect(&h, 3, "cc/1", "breach", "\"entries\":[0,1]");
+    expect_none(&h, 3, "cc/2/1"); /* XA's 100 does not count; XC's first */
+    expect_none(&h, 3, "cc/2/2");
+    rederive(&h, 3, "cc/1");
+    /* Threshold per state with amendments: P3 under it for each participant; an amendment of
+     * the by_state puts XA at exactly 13000 (a finding /1), another back under it (void). */
+    b = notif_body("P3", "2025-09-01", "2025-09-05", 14000, 1, false,
+                   ",\"by_state\":{\"XA\":{\"troops_peak\":12000},\"XB\":{\"troops_peak\":2000}}");
+    h_add(&h, "2025-03-02T00:00:00Z", "vd11.ch5.notification", "XA", 3, "[\"*\"]", NOREFS, b);
+    free(b);
+    expect_none(&h, 4, "ps/3");
+    h_add(&h, "2025-03-03T00:00:00Z", "generic.correction", "XA", 4, "[\"*\"]", REFS(3),
+          "{\"action\":\"amend\",\"reason\":\"r\",\"amended\":{\"by_state\":{\"XA\":"
+          "{\"troops_peak\":13000},\"XB\":{\"troops_peak\":1000}}}}");
+    expect(&h, 5, "ps/3/1", "pending", "troops_peak 13000 >= 13000 for XA)");
+    /* An amendment of the whole activity's count alone leaves the participants' counts. */
+    h_add(&h, "2025-03-04T00:00:00Z", "generic.correction", "XA", 5, "[\"*\"]", REFS(3),
+          "{\"action\":\"amend\",\"reason\":\"r\",\"amended\":{\"troops_peak\":100}}");
+    expect(&h, 6, "ps/3/1", "pending", NULL);
+    h_add(&h, "2025-03-05T00:00:00Z", "generic.correction", "XA", 6, "[\"*\"]", REFS(3),
+          "{\"action\":\"amend\",\"reason\":\"r\",\"amended\":{\"by_state\":{\"XA\":"
+          "{\"troops_peak\":12999}}}}");
+    expect(&h, 7, "ps/3/1", "void", "amended by XA/6 so that the rule no longer applies");
+    h_free(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2173,6 +2225,7 @@ int main(void)
         cmocka_unit_test(test_linked),
         cmocka_unit_test(test_unreported_below),
         cmocka_unit_test(test_threshold_each),
+        cmocka_unit_test(test_aggregate_more),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
