@@ -254,7 +254,7 @@ if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
   perf report -i "$R/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12 || true
   echo "--- server CPU under the functions of the submission path (children, i.e. inclusive)"
   perf report -i "$R/perf.data" --children --sort sym --stdio -g none 2>/dev/null > "$R/perf.children.txt" || true
-  grep -E '\] (tl_treaty_submit|check_notification|tl_note_verify|crypto_sign_verify_detached|tl_note_parse|tl_notification_parse|tl_schema_validate_notification|serial_lookup|tl_qindex_serial_used|tl_seq_submit_keyed|tl_qindex_put|signers_of|decode|tl_journal_append|fdatasync|fsync|tl_log_publish|tl_log_add|MHD_run_from_select|tl_live_findings_[a-z_]*|tl_rules_[a-z_]*|sqlite3_step|__libc_start_call_main|start_thread)$' "$R/perf.children.txt" | head -40 || true
+  grep -E '\] (tl_treaty_submit|check_notification|tl_note_verify|crypto_sign_verify_detached|tl_note_parse|tl_notification_parse|tl_schema_validate_notification|serial_lookup|tl_qindex_serial_used|tl_seq_submit_keyed|integrated|tl_qindex_put|tl_qindex_put_known[.a-z0-9]*|signers_of|decode|tl_hashindex_put_keyed|tl_hashindex_get|tl_note_sign|journal_main|integrate_main|tl_journal_append|fdatasync|fsync|tl_log_publish|tl_log_add|MHD_run_from_select|tl_live_findings_[a-z_]*|tl_rules_[a-z_]*|sqlite3_step|sqlite3_exec|__libc_start_call_main|start_thread)$' "$R/perf.children.txt" | head -40 || true
   echo "--- top symbols (self)"
   perf report -i "$R/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -30 || true
 fi
