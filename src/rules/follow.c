@@ -95,9 +95,8 @@ typedef struct job {
     bool verify;
     const tl_registry *vreg; /* read-only during the job */
     atomic_size_t next;      /* next batch to claim */
-    atomic_int *done;        /* per batch: 0, or decoded by the caller (1) or the worker (2) */
-    bool taken, fed, left;   /* (under jmu) the worker took it; the caller fed what it could;
-                                the worker freed what it decoded and is done with it */
+    atomic_int *done;        /* per batch: decoded */
+    bool taken, left;        /* the worker took it / is done with it (under jmu) */
 } job;
 
 tl_err tl_follow_new(tl_follow **out, const tl_ruleset *rs, const tl_schemas *schemas,
@@ -238,7 +237,7 @@ static bool claim_some(job *j, tl_follow *f, bool one)
         if (b >= j->nbatches)
             return any;
         decode_batch(j, b);
-        atomic_store_explicit(&j->done[b], f ? 2 : 1, memory_order_release);
+        atomic_store_explicit(&j->done[b], 1, memory_order_release);
         if (f) { /* the worker: wake the caller if it waits for this batch */
             pthread_mutex_lock(&f->jmu);
             pthread_cond_broadcast(&f->dcv);
@@ -250,12 +249,12 @@ static bool claim_some(job *j, tl_follow *f, bool one)
     }
 }
 
-/* Frees the notifications of the batches decoded by `who` (1 the caller, 2 the worker). */
-static void free_decoded(job *j, int who)
+/* Frees the notifications of the batches decoded. */
+static void free_decoded(job *j)
 {
     for (size_t b = 0; b < j->nbatches; b++) {
-        if (atomic_load_explicit(&j->done[b], memory_order_acquire) != who)
-            continue;
+        if (!atomic_load_explicit(&j->done[b], memory_order_acquire))
+            continue; /* never claimed: nothing was decoded */
         size_t lo = b * BATCH, hi = lo + BATCH < j->n ? lo + BATCH : j->n;
         for (size_t k = lo; k < hi; k++)
             tl_notification_free(&j->slots[k].n);
@@ -276,13 +275,6 @@ static void *worker(void *arg)
         j->taken = true;
         pthread_mutex_unlock(&f->jmu);
         claim_some(j, f, false);
-        /* What the worker decoded, the worker frees (once fed): malloc's arenas then see
-         * no stream of frees from another thread. */
-        pthread_mutex_lock(&f->jmu);
-        while (!j->fed)
-            pthread_cond_wait(&f->jcv, &f->jmu);
-        pthread_mutex_unlock(&f->jmu);
-        free_decoded(j, 2);
         pthread_mutex_lock(&f->jmu);
         j->left = true;
         pthread_cond_broadcast(&f->dcv);
@@ -413,27 +405,18 @@ static tl_err feed(tl_follow *f, uint64_t first, const uint8_t *const *entries,
                 f->size = first + i + 1;
         }
     }
-    /* Free what was decoded (after an error, some batches may be decoded but not fed, and
-     * others never claimed); the worker must be done with j before it goes. */
-    bool worker_has = false;
+    /* The worker must be done with j before it goes; then free what was decoded (after an
+     * error, some batches may be decoded but not fed, and others never claimed). */
     if (par) {
         pthread_mutex_lock(&f->jmu);
-        if (f->job == &j) {
+        if (f->job == &j)
             f->job = NULL; /* never taken */
-        } else {
-            worker_has = true;
-            j.fed = true;
-            pthread_cond_broadcast(&f->jcv);
-        }
+        else
+            while (!j.left)
+                pthread_cond_wait(&f->dcv, &f->jmu);
         pthread_mutex_unlock(&f->jmu);
     }
-    free_decoded(&j, 1);
-    if (worker_has) {
-        pthread_mutex_lock(&f->jmu);
-        while (!j.left)
-            pthread_cond_wait(&f->dcv, &f->jmu);
-        pthread_mutex_unlock(&f->jmu);
-    }
+    free_decoded(&j);
     return e;
 }
 
