@@ -2295,16 +2295,6 @@ typedef struct lrec {
 
 #define LINKED_SCAN 512 /* earlier activities of the sender looked at */
 
-static double sqrt_d(double x)
-{
-    if (x <= 0)
-        return 0;
-    double r = x > 1 ? x : 1;
-    for (int i = 0; i < 64; i++)
-        r = 0.5 * (r + x / r);
-    return r;
-}
-
 static double cos_d(double x) /* |x| <= pi/2 */
 {
     double x2 = x * x, term = 1, sum = 1;
@@ -2339,7 +2329,8 @@ static bool area_centroid(const json_t *area, double *lat, double *lon)
     return true;
 }
 
-static double dist_km(const lrec *x, const lrec *y)
+/* Whether x and y lie within km of each other (no square root: squared distances). */
+static bool within_km(const lrec *x, const lrec *y, int64_t km)
 {
     const double pi = 3.14159265358979323846;
     double dlon = x->lon - y->lon;
@@ -2348,7 +2339,8 @@ static double dist_km(const lrec *x, const lrec *y)
     while (dlon < -pi)
         dlon += 2 * pi;
     double dx = dlon * cos_d((x->lat + y->lat) / 2), dy = x->lat - y->lat;
-    return 6371.0088 * sqrt_d(dx * dx + dy * dy);
+    double lim = (double)km / 6371.0088; /* mean Earth radius, km */
+    return dx * dx + dy * dy <= lim * lim;
 }
 
 static tl_err k_linked(const addctx *a, size_t ri)
@@ -2388,7 +2380,7 @@ static tl_err k_linked(const addctx *a, size_t ri)
         const lrec *o = (const lrec *)c->blobs[p - 1];
         p = o->prev;
         int64_t lo = o->s > r.s ? o->s : r.s, hi = o->e < r.e ? o->e : r.e;
-        if (hi - lo + 1 < c->days || dist_km(o, &r) > (double)c->max)
+        if (hi - lo + 1 < c->days || !within_km(o, &r, c->max))
             continue;
         if (ne < 64)
             ents[ne++] = o->index;

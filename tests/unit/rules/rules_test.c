@@ -2059,6 +2059,19 @@ static void test_linked(void **state)
     /* 5 overlaps 0 (and 3 at 278 km): 5999 + 7000 + 6000 = 18999. */
     expect(&h, 6, "ln/5", "advisory", "\"entries\":[0,3,5]");
     expect(&h, 6, "ln/5", "advisory", "sum of troops_peak 18999 >= 13000");
+    /* The distance at its bound (1 degree of latitude = 111.195 km): 7 is 299.1 km from 6
+     * (linked: 13000); 8 is 301.3 km from 6 and 2.2 km from 7 (6000 + 6000 only). */
+    const char *ll[][2] = {{"58.0", "7000"}, {"60.69", "6000"}, {"60.71", "6000"}};
+    for (int i = 0; i < 3; i++) {
+        char act[8];
+        snprintf(act, sizeof act, "K%d", 6 + i);
+        char *x = linked_body(act, "2025-07-01", "2025-07-05", atoi(ll[i][1]), ll[i][0], "25.0");
+        h_add(&h, "2025-03-02T00:00:00Z", "vd11.ch5.notification", "XA", (uint64_t)(7 + i),
+              "[\"*\"]", NOREFS, x);
+        free(x);
+    }
+    expect(&h, 9, "ln/7", "advisory", "\"entries\":[6,7]");
+    expect_none(&h, 9, "ln/8");
     rederive(&h, 6, "ln/1");
     rederive(&h, 6, "ln/5");
     h_free(&h);
