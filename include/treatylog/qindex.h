@@ -78,7 +78,7 @@ TL_MUST_CHECK tl_err tl_qindex_put(tl_qindex *q, uint64_t first, const uint8_t *
  * applies only to the entry whose leaf hash is `leaf` (checked against the entry itself; a
  * hint for any other entry is ignored), and only to a notification entry:
  *   n        the entry's notification text as tl_notification_parse gave it with the same
- *            schemas the put gets (NULL: the put parses it)
+ *            schemas the put gets (NULL, or one without doc: the put parses it)
  *   party    a party code; keys[0..nkeys) the keys tl_note_verify checked the entry's signed
  *            note against, with TL_OK, and results[] what it reported per key (nkeys 0: no
  *            verification to hand over)

@@ -466,7 +466,7 @@ static tl_err decode(tl_qindex *q, row *r, uint64_t idx, const uint8_t *e, size_
         return TL_OK;
     if (note->text_len >= TL_NOTIFICATION_HEADER_LEN &&
         memcmp(note->text, TL_NOTIFICATION_HEADER, TL_NOTIFICATION_HEADER_LEN) == 0) {
-        if (k && k->n)
+        if (k && k->n && k->n->doc)
             r->np = k->n; /* this very text, parsed and validated by the caller */
         else if (tl_notification_parse(&r->n, schemas, note->text, note->text_len, NULL) == TL_OK)
             r->np = &r->n;
