@@ -67,10 +67,10 @@ static const char *const KIND_NAMES[] = {
 _Static_assert(sizeof KIND_NAMES / sizeof KIND_NAMES[0] == K_NKINDS,
                "one name per kind, in the order of enum kind");
 
-#define MAX_CONDS 16
-#define MAX_PAIRS 8
-#define NPARTY    676 /* AA..ZZ */
-#define STATES_MAX 64 /* participants of one multinational activity read ("by_state") */
+#define MAX_CONDS  16
+#define MAX_PAIRS  8
+#define NPARTY     676 /* AA..ZZ */
+#define STATES_MAX 64  /* participants of one multinational activity read ("by_state") */
 
 typedef struct node {
     uint64_t index, next;
@@ -756,8 +756,8 @@ static void refuse_by_refs(const addctx *a, size_t ri)
         (void)u64map_get(&e->trig_head, t, &id);
         for (; id != NONE; id = e->f[id].next_trig) {
             finding *f = &e->f[id];
-            if (f->rule != ri || f->kind != FK_DEADLINE || f->reply != NONE ||
-                f->voided != NONE || !party_ok(e, f, a->n->from))
+            if (f->rule != ri || f->kind != FK_DEADLINE || f->reply != NONE || f->voided != NONE ||
+                !party_ok(e, f, a->n->from))
                 continue;
             f->voided = a->index;
             f->void_kind = 2;
@@ -1001,9 +1001,9 @@ typedef struct trec {
     bool has_by, has_s, has_e, e_date;
     int8_t only_if, unless; /* -1 absent, 0 false, 1 true */
     bool when;
-    bool states;                /* "aggregate per_state": the values are per participant */
-    char st[MAX_CONDS][3];      /* ... and the participant with the largest value */
-    uint32_t namend; /* findings made by amendments so far */
+    bool states;           /* "aggregate per_state": the values are per participant */
+    char st[MAX_CONDS][3]; /* ... and the participant with the largest value */
+    uint32_t namend;       /* findings made by amendments so far */
 } trec;
 
 /* The participants of a "by_state" object: member names that are party codes with an object
@@ -1155,10 +1155,10 @@ static uint64_t thr_finding(tl_engine *e, size_t ri, uint64_t t, uint32_t sub, u
         return NONE;
     finding *f = &e->f[id];
     if (c->by && c->has_byday && r->has_by)
-        f->due_ms = (days_from_civil(year_of_ms(r->by_ms) - c->byday_years, c->byday_m,
-                                     c->byday_d) +
-                     1) * DAY_MS -
-                    1; /* the end of that day */
+        f->due_ms =
+            (days_from_civil(year_of_ms(r->by_ms) - c->byday_years, c->byday_m, c->byday_d) + 1) *
+                DAY_MS -
+            1; /* the end of that day */
     else if (c->by)
         f->due_ms = r->has_by ? r->by_ms : base_ms;
     else
@@ -1483,8 +1483,8 @@ static tl_err k_quota(const addctx *a, size_t ri)
         buf_fmt(&caps, "%s%llu of %lld from %.2s", caps.len ? ", " : "", (unsigned long long)c2,
                 (long long)per_sender, e->ents[t].from);
     if (unit && c->per_unit && (int64_t)cu >= c->per_unit)
-        buf_fmt(&caps, "%s%llu of %lld for unit %s", caps.len ? ", " : "",
-                (unsigned long long)cu, (long long)c->per_unit, unit);
+        buf_fmt(&caps, "%s%llu of %lld for unit %s", caps.len ? ", " : "", (unsigned long long)cu,
+                (long long)c->per_unit, unit);
     if (unit && c->per_unit_sender && (int64_t)cus >= c->per_unit_sender)
         buf_fmt(&caps, "%s%llu of %lld for unit %s from %.2s", caps.len ? ", " : "",
                 (unsigned long long)cus, (long long)c->per_unit_sender, unit, e->ents[t].from);
@@ -1537,8 +1537,9 @@ static tl_err k_quota(const addctx *a, size_t ri)
         st = TL_FINDING_ADVISORY;
         buf_fmt(&w, "%.2s refused %s in %s citing %s (", n->from, tname, rname, c->gvalue);
         buf_add(&w, caps.p, caps.len);
-        buf_fmt(&w, ") without an earlier %s with %s %s for %lld", tl_rule_param(c->r, "notice", 0, 0),
-                c->notice_field, c->notice_value, (long long)year);
+        buf_fmt(&w, ") without an earlier %s with %s %s for %lld",
+                tl_rule_param(c->r, "notice", 0, 0), c->notice_field, c->notice_value,
+                (long long)year);
     } else {
         if (used) {
             free(caps.p);
@@ -1704,8 +1705,8 @@ static tl_err k_count_unit(const addctx *a, size_t ri, const char *who, const js
         if (sub)
             buf_fmt(&w, " (its part of %s, aggregate per_state)", n->from);
         free(why.p);
-        return static_finding(e, ri, sub, a->index, a->index + 1, TL_FINDING_BREACH, &w, who,
-                              ents, ne);
+        return static_finding(e, ri, sub, a->index, a->index + 1, TL_FINDING_BREACH, &w, who, ents,
+                              ne);
     }
     free(why.p);
     return TL_OK;
@@ -2216,7 +2217,7 @@ static tl_err k_span(const addctx *a, size_t ri)
     if (c->from_in && a->type == c->from_in) {
         /* "from logged": the referenced entry's own logged time. */
         bool has = !strcmp(c->span_from, "logged") ? (f = a->logged_ms, true)
-                                                    : body_time(a->n->body, c->span_from, &f, &d1);
+                                                   : body_time(a->n->body, c->span_from, &f, &d1);
         if (has && !u64map_put(&c->m1, a->index, (uint64_t)f))
             return TL_ERR_NOMEM;
     }
@@ -2356,8 +2357,8 @@ static tl_err k_linked(const addctx *a, size_t ri)
     r.index = a->index;
     int64_t s, en;
     bool d1, d2;
-    if (!body_time(n->body, c->start, &s, &d1) || !body_time(n->body, c->end, &en, &d2) ||
-        en < s || !area_centroid(body_get(n->body, c->list), &r.lat, &r.lon))
+    if (!body_time(n->body, c->start, &s, &d1) || !body_time(n->body, c->end, &en, &d2) || en < s ||
+        !area_centroid(body_get(n->body, c->list), &r.lat, &r.lon))
         return TL_OK;
     r.s = s / DAY_MS;
     r.e = en / DAY_MS;
@@ -2423,8 +2424,9 @@ static tl_err k_linked(const addctx *a, size_t ri)
     char tname[32];
     ename(tname, e, a->index);
     buf w = {NULL, 0, 0, true};
-    buf_fmt(&w, "%s and %zu other activit%s of %.2s, each under the thresholds, overlap it by %lld "
-                "day%s or more within %lld km: ",
+    buf_fmt(&w,
+            "%s and %zu other activit%s of %.2s, each under the thresholds, overlap it by %lld "
+            "day%s or more within %lld km: ",
             tname, ne, ne == 1 ? "y" : "ies", n->from, (long long)c->days, c->days == 1 ? "" : "s",
             (long long)c->max);
     buf_add(&w, d.p ? d.p : "", d.len);

@@ -187,7 +187,7 @@ static size_t view_entries(uint64_t *out, const view *v, const finding *f)
     if (f->anchor != NONE && f->anchor < v->size)
         extra[nx++] = f->anchor;
     if (f->voided != NONE && f->voided < v->size && f->void_kind == 2)
-        extra[nx++] = f->voided; /* the refusal */
+        extra[nx++] = f->voided;    /* the refusal */
     for (size_t i = 1; i < nx; i++) /* insertion sort of at most 4 */
         for (size_t k = i; k > 0 && extra[k] < extra[k - 1]; k--) {
             uint64_t t = extra[k];

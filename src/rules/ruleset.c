@@ -754,8 +754,7 @@ static tl_err finish_rule(const pctx *p, tl_rule *r, unsigned close_line, unsign
         if ((tl_rule_param_count(r, "per-unit") || tl_rule_param_count(r, "per-unit-sender")) &&
             !tl_rule_param_count(r, "unit-field"))
             return perr(p, close_line, close_col,
-                        "rule %s: \"per-unit\" and \"per-unit-sender\" need \"unit-field\"",
-                        r->id);
+                        "rule %s: \"per-unit\" and \"per-unit-sender\" need \"unit-field\"", r->id);
     }
     const char *unrep = tl_rule_param(r, "unreported", 0, 0);
     if (unrep && (strcmp(unrep, "below") || tl_rule_param(r, "unreported", 0, 1)))

@@ -323,7 +323,8 @@ static void rederive(H *h, uint64_t size, const char *id)
         }
         tl_notification nt;
         assert_int_equal(tl_notification_parse(&nt, S_, h->text[i], strlen(h->text[i]), &d), TL_OK);
-        assert_int_equal(tl_engine_add(e, i, (uint64_t)h->logged_ms[i], h->leaf[i], &nt, &d), TL_OK);
+        assert_int_equal(tl_engine_add(e, i, (uint64_t)h->logged_ms[i], h->leaf[i], &nt, &d),
+                         TL_OK);
         tl_notification_free(&nt);
     }
     for (size_t k = 0; k < h->nw; k++)
@@ -958,8 +959,8 @@ static void test_operator_time(void **state)
     h_init(&h, "treatylog/rules/v1\nrule op operator-time {\n tolerance-seconds 60\n"
                " confidence P\n}\n");
     h_add(&h, "2025-01-01T00:00:00Z", "vd11.ch11.statement", "XA", 1, "[\"*\"]", NOREFS, st);
-    h_add_ms(&h, T("2025-01-01T00:10:00Z") * 1000 + 999, "vd11.ch11.statement", "XA", 2,
-             "[\"*\"]", NOREFS, st);
+    h_add_ms(&h, T("2025-01-01T00:10:00Z") * 1000 + 999, "vd11.ch11.statement", "XA", 2, "[\"*\"]",
+             NOREFS, st);
     h_wit(&h, 2, "2025-01-01T00:10:00Z");
     h_add_ms(&h, T("2025-01-01T00:10:01Z") * 1000, "vd11.ch11.statement", "XA", 3, "[\"*\"]",
              NOREFS, st);
@@ -1642,10 +1643,10 @@ static void test_aggregate(void **state)
     for (int i = 0; i < 4; i++) {
         char act[8];
         snprintf(act, sizeof act, "G%d", i);
-        char *b = notif_body(act, "2025-05-01", "2025-05-02", i == 2 ? 25998 : 14000 - (i == 3),
-                             1, false, bs[i]);
-        h_add(&h, "2025-03-01T00:00:00Z", "vd11.ch5.notification", "XA", (uint64_t)i + 1,
-              "[\"*\"]", NOREFS, b);
+        char *b = notif_body(act, "2025-05-01", "2025-05-02", i == 2 ? 25998 : 14000 - (i == 3), 1,
+                             false, bs[i]);
+        h_add(&h, "2025-03-01T00:00:00Z", "vd11.ch5.notification", "XA", (uint64_t)i + 1, "[\"*\"]",
+              NOREFS, b);
         free(b);
     }
     /* The whole activity crosses in 0, 1, 2; 3 states 13999 without by_state. */
@@ -1784,12 +1785,12 @@ static void test_entry_and_report_due(void **state)
           INSP_YES("2025-06-02T12:00:00Z"));
     h_add(&h, "2025-06-01T10:00:00Z", "vd11.ch9.inspection-reply", "XB", 2, "[\"XA\"]", REFS(1),
           INSP_YES("2025-06-02T12:00:01Z"));
-    h_add(&h, "2025-06-18T12:00:00Z", "vd11.ch9.inspection-report", "XA", 3, "[\"*\"]",
-          REFS(0, 2), report);
-    h_add(&h, "2025-06-18T12:00:00Z", "vd11.ch9.inspection-report", "XB", 3, "[\"*\"]",
-          REFS(1, 3), report);
-    h_add(&h, "2025-06-18T12:00:02Z", "vd11.ch9.inspection-report", "XA", 4, "[\"*\"]",
-          REFS(1, 3), report);
+    h_add(&h, "2025-06-18T12:00:00Z", "vd11.ch9.inspection-report", "XA", 3, "[\"*\"]", REFS(0, 2),
+          report);
+    h_add(&h, "2025-06-18T12:00:00Z", "vd11.ch9.inspection-report", "XB", 3, "[\"*\"]", REFS(1, 3),
+          report);
+    h_add(&h, "2025-06-18T12:00:02Z", "vd11.ch9.inspection-report", "XA", 4, "[\"*\"]", REFS(1, 3),
+          report);
     expect(&h, 7, "entry/0/1", "met", "entry_time 2025-06-02T12:00:00Z, by 2025-06-02T12:00:00Z");
     expect(&h, 7, "entry/1/1", "late", "\"due\":\"2025-06-02T12:00:00Z\"");
     expect(&h, 7, "rep/2", "met", "\"parties\":[\"XA\"],\"trigger\":2,\"entries\":[0,2,4]");
@@ -1831,8 +1832,8 @@ static uint64_t eval_pair(H *h, uint64_t *sa, const char *who, uint64_t ser, con
 {
     char rq[128];
     snprintf(rq, sizeof rq, "{\"unit\":\"%s\",\"date\":\"2025-07-08\",\"team\":3}", u);
-    int r = (int)h_add_ms(h, QT(h), "vd11.ch9.evaluation-request", who, ser, "[\"XA\"]", REFS(0),
-                          rq);
+    int r =
+        (int)h_add_ms(h, QT(h), "vd11.ch9.evaluation-request", who, ser, "[\"XA\"]", REFS(0), rq);
     return h_add_ms(h, QT(h), "vd11.ch9.evaluation-reply", "XA", (*sa)++, "[\"*\"]", REFS(r),
                     yes ? "{\"accept\":true,\"grounds\":null,\"visit_start\":"
                           "\"2025-07-08T08:00:00Z\"}"
@@ -1862,10 +1863,8 @@ static void test_evaluation_quota(void **state)
     }
     strcat(aemi, "],\"deployment_plans\":[],\"part\":1,\"parts\":1}");
     /* Sent twice (a resubmission of part 1): counted once. */
-    h_add(&h, "2024-12-10T00:00:00Z", "vd11.ch1.annual-exchange", "XA", 1, "[\"*\"]", NOREFS,
-          aemi);
-    h_add(&h, "2024-12-11T00:00:00Z", "vd11.ch1.annual-exchange", "XA", 2, "[\"*\"]", NOREFS,
-          aemi);
+    h_add(&h, "2024-12-10T00:00:00Z", "vd11.ch1.annual-exchange", "XA", 1, "[\"*\"]", NOREFS, aemi);
+    h_add(&h, "2024-12-11T00:00:00Z", "vd11.ch1.annual-exchange", "XA", 2, "[\"*\"]", NOREFS, aemi);
     uint64_t sa = 3; /* XA's next serial */
     char id[32];
     uint64_t r = eval_pair(&h, &sa, "XB", 1, "U1", false); /* nothing accepted yet: breach */
@@ -1874,22 +1873,24 @@ static void test_evaluation_quota(void **state)
     expect(&h, h.n, id, "breach", "1 per 2 of the 5 units XA reported for 2025, at most 15");
     expect(&h, h.n, id, "breach", "\"entries\":[0,1,2,3]");
     rederive(&h, h.n, id);
-    eval_pair(&h, &sa, "XB", 2, "U1", true);           /* 1 of 3 */
-    eval_pair(&h, &sa, "XC", 1, "U1", true);           /* 2 of 3; U1 twice */
-    r = eval_pair(&h, &sa, "XD", 1, "U1", false);      /* U1 at its cap of 2: a refusal is fine */
+    eval_pair(&h, &sa, "XB", 2, "U1", true);      /* 1 of 3 */
+    eval_pair(&h, &sa, "XC", 1, "U1", true);      /* 2 of 3; U1 twice */
+    r = eval_pair(&h, &sa, "XD", 1, "U1", false); /* U1 at its cap of 2: a refusal is fine */
     snprintf(id, sizeof id, "eq/%llu", (unsigned long long)r);
     expect_none(&h, h.n, id);
-    r = eval_pair(&h, &sa, "XB", 3, "U2", false);      /* XB at its 1: fine */
+    r = eval_pair(&h, &sa, "XB", 3, "U2", false); /* XB at its 1: fine */
     snprintf(id, sizeof id, "eq/%llu", (unsigned long long)r);
     expect_none(&h, h.n, id);
-    r = eval_pair(&h, &sa, "XD", 2, "U2", true);       /* 3 of 3: at the quota, no finding */
+    r = eval_pair(&h, &sa, "XD", 2, "U2", true); /* 3 of 3: at the quota, no finding */
     snprintf(id, sizeof id, "eq/%llu", (unsigned long long)r);
     expect_none(&h, h.n, id);
-    r = eval_pair(&h, &sa, "XE", 1, "U3", false);      /* the quota is used: fine, but no quota-filled notice */
+    r = eval_pair(&h, &sa, "XE", 1, "U3",
+                  false); /* the quota is used: fine, but no quota-filled notice */
     snprintf(id, sizeof id, "eq/%llu", (unsigned long long)r);
     expect_none(&h, h.n, id);
     snprintf(id, sizeof id, "qf/%llu", (unsigned long long)r);
-    expect(&h, h.n, id, "advisory", "without an earlier vd11.ch9.quota-filled with quota evaluation");
+    expect(&h, h.n, id, "advisory",
+           "without an earlier vd11.ch9.quota-filled with quota evaluation");
     rederive(&h, h.n, id);
     r = eval_pair(&h, &sa, "XF", 1, "U3", true); /* a fourth accepted: beyond the quota */
     snprintf(id, sizeof id, "eq/%llu", (unsigned long long)r);
@@ -1921,7 +1922,7 @@ static void test_by_day(void **state)
                " match activity\n by start\n by-day 11-15 2\n severity breach\n"
                " confidence V\n}\n");
 #define LN                                                                                         \
-    "{\"activity\":\"%s\",\"year\":2027,\"troops_peak\":50000,\"battle_tanks\":100,"              \
+    "{\"activity\":\"%s\",\"year\":2027,\"troops_peak\":50000,\"battle_tanks\":100,"               \
     "\"start\":\"2027-09-01\",\"end\":\"2027-09-20\",\"area\":{\"text\":\"a\"}}"
     char b1[512], b2[512];
     snprintf(b1, sizeof b1, LN, "L1");
@@ -1963,8 +1964,8 @@ static void test_open_skies_flight(void **state)
     const char *plan = "{\"route\":[[\"59.0\",\"24.0\"],[\"58.5\",\"26.0\"]],\"profile\":\"p\","
                        "\"start_time\":\"2025-08-06T14:00:00Z\",\"sensors\":[\"s\"]}";
     /* A report: flight end, outcome, optional extra members. */
-#define OSREP(end, outcome, extra)                                                                   \
-    "{\"flight_start\":\"2025-08-05T14:00:00Z\",\"flight_end\":" end ",\"route\":[],"             \
+#define OSREP(end, outcome, extra)                                                                 \
+    "{\"flight_start\":\"2025-08-05T14:00:00Z\",\"flight_end\":" end ",\"route\":[],"              \
     "\"profile\":\"\",\"weather\":\"\",\"sensor_periods\":[],\"data_amount\":\"\","                \
     "\"inspection_result\":\"\",\"outcome\":\"" outcome "\",\"explanation\":\"\","                 \
     "\"departure\":\"2025-08-09T09:00:00Z\"" extra "}"
@@ -2039,13 +2040,14 @@ static void test_linked(void **state)
     char *b[6];
     b[0] = linked_body("K0", "2025-05-01", "2025-05-10", 7000, "58.0", "25.0");
     b[1] = linked_body("K1", "2025-05-10", "2025-05-20", 6000, "59.0", "25.0"); /* 1 day, 111 km */
-    b[2] = linked_body("K2", "2025-05-11", "2025-05-20", 6999, "58.0", "25.0"); /* no overlap with 0 */
-    b[3] = linked_body("K3", "2025-05-01", "2025-05-10", 6000, "61.0", "25.0"); /* 334 km from 0 */
+    b[2] =
+        linked_body("K2", "2025-05-11", "2025-05-20", 6999, "58.0", "25.0"); /* no overlap with 0 */
+    b[3] = linked_body("K3", "2025-05-01", "2025-05-10", 6000, "61.0", "25.0");  /* 334 km from 0 */
     b[4] = linked_body("K4", "2025-05-01", "2025-05-10", 13000, "58.0", "25.0"); /* over alone */
     b[5] = linked_body("K5", "2025-05-05", "2025-05-06", 5999, "58.5", "25.0");
     for (int i = 0; i < 6; i++) {
-        h_add(&h, "2025-03-01T00:00:00Z", "vd11.ch5.notification", "XA", (uint64_t)i + 1,
-              "[\"*\"]", NOREFS, b[i]);
+        h_add(&h, "2025-03-01T00:00:00Z", "vd11.ch5.notification", "XA", (uint64_t)i + 1, "[\"*\"]",
+              NOREFS, b[i]);
         free(b[i]);
     }
     /* 1 with 0: 13000 >= 13000 (the threshold exactly). */
@@ -2096,10 +2098,10 @@ static void test_unreported_below(void **state)
     snprintf(r0, sizeof r0, AREP, "S0", 200);
     snprintf(r1, sizeof r1, AREP, "S1", 199);
 #undef AREP
-    h_add(&h, "2025-05-03T00:00:00Z", "vd11.ch6.observation-report", "XB", 1, "[\"*\"]",
-          REFS(0, 1), r0);
-    h_add(&h, "2025-05-03T00:00:00Z", "vd11.ch6.observation-report", "XB", 2, "[\"*\"]",
-          REFS(0, 1), r1);
+    h_add(&h, "2025-05-03T00:00:00Z", "vd11.ch6.observation-report", "XB", 1, "[\"*\"]", REFS(0, 1),
+          r0);
+    h_add(&h, "2025-05-03T00:00:00Z", "vd11.ch6.observation-report", "XB", 2, "[\"*\"]", REFS(0, 1),
+          r1);
     expect(&h, 4, "air/2", "breach",
            "observed.aircraft_sorties 200 >= 200 (declared: not reported)");
     expect(&h, 4, "air/2", "breach", "\"parties\":[\"XA\"]");
@@ -2119,12 +2121,15 @@ static void test_threshold_each(void **state)
      * activity of 3000 (not a landing, under 9000) and a land one of 9000. */
 #define CAL_ACT(id, kind, troops)                                                                  \
     "{\"activity\":\"" id "\",\"kind\":\"" kind "\",\"purpose\":\"p\",\"participants\":[\"XA\"],"  \
-    "\"area\":{\"text\":\"a\"},\"start\":\"2025-06-01\",\"end\":\"2025-06-05\",\"troops_peak\":"   \
-    troops ",\"battle_tanks\":1,\"acv\":1,\"artillery\":1}"
-    h_add(&h, "2024-11-01T00:00:00Z", "vd11.ch7.calendar", "XA", 1, "[\"*\"]", NOREFS,
-          "{\"year\":2025,\"nil\":false,\"activities\":[" CAL_ACT("C1", "amphibious", "3000") ","
-          CAL_ACT("C2", "airborne", "2999") "," CAL_ACT("C3", "land", "3000") ","
-          CAL_ACT("C4", "land", "9000") "]}");
+    "\"area\":{\"text\":\"a\"},\"start\":\"2025-06-01\",\"end\":\"2025-06-05\",\"troops_"          \
+    "peak\":" troops ",\"battle_tanks\":1,\"acv\":1,\"artillery\":1}"
+    h_add(
+        &h, "2024-11-01T00:00:00Z", "vd11.ch7.calendar", "XA", 1, "[\"*\"]", NOREFS,
+        "{\"year\":2025,\"nil\":false,\"activities\":[" CAL_ACT(
+            "C1", "amphibious",
+            "3000") "," CAL_ACT("C2", "airborne",
+                                "2999") "," CAL_ACT("C3", "land", "3000") "," CAL_ACT("C4", "land",
+                                                                                      "9000") "]}");
 #undef CAL_ACT
     /* C4 notified on the day it starts, at 00:00:00 (in time by "by start"). */
     char *b = notif_body("C4", "2025-06-01", "2025-06-05", 9000, 1, false, NULL);

@@ -66,37 +66,18 @@ static void test_shipped_vd11(void **state)
                            "\"any\":[\"troops_peak >= 13000\",\"battle_tanks >= 300\","));
     r = tl_ruleset_find(rs, "vd11.ch8.six-per-year");
     assert_non_null(strstr(tl_rule_params_json(r), "\"any\":[\"troops_peak > 13000\""));
-    const char *must[] = {"vd11.ch1.aemi-due",
-                          "vd11.ch7.calendar-due",
-                          "vd11.ch7.not-in-calendar",
-                          "vd11.ch5.notice-lead",
-                          "vd11.ch5.snap-at-start",
-                          "vd11.ch5.near-threshold",
-                          "vd11.ch5.peak-from-stages",
-                          "vd11.ch5.declared-vs-observed",
-                          "vd11.ch8.large-per-3y",
-                          "vd11.ch8.three-over-25k",
-                          "vd11.ch8.three-at-once",
-                          "vd11.ch3.reply-content",
-                          "vd11.ch3.share-all",
-                          "vd11.ch3.meeting-48h",
-                          "vd11.ch3.attendance",
-                          "vd11.ch9.inspection-quota",
-                          "gen.serial-gap",
-                          "gen.sent-skew",
-                          "gen.operator-time",
-                          /* issue #6: every rule of domain.md §3.2 */
-                          "vd11.ch2.planning-due",
-                          "vd11.ch5.air-component",
-                          "vd11.ch5.linked-activities",
-                          "vd11.ch8.large-announced",
-                          "vd11.ch9.inspection-entry-36h",
-                          "vd11.ch9.report-due",
-                          "vd11.ch9.report-due.evaluation",
-                          "vd11.ch9.evaluation-quota",
-                          "vd11.ch9.quota-filled",
-                          "vd11.ch5.landing-threshold",
-                          "vd11.ch5.notify-threshold.calendar"};
+    const char *must[] = {
+        "vd11.ch1.aemi-due", "vd11.ch7.calendar-due", "vd11.ch7.not-in-calendar",
+        "vd11.ch5.notice-lead", "vd11.ch5.snap-at-start", "vd11.ch5.near-threshold",
+        "vd11.ch5.peak-from-stages", "vd11.ch5.declared-vs-observed", "vd11.ch8.large-per-3y",
+        "vd11.ch8.three-over-25k", "vd11.ch8.three-at-once", "vd11.ch3.reply-content",
+        "vd11.ch3.share-all", "vd11.ch3.meeting-48h", "vd11.ch3.attendance",
+        "vd11.ch9.inspection-quota", "gen.serial-gap", "gen.sent-skew", "gen.operator-time",
+        /* issue #6: every rule of domain.md §3.2 */
+        "vd11.ch2.planning-due", "vd11.ch5.air-component", "vd11.ch5.linked-activities",
+        "vd11.ch8.large-announced", "vd11.ch9.inspection-entry-36h", "vd11.ch9.report-due",
+        "vd11.ch9.report-due.evaluation", "vd11.ch9.evaluation-quota", "vd11.ch9.quota-filled",
+        "vd11.ch5.landing-threshold", "vd11.ch5.notify-threshold.calendar"};
     for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)
         if (!tl_ruleset_find(rs, must[i]))
             fail_msg("vd11.rules lacks %s", must[i]);
@@ -112,8 +93,8 @@ static void test_shipped_vd11(void **state)
         bool on_notif = false;
         for (size_t o = 0; o < tl_rule_param_count(x, "on"); o++)
             on_notif = on_notif || !strcmp(tl_rule_param(x, "on", o, 0), "vd11.ch5.notification");
-        if (on_notif && (!strcmp(k, "threshold") || !strcmp(k, "count-limit") ||
-                         !strcmp(k, "concurrency")) &&
+        if (on_notif &&
+            (!strcmp(k, "threshold") || !strcmp(k, "count-limit") || !strcmp(k, "concurrency")) &&
             tl_rule_param_count(x, "aggregate") != 1)
             fail_msg("%s does not choose aggregate activity or per_state", tl_rule_id(x));
     }
