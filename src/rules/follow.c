@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "treatylog/checkpoint.h"
 #include "treatylog/entry.h"
@@ -61,6 +62,7 @@ struct tl_follow {
     pthread_cond_t dcv; /* a batch was decoded, or the worker left a job */
     struct job *job;    /* posted, not yet taken */
     bool quit;
+    unsigned backoff;    /* calls left to decode on the caller's thread only (see feed) */
     struct dslot *slots; /* the decoded entries of a call, kept between calls: a large */
     atomic_int *done;    /* allocation each call would consolidate malloc's fast bins */
     size_t capslots, capdone;
@@ -69,7 +71,15 @@ struct tl_follow {
 enum {
     PAR_MIN = 32, /* fewer entries per call: decode on the caller's thread only */
     BATCH = 16,   /* entries per claim */
+    BACKOFF = 16, /* calls on one thread after one where the caller mostly waited */
 };
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 /* What decoding made of one entry. */
 typedef enum { D_RAW, D_SKIP, D_REGISTRY, D_NOTIF } dkind;
@@ -97,6 +107,7 @@ typedef struct job {
     atomic_size_t next;      /* next batch to claim */
     atomic_int *done;        /* per batch: decoded */
     bool taken, left;        /* the worker took it / is done with it (under jmu) */
+    double waited;           /* seconds the caller waited for the worker (caller only) */
 } job;
 
 tl_err tl_follow_new(tl_follow **out, const tl_ruleset *rs, const tl_schemas *schemas,
@@ -249,7 +260,7 @@ static bool claim_some(job *j, tl_follow *f, bool one)
     }
 }
 
-/* Frees the notifications of the batches decoded. */
+/* Frees the notifications of the batches decoded (those fed are freed already). */
 static void free_decoded(job *j)
 {
     for (size_t b = 0; b < j->nbatches; b++) {
@@ -338,10 +349,12 @@ static void await_batch(tl_follow *f, job *j, size_t b)
         if (claim_some(j, NULL, true))
             continue;
         /* Every batch is claimed: b is the worker's. */
+        double w0 = mono_now();
         pthread_mutex_lock(&f->jmu);
         while (!atomic_load_explicit(&j->done[b], memory_order_acquire))
             pthread_cond_wait(&f->dcv, &f->jmu);
         pthread_mutex_unlock(&f->jmu);
+        j->waited += mono_now() - w0;
     }
 }
 
@@ -384,10 +397,16 @@ static tl_err feed(tl_follow *f, uint64_t first, const uint8_t *const *entries,
     atomic_init(&j.next, 0);
     for (size_t b = 0; b < j.nbatches; b++)
         atomic_init(&j.done[b], 0);
-    bool par = n >= PAR_MIN;
+    /* On a machine busy with other work the worker may not get a core: then the caller,
+     * which must wait for it at the end of each call (the entries are the caller's), is
+     * better off alone for a while. Timing decides only who decodes, never what is fed. */
+    bool par = n >= PAR_MIN && f->backoff == 0;
+    if (f->backoff > 0 && n >= PAR_MIN)
+        f->backoff--;
     if (par && !f->th_started)
         f->th_started = pthread_create(&f->th, NULL, worker, f) == 0;
     par = par && f->th_started;
+    double t0 = par ? mono_now() : 0;
     if (par) {
         pthread_mutex_lock(&f->jmu);
         f->job = &j;
@@ -401,13 +420,15 @@ static tl_err feed(tl_follow *f, uint64_t first, const uint8_t *const *entries,
         size_t hi = (b + 1) * BATCH < n ? (b + 1) * BATCH : n;
         for (; i < hi && e == TL_OK; i++) {
             e = feed_one(f, &j, i, first + i, &j.slots[i], d);
+            tl_notification_free(&j.slots[i].n); /* while it is still in the cache */
             if (e == TL_OK)
                 f->size = first + i + 1;
         }
     }
-    /* The worker must be done with j before it goes; then free what was decoded (after an
-     * error, some batches may be decoded but not fed, and others never claimed). */
+    /* The worker must be done with j before it goes; then free what was decoded and not fed
+     * (after an error). */
     if (par) {
+        double w0 = mono_now();
         pthread_mutex_lock(&f->jmu);
         if (f->job == &j)
             f->job = NULL; /* never taken */
@@ -415,6 +436,9 @@ static tl_err feed(tl_follow *f, uint64_t first, const uint8_t *const *entries,
             while (!j.left)
                 pthread_cond_wait(&f->dcv, &f->jmu);
         pthread_mutex_unlock(&f->jmu);
+        double w1 = mono_now();
+        if (w1 - w0 + j.waited > (w1 - t0) / 4)
+            f->backoff = BACKOFF;
     }
     free_decoded(&j);
     return e;
