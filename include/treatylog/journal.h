@@ -8,7 +8,9 @@
  * Record i of a journal stands for log index base + i: the sequencer integrates records in
  * journal order, so after a crash the records past the published size are re-added in the
  * same order and land at the same indexes. A torn or corrupt tail (a crash mid-write) ends the
- * journal and is cut off at open.
+ * journal and is cut off at open. The file is preallocated with zeros (fsynced before use) so
+ * that a batch needs one fdatasync and no inode write; the zeros end the journal like a torn
+ * tail.
  *
  * THREAD SAFETY: one owner thread.
  */
@@ -52,7 +54,7 @@ TL_MUST_CHECK tl_err tl_journal_reset(tl_journal *j, uint64_t log_size, tl_diag 
 /* Index of the next record to be appended (base + records). */
 uint64_t tl_journal_next_index(const tl_journal *j);
 
-/* Size of the journal file in bytes. */
+/* Bytes of header and records (the file itself may be longer: preallocated zeros). */
 uint64_t tl_journal_bytes(const tl_journal *j);
 
 /* Closes the file. NULL-safe. */

@@ -5,6 +5,16 @@
  *      8      8   base: log index of record 0, big-endian
  *     16      -   records: u32be len, u64be accepted_ms, entry, u32be crc32 of the 12+len
  *                 bytes before it (zlib crc32)
+ *      -      -   zeros: the preallocated tail (see below)
+ *
+ * Preallocation: the file is extended with zeros PREALLOC bytes at a time, and the extension
+ * made durable with fsync (data, size, block map) before any record is written into it.
+ * Appends then overwrite blocks that are already allocated and part of the file, so one
+ * fdatasync per batch makes the batch durable without writing the inode or the block bitmaps
+ * (on ext4 without a journal an fsync of a growing file is three synchronous writes: data,
+ * inode, bitmaps). Recovery is unchanged: the zeros after the last record do not parse as a
+ * record (the CRC of a zero header is not zero), so they end the journal like a torn tail and
+ * are cut off at open.
  */
 #include "treatylog/journal.h"
 
@@ -24,6 +34,7 @@
 #define MAGIC "TLJRNL01"
 #define HDR 16
 #define REC_OVERHEAD 16
+#define PREALLOC (256u << 10)
 
 struct tl_journal {
     const tl_sys *sys;
@@ -34,6 +45,7 @@ struct tl_journal {
     uint64_t base;
     uint64_t nrecs;
     uint64_t bytes;
+    uint64_t alloc_end; /* file length: bytes .. alloc_end are durable zeros */
     uint8_t *buf; /* recovery buffer, then the write buffer */
     size_t cap;
     tl_journal_rec *recs;
@@ -136,12 +148,15 @@ static tl_err create_fresh(tl_journal *j, uint64_t base, tl_diag *d)
         return e;
     if (j->fd >= 0)
         j->sys->close(j->fd);
-    j->fd = j->sys->open(j->path, O_WRONLY | O_APPEND | O_CLOEXEC, 0600);
+    j->fd = j->sys->open(j->path, O_WRONLY | O_CLOEXEC, 0600);
     if (j->fd < 0)
         return io_fail(d, "open", j->path);
+    if (lseek(j->fd, HDR, SEEK_SET) != (off_t)HDR)
+        return io_fail(d, "seek", j->path);
     j->base = base;
     j->nrecs = 0;
     j->bytes = HDR;
+    j->alloc_end = HDR;
     return TL_OK;
 }
 
@@ -226,12 +241,15 @@ tl_err tl_journal_open(tl_journal **out, const char *dir, const tl_sys *sys, uin
                 j->nrecs = cnt;
                 j->bytes = pos;
                 /* Cut a torn tail off, then append after the last good record. */
-                j->fd = j->sys->open(j->path, O_WRONLY | O_APPEND | O_CLOEXEC, 0600);
+                j->fd = j->sys->open(j->path, O_WRONLY | O_CLOEXEC, 0600);
                 if (j->fd < 0)
                     e = io_fail(d, "open", j->path);
                 else if (pos < size && (ftruncate(j->fd, (off_t)pos) != 0 ||
                                         j->sys->fsync(j->fd) != 0))
                     e = io_fail(d, "truncate", j->path);
+                else if (lseek(j->fd, (off_t)pos, SEEK_SET) != (off_t)pos)
+                    e = io_fail(d, "seek", j->path);
+                j->alloc_end = pos;
                 uint64_t done = log_size - j->base; /* records already integrated */
                 if (e == TL_OK && done < cnt) {
                     *recs = j->recs + done;
@@ -246,6 +264,43 @@ tl_err tl_journal_open(tl_journal **out, const char *dir, const tl_sys *sys, uin
     }
     *out = j;
     return TL_OK;
+}
+
+/* fdatasync for the real system calls; a test table's fsync otherwise (fault injection). */
+static int sync_data(tl_journal *j)
+{
+    if (j->sys == &tl_sys_default)
+        return fdatasync(j->fd);
+    return j->sys->fsync(j->fd);
+}
+
+/* Extends the file with zeros to cover at least `need` bytes (PREALLOC at a time) and makes
+ * the extension durable (fsync: size and block map); the file position is left at j->bytes.
+ * On error the file is cut back to j->bytes. */
+static tl_err extend(tl_journal *j, uint64_t need, tl_diag *d)
+{
+    uint64_t end = (need + PREALLOC - 1) / PREALLOC * PREALLOC;
+    uint8_t *zero = calloc(1, 65536);
+    if (!zero)
+        return tl_fail(d, TL_ERR_NOMEM, "journal preallocation");
+    tl_err e = TL_OK;
+    if (lseek(j->fd, (off_t)j->alloc_end, SEEK_SET) != (off_t)j->alloc_end)
+        e = io_fail(d, "seek", j->path);
+    for (uint64_t at = j->alloc_end; e == TL_OK && at < end;) {
+        size_t n = end - at < 65536 ? (size_t)(end - at) : 65536;
+        e = write_all(j, j->fd, zero, n, d);
+        at += n;
+    }
+    free(zero);
+    if (e == TL_OK && j->sys->fsync(j->fd) != 0)
+        e = io_fail(d, "fsync", j->path);
+    if (e == TL_OK)
+        j->alloc_end = end;
+    else if (ftruncate(j->fd, (off_t)j->bytes) == 0)
+        j->alloc_end = j->bytes;
+    if (lseek(j->fd, (off_t)j->bytes, SEEK_SET) != (off_t)j->bytes && e == TL_OK)
+        e = io_fail(d, "seek", j->path);
+    return e;
 }
 
 tl_err tl_journal_append(tl_journal *j, const uint8_t *const *entries, const size_t *lens,
@@ -275,18 +330,22 @@ tl_err tl_journal_append(tl_journal *j, const uint8_t *const *entries, const siz
         put32(p + 12 + lens[i], crc(p, 12 + lens[i]));
         pos += REC_OVERHEAD + lens[i];
     }
-    e = write_all(j, j->fd, j->buf, total, d);
-    if (e == TL_OK && j->sys->fsync(j->fd) != 0)
-        e = io_fail(d, "fsync", j->path);
+    e = j->bytes + total > j->alloc_end ? extend(j, j->bytes + total, d) : TL_OK;
+    if (e == TL_OK)
+        e = write_all(j, j->fd, j->buf, total, d);
+    if (e == TL_OK && sync_data(j) != 0)
+        e = io_fail(d, "fdatasync", j->path);
     if (e != TL_OK) {
         /* Nothing of this batch is acknowledged: cut it off so the file holds only what was
          * durable before. If even that fails, recovery stops at the first bad CRC anyway;
          * a record whose CRC happens to check out was fully written, and its submitter was
          * told it failed: a later duplicate submission is then deduplicated to it. */
-        if (ftruncate(j->fd, (off_t)j->bytes) != 0)
+        if (ftruncate(j->fd, (off_t)j->bytes) != 0 ||
+            lseek(j->fd, (off_t)j->bytes, SEEK_SET) != (off_t)j->bytes)
             j->broken = true; /* appending after garbage would hide later records */
         else
             (void)j->sys->fsync(j->fd); /* best effort; see above */
+        j->alloc_end = j->bytes; /* the next append extends (and fsyncs) again */
         return e;
     }
     j->nrecs += n;
