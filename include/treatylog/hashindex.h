@@ -29,7 +29,9 @@ TL_MUST_CHECK tl_err tl_hashindex_put_keyed(tl_hashindex *h, const uint8_t (*lea
                                             const uint8_t (*keys)[TL_HASH_LEN], uint64_t first,
                                             size_t n, uint64_t covered, tl_diag *d);
 
-/* The index of a leaf hash: TL_OK, or TL_ERR_NOTFOUND. */
+/* The index of a leaf hash: TL_OK, or TL_ERR_NOTFOUND. Lookups share one read transaction
+ * (ended by any other call of this index, or after 100 ms): they always see this
+ * connection's own writes, another process's within 100 ms. */
 TL_MUST_CHECK tl_err tl_hashindex_get(tl_hashindex *h, const uint8_t leaf[static TL_HASH_LEN],
                                       uint64_t *index, tl_diag *d);
 
@@ -62,6 +64,7 @@ TL_MUST_CHECK tl_err tl_hashindex_witnessed_latest(tl_hashindex *h, tl_witnessed
 TL_MUST_CHECK tl_err tl_hashindex_witnessed_below(tl_hashindex *h, uint64_t index,
                                                   tl_witnessed_fn cb, void *ctx, tl_diag *d);
 
+/* Closes the database (ending an open read transaction). NULL-safe. */
 void tl_hashindex_close(tl_hashindex *h);
 
 #endif

@@ -5,21 +5,53 @@
  *   leaves(hash BLOB PRIMARY KEY, idx INTEGER) WITHOUT ROWID
  *   meta(k TEXT PRIMARY KEY, v INTEGER)        k = 'covered'
  *   witnessed(size INTEGER PRIMARY KEY, first BLOB, last BLOB)   witnessed checkpoints
+ *
+ * Lookups share one read transaction: the first tl_hashindex_get opens it and the following
+ * ones reuse its snapshot until any other call (every write ends it first) or READ_SPAN_NS
+ * have passed. A read transaction of its own per lookup costs SQLite's WAL read-lock dance
+ * (fcntl locks on the -shm file) every time, the largest part of a dedup lookup. The snapshot
+ * cannot miss this connection's own writes (they end it); another connection's writes show
+ * within READ_SPAN_NS.
  */
 #include "treatylog/hashindex.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
 struct tl_hashindex {
     sqlite3 *db;
-    sqlite3_stmt *ins, *get, *setcov;
+    sqlite3_stmt *ins, *get, *setcov, *begin, *commit;
     pthread_mutex_t mu; /* serialises the statements */
     uint64_t covered;
+    bool reading;        /* a read transaction of lookups is open */
+    uint64_t read_t0_ns; /* when it began */
 };
+
+#define READ_SPAN_NS 100000000u /* 100 ms */
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Ends the lookups' read transaction, if one is open (under h->mu). */
+static void end_read(tl_hashindex *h)
+{
+    if (!h->reading)
+        return;
+    h->reading = false;
+    if (!sqlite3_get_autocommit(h->db)) {
+        sqlite3_step(h->commit);
+        sqlite3_reset(h->commit);
+    }
+}
 
 static tl_err db_fail(tl_hashindex *h, tl_diag *d, const char *what)
 {
@@ -60,7 +92,9 @@ tl_err tl_hashindex_open(tl_hashindex **out, const char *path, tl_diag *d)
          sqlite3_prepare_v2(h->db, "SELECT idx FROM leaves WHERE hash = ?", -1, &h->get,
                             NULL) != SQLITE_OK ||
          sqlite3_prepare_v2(h->db, "INSERT OR REPLACE INTO meta(k, v) VALUES('covered', ?)", -1,
-                            &h->setcov, NULL) != SQLITE_OK))
+                            &h->setcov, NULL) != SQLITE_OK ||
+         sqlite3_prepare_v2(h->db, "BEGIN", -1, &h->begin, NULL) != SQLITE_OK ||
+         sqlite3_prepare_v2(h->db, "COMMIT", -1, &h->commit, NULL) != SQLITE_OK))
         e = db_fail(h, d, "prepare");
     if (e == TL_OK) {
         sqlite3_stmt *st = NULL;
@@ -90,6 +124,7 @@ tl_err tl_hashindex_put_keyed(tl_hashindex *h, const uint8_t (*leaves)[TL_HASH_L
                               uint64_t covered, tl_diag *d)
 {
     pthread_mutex_lock(&h->mu);
+    end_read(h);
     tl_err e = exec(h, "BEGIN", d);
     for (int pass = 0; pass < (keys ? 2 : 1); pass++) {
         const uint8_t(*hs)[TL_HASH_LEN] = pass ? keys : leaves;
@@ -123,6 +158,14 @@ tl_err tl_hashindex_get(tl_hashindex *h, const uint8_t leaf[static TL_HASH_LEN],
                         tl_diag *d)
 {
     pthread_mutex_lock(&h->mu);
+    if (h->reading && mono_ns() - h->read_t0_ns > READ_SPAN_NS)
+        end_read(h);
+    if (!h->reading && sqlite3_get_autocommit(h->db)) {
+        /* BEGIN is deferred: the snapshot is taken by the first lookup. */
+        h->reading = sqlite3_step(h->begin) == SQLITE_DONE;
+        sqlite3_reset(h->begin);
+        h->read_t0_ns = mono_ns();
+    }
     sqlite3_bind_blob(h->get, 1, leaf, TL_HASH_LEN, SQLITE_STATIC);
     int rc = sqlite3_step(h->get);
     tl_err e = TL_OK;
@@ -133,6 +176,8 @@ tl_err tl_hashindex_get(tl_hashindex *h, const uint8_t leaf[static TL_HASH_LEN],
     else
         e = db_fail(h, d, "lookup");
     sqlite3_reset(h->get);
+    if (e != TL_OK && e != TL_ERR_NOTFOUND)
+        end_read(h);
     pthread_mutex_unlock(&h->mu);
     return e;
 }
@@ -148,6 +193,7 @@ uint64_t tl_hashindex_covered(tl_hashindex *h)
 tl_err tl_hashindex_truncate(tl_hashindex *h, uint64_t size, tl_diag *d)
 {
     pthread_mutex_lock(&h->mu);
+    end_read(h);
     sqlite3_stmt *st = NULL;
     tl_err e = TL_OK;
     if (sqlite3_prepare_v2(h->db, "DELETE FROM leaves WHERE idx >= ?", -1, &st, NULL) !=
@@ -175,6 +221,7 @@ tl_err tl_hashindex_put_witnessed(tl_hashindex *h, uint64_t size, const char *no
                                   tl_diag *d)
 {
     pthread_mutex_lock(&h->mu);
+    end_read(h);
     sqlite3_stmt *st = NULL;
     tl_err e = TL_OK;
     if (sqlite3_prepare_v2(h->db,
@@ -197,6 +244,7 @@ static tl_err witnessed_query(tl_hashindex *h, const char *sql, uint64_t from, s
                               tl_witnessed_fn cb, void *ctx, tl_diag *d)
 {
     pthread_mutex_lock(&h->mu);
+    end_read(h);
     sqlite3_stmt *st = NULL;
     tl_err e = TL_OK;
     if (sqlite3_prepare_v2(h->db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -251,6 +299,10 @@ void tl_hashindex_close(tl_hashindex *h)
 {
     if (!h)
         return;
+    if (h->db)
+        end_read(h);
+    sqlite3_finalize(h->begin);
+    sqlite3_finalize(h->commit);
     sqlite3_finalize(h->ins);
     sqlite3_finalize(h->get);
     sqlite3_finalize(h->setcov);
