@@ -13,7 +13,9 @@
  * with the log. If a pending marker names a size past the published one, the partial tiles
  * that unpublished size left are removed first: otherwise a later, larger checkpoint would
  * make a stale partial of the same index and a smaller width look published. (Full tiles
- * need no cleanup: one is always rewritten before any checkpoint covers it.)
+ * need no cleanup: one is always rewritten before any checkpoint covers it.) The marker is
+ * left in place after a commit (it then names the published size, which needs no cleanup)
+ * and rewritten in place by the next publish; open removes it.
  */
 #include "treatylog/log.h"
 
@@ -493,8 +495,9 @@ tl_err tl_log_publish(tl_log *l, tl_diag *d)
     l->cp_note = note;
     l->cp_len = nlen;
     l->pub_size = size;
-    tl_diag d3;
-    (void)l->st->ops->remove(l->st, PENDING_PATH, &d3); /* stale one is harmless: q <= size */
+    /* The marker stays: naming a size <= the published one, it is harmless (clean_pending
+     * ignores it), and the next publish rewrites the same file in place instead of creating
+     * a new inode (ext4 without a journal scans recently deleted inodes on every create). */
     /* 4. Archive (made durable by the next sync; repaired at open if lost). The checkpoint is
      * already published, so a failure here must not be reported as a failed publish. */
     tl_diag d2;

@@ -434,6 +434,47 @@ static void test_corrupt_tile_refused_at_open(void **state)
     assert_true(strlen(d.msg) > 0);
 }
 
+static void test_pending_marker_reused(void **state)
+{
+    (void)state;
+    /* After a commit the marker names the published size and stays; the next publish
+     * rewrites the same file (no new inode); a crash after a commit cleans nothing it must
+     * keep. */
+    tl_log *l = NULL;
+    tl_diag d;
+    assert_int_equal(tl_log_open(&l, dir, NULL, &d), TL_OK);
+    append_n(l, 0, 300);
+    assert_int_equal(tl_log_publish(l, &d), TL_OK);
+    char p[600];
+    snprintf(p, sizeof p, "%s/.treatylog/pending", dir);
+    struct stat a, b;
+    assert_int_equal(stat(p, &a), 0);
+    FILE *f = fopen(p, "r");
+    assert_non_null(f);
+    char line[64] = {0};
+    assert_non_null(fgets(line, sizeof line, f));
+    fclose(f);
+    assert_string_equal(line, "pending 300\n");
+    append_n(l, 300, 300);
+    assert_int_equal(tl_log_publish(l, &d), TL_OK);
+    assert_int_equal(stat(p, &b), 0);
+    assert_int_equal(a.st_ino, b.st_ino);
+    f = fopen(p, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof line, f));
+    fclose(f);
+    assert_string_equal(line, "pending 600\n");
+    tl_log_close(l); /* as a kill -9 right after the commit */
+    assert_int_equal(tl_log_open(&l, dir, NULL, &d), TL_OK);
+    assert_int_equal(tl_log_size(l), 600);
+    assert_false(exists(".treatylog/pending"));
+    assert_true(exists("tile/0/002.p/88")); /* the published right edge stays */
+    assert_true(exists("tile/entries/002.p/88"));
+    assert_true(exists("tile/1/000.p/2"));
+    tl_log_close(l);
+    check_log(600);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -447,6 +488,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_checkpoint_fsync_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dir_fsync_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_cleanup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_marker_reused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tile_rename_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_rename_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_tile_refused_at_open, setup, teardown),
