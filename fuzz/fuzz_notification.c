@@ -22,37 +22,19 @@
 #include "treatylog/notification.h"
 #include "treatylog/schema.h"
 
+#include "fuzz_schemas.h"
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Loaded once by LLVMFuzzerInitialize, read-only afterwards. */
 static tl_schemas *schemas;
 
-static void check(int ok)
-{
-    if (!ok)
-        __builtin_trap();
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    check(tl_init() == TL_OK);
-    char dir[4096];
-    const char *env = getenv("TL_SCHEMAS");
-    if (env && env[0]) {
-        snprintf(dir, sizeof dir, "%s", env);
-    } else {
-        const char *f = __FILE__;
-        const char *cut = strstr(f, "fuzz/fuzz_notification.c");
-        snprintf(dir, sizeof dir, "%.*sschemas", (int)(cut ? cut - f : 0), f);
-    }
-    tl_diag d = {{0}};
-    if (tl_schemas_load(&schemas, dir, &d) != TL_OK) {
-        fprintf(stderr, "fuzz_notification: %s: %s\n", dir, d.msg);
-        abort();
-    }
+    schemas = fuzz_schemas("fuzz_notification");
     return 0;
 }
 
