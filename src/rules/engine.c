@@ -77,9 +77,19 @@ typedef struct node {
     int64_t a, b; /* concurrency: start and end day */
 } node;
 
+/* count-limit, concurrency: per key, how many entries were counted and the newest RECENT of
+ * them (the findings list at most that many), contiguous so that listing them is cheap. */
+#define RECENT 64
+typedef struct recent {
+    uint64_t cnt;
+    uint32_t n, pos; /* entries held, and where the next one goes */
+    uint64_t idx[RECENT];
+} recent;
+
 struct crule {
     const tl_rule *r;
     enum kind kind;
+    size_t nwhen; /* "when" parameters */
     const char *id;
     const char *severity; /* NULL: the kind's default */
     uint16_t on[MAX_TYPES];
@@ -139,6 +149,10 @@ struct crule {
     strmap s1, s2;
     node *nodes;
     size_t nnodes, ncap;
+    recent *rec; /* count-limit, concurrency: m2 key -> position */
+    size_t nrec, rcap;
+    struct trec *trecs; /* threshold with amendments: m1 trigger -> position */
+    size_t ntrecs, tcap;
     char **blobs; /* reply-content questions, declared values */
     size_t nblobs, bcap;
     uint64_t *last_serial, *last_index;
@@ -263,6 +277,7 @@ static bool compile(tl_engine *e, crule *c, const tl_rule *r)
     memset(c, 0, sizeof *c);
     c->r = r;
     c->id = tl_rule_id(r);
+    c->nwhen = tl_rule_param_count(r, "when");
     const char *k = tl_rule_kind(r);
     c->kind = K_NKINDS;
     for (size_t i = 0; i < sizeof KIND_NAMES / sizeof KIND_NAMES[0]; i++)
@@ -454,6 +469,8 @@ static void crule_free(crule *c)
     strmap_free(&c->s1);
     strmap_free(&c->s2);
     free(c->nodes);
+    free(c->rec);
+    free(c->trecs);
     for (size_t i = 0; i < c->nblobs; i++)
         free(c->blobs[i]);
     free(c->blobs);
@@ -465,6 +482,64 @@ static int cmp_rank(const void *a, const void *b, void *ctx)
 {
     const tl_engine *e = ctx;
     return strcmp(e->rules[*(const uint32_t *)a].id, e->rules[*(const uint32_t *)b].id);
+}
+
+/* Whether rule c can do anything for an entry of type t (1..): every kind but serial-order and
+ * clock-skew (which look at every entry) acts only on the types it names (in_list is false for
+ * type 0, and the single types below are compared only when set). */
+static bool rule_concerns(const crule *c, uint16_t t)
+{
+    switch (c->kind) {
+    case K_REPLY:
+    case K_ADVANCE:
+    case K_THRESHOLD:
+    case K_DUE:
+    case K_QUOTA:
+    case K_COUNT:
+    case K_CONC:
+    case K_CAL:
+    case K_DVO:
+    case K_NEAR:
+    case K_SHARE:
+    case K_CONTENT:
+    case K_ABSENT:
+    case K_PEAK:
+    case K_SPAN:
+    case K_LIMIT:
+    case K_LINKED:
+    case K_WITHDRAWAL:
+        break;
+    case K_OPTIME:
+    case K_NKINDS:
+        return false;
+    default:
+        return true;
+    }
+    if (!t)
+        return false;
+    if (in_list(c->on, c->non, t) || in_list(c->other, c->nother, t) ||
+        in_list(c->amend_type, c->namend_types, t))
+        return true;
+    return (c->anchor_receipt && t == c->ack_type) || t == c->sched_type || t == c->units_type ||
+           t == c->notice_type || t == c->from_in;
+}
+
+static bool build_dispatch(tl_engine *e)
+{
+    size_t nt = e->types.n + 1;
+    e->disp_off = calloc(nt + 1, sizeof *e->disp_off);
+    e->disp = calloc(nt * (e->nrules ? e->nrules : 1), sizeof *e->disp);
+    if (!e->disp_off || !e->disp)
+        return false;
+    uint32_t k = 0;
+    for (size_t t = 0; t < nt; t++) {
+        e->disp_off[t] = k;
+        for (size_t i = 0; i < e->nrules; i++)
+            if (rule_concerns(&e->rules[i], (uint16_t)t))
+                e->disp[k++] = (uint32_t)i;
+    }
+    e->disp_off[nt] = k;
+    return true;
 }
 
 tl_engine *tl_engine_new(const tl_ruleset *rs)
@@ -488,6 +563,8 @@ tl_engine *tl_engine_new(const tl_ruleset *rs)
     for (size_t i = 0; i < e->nrules; i++)
         e->rank[order[i]] = (uint32_t)i;
     free(order);
+    if (!build_dispatch(e))
+        goto fail;
     return e;
 fail:
     free(order);
@@ -507,6 +584,8 @@ void tl_engine_free(tl_engine *e)
     for (size_t i = 0; i < e->types.n; i++)
         free(e->type_names[i]);
     free(e->type_names);
+    free(e->disp_off);
+    free(e->disp);
     strmap_free(&e->types);
     free(e->ents);
     leafmap_free(&e->leaves);
@@ -977,7 +1056,7 @@ static tl_err k_advance(const addctx *a, size_t ri)
 
 static bool when_ok(const crule *c, const json_t *body)
 {
-    size_t nw = tl_rule_param_count(c->r, "when");
+    size_t nw = c->nwhen;
     for (size_t i = 0; i < nw; i++) {
         const char *field = tl_rule_param(c->r, "when", i, 0);
         const char *s;
@@ -1179,7 +1258,7 @@ static tl_err thr_amend(const addctx *a, size_t ri, const json_t *over)
         if (!leafmap_get(&e->leaves, a->n->refs[k], &t) || !u64map_get(&c->m1, t, &pos) ||
             memcmp(e->ents[t].from, a->n->from, 2) != 0)
             continue;
-        trec *r = (trec *)c->blobs[pos];
+        trec *r = &c->trecs[pos];
         trec_read(c, over, r);
         bool now = trec_applies(c, r) && trec_crosses(c, r, NULL, NULL);
         finding *live = NULL;
@@ -1218,20 +1297,16 @@ static tl_err thr_judge(const addctx *a, size_t ri, const json_t *obj, uint32_t 
     trec_read(c, obj, &r0);
     if (c->namend_types && !c->match_activity) {
         /* Keep the values for amendments. */
-        if (c->nblobs == c->bcap) {
-            size_t nc = c->bcap ? c->bcap * 2 : 64;
-            char **nb = realloc(c->blobs, nc * sizeof *nb);
-            if (!nb)
+        if (c->ntrecs == c->tcap) {
+            size_t nc = c->tcap ? c->tcap * 2 : 64;
+            trec *nt = realloc(c->trecs, nc * sizeof *nt);
+            if (!nt)
                 return TL_ERR_NOMEM;
-            c->blobs = nb;
-            c->bcap = nc;
+            c->trecs = nt;
+            c->tcap = nc;
         }
-        trec *keep = malloc(sizeof *keep);
-        if (!keep)
-            return TL_ERR_NOMEM;
-        *keep = r0;
-        c->blobs[c->nblobs] = (char *)keep;
-        if (!u64map_put(&c->m1, a->index, c->nblobs++))
+        c->trecs[c->ntrecs] = r0;
+        if (!u64map_put(&c->m1, a->index, c->ntrecs++))
             return TL_ERR_NOMEM;
     }
     if (!trec_applies(c, &r0) || !trec_crosses(c, &r0, NULL, NULL))
@@ -1597,6 +1672,47 @@ static bool push_node(crule *c, node nd, uint64_t *pos)
 /* The units an activity counts for: with "aggregate per_state" and a by_state object, each
  * participant with its own counts (sub-numbers 1, 2 ... in code order); otherwise the sender
  * with the activity's counts (sub-number 0). Returns their number. */
+/* The record of key (m2); NULL when there is none and create is false, or out of memory.
+ * Creating one may move the others. */
+static recent *recent_at(crule *c, uint64_t key, bool create)
+{
+    uint64_t pos;
+    if (u64map_get(&c->m2, key, &pos))
+        return &c->rec[pos];
+    if (!create)
+        return NULL;
+    if (c->nrec == c->rcap) {
+        size_t nc = c->rcap ? c->rcap * 2 : 64;
+        recent *nr = realloc(c->rec, nc * sizeof *nr);
+        if (!nr)
+            return NULL;
+        c->rec = nr;
+        c->rcap = nc;
+    }
+    if (!u64map_put(&c->m2, key, c->nrec))
+        return NULL;
+    recent *r = &c->rec[c->nrec++];
+    r->cnt = 0;
+    r->n = r->pos = 0;
+    return r;
+}
+
+static void recent_push(recent *r, uint64_t index)
+{
+    r->cnt++;
+    r->idx[r->pos] = index;
+    r->pos = (r->pos + 1) % RECENT;
+    if (r->n < RECENT)
+        r->n++;
+}
+
+/* Appends r's entries, newest first, to ents while *ne < max. */
+static void recent_list(const recent *r, uint64_t *ents, size_t *ne, size_t max)
+{
+    for (uint32_t j = 0; j < r->n && *ne < max; j++)
+        ents[(*ne)++] = r->idx[(r->pos + RECENT - 1 - j) % RECENT];
+}
+
 static size_t count_units(const crule *c, const tl_notification *n, const char **who,
                           const json_t **vals)
 {
@@ -1666,31 +1782,26 @@ static tl_err k_count_unit(const addctx *a, size_t ri, const char *who, const js
     }
     int64_t year = year_of_ms(t);
     uint64_t key = (uint64_t)pc * 100000 + (uint64_t)year;
-    uint64_t cnt = 0, head = NONE, pos;
-    (void)u64map_get(&c->m1, key, &cnt);
-    (void)u64map_get(&c->m2, key, &head);
-    node nd = {a->index, head, 0, 0};
-    if (!push_node(c, nd, &pos) || !u64map_put(&c->m1, key, cnt + 1) ||
-        !u64map_put(&c->m2, key, pos)) {
+    recent *rc = recent_at(c, key, true);
+    if (!rc) {
         free(why.p);
         return TL_ERR_NOMEM;
     }
+    recent_push(rc, a->index);
     for (int64_t from = year - c->years + 1; from <= year; from++) {
         uint64_t sum = 0;
         for (int64_t y = from; y < from + c->years; y++) {
-            uint64_t v = 0;
-            (void)u64map_get(&c->m1, (uint64_t)pc * 100000 + (uint64_t)y, &v);
-            sum += v;
+            const recent *r = recent_at(c, (uint64_t)pc * 100000 + (uint64_t)y, false);
+            sum += r ? r->cnt : 0;
         }
         if ((int64_t)sum <= c->max)
             continue;
         uint64_t ents[64];
         size_t ne = 0;
         for (int64_t y = from; y < from + c->years; y++) {
-            uint64_t h = NONE;
-            (void)u64map_get(&c->m2, (uint64_t)pc * 100000 + (uint64_t)y, &h);
-            for (; h != NONE && ne < 64; h = c->nodes[h].next)
-                ents[ne++] = c->nodes[h].index;
+            const recent *r = recent_at(c, (uint64_t)pc * 100000 + (uint64_t)y, false);
+            if (r)
+                recent_list(r, ents, &ne, 64);
         }
         buf w = {NULL, 0, 0, true};
         buf_fmt(&w, "%.2s: %llu activities (", who, (unsigned long long)sum);
@@ -1754,15 +1865,12 @@ static tl_err k_conc_unit(const addctx *a, size_t ri, const char *from, const js
     int64_t best = 0, best_day = sd;
     for (int64_t day = sd; day <= ed; day++) {
         uint64_t key = (uint64_t)(day + 1000000) * 1024 + (uint64_t)pc;
-        uint64_t cnt = 0, head = NONE, pos;
-        (void)u64map_get(&c->m1, key, &cnt);
-        (void)u64map_get(&c->m2, key, &head);
-        node nd = {a->index, head, 0, 0};
-        if (!push_node(c, nd, &pos) || !u64map_put(&c->m1, key, cnt + 1) ||
-            !u64map_put(&c->m2, key, pos))
+        recent *rc = recent_at(c, key, true);
+        if (!rc)
             return TL_ERR_NOMEM;
-        if ((int64_t)cnt + 1 > best) {
-            best = (int64_t)cnt + 1;
+        recent_push(rc, a->index);
+        if ((int64_t)rc->cnt > best) {
+            best = (int64_t)rc->cnt;
             best_day = day;
         }
     }
@@ -1770,10 +1878,9 @@ static tl_err k_conc_unit(const addctx *a, size_t ri, const char *from, const js
         return TL_OK;
     uint64_t ents[64];
     size_t ne = 0;
-    uint64_t h = NONE;
-    (void)u64map_get(&c->m2, (uint64_t)(best_day + 1000000) * 1024 + (uint64_t)pc, &h);
-    for (; h != NONE && ne < 64; h = c->nodes[h].next)
-        ents[ne++] = c->nodes[h].index;
+    const recent *br = recent_at(c, (uint64_t)(best_day + 1000000) * 1024 + (uint64_t)pc, false);
+    if (br)
+        recent_list(br, ents, &ne, 64);
     buf w = {NULL, 0, 0, true};
     buf_fmt(&w, "%.2s: %lld such activities at once on ", from, (long long)best);
     buf_time(&w, best_day * DAY_MS);
@@ -2555,7 +2662,8 @@ tl_err tl_engine_add(tl_engine *e, uint64_t index, uint64_t logged_ms,
         !strcmp(action, "withdraw"))
         err = withdraw_refs(e, index, n);
     addctx a = {e, index, (int64_t)logged_ms, n, type};
-    for (size_t i = 0; err == TL_OK && i < e->nrules; i++) {
+    for (uint32_t di = e->disp_off[type]; err == TL_OK && di < e->disp_off[type + 1]; di++) {
+        size_t i = e->disp[di];
         switch (e->rules[i].kind) {
         case K_REPLY:
             err = k_reply(&a, i);

@@ -159,6 +159,9 @@ struct tl_engine {
     size_t ncps, cpcap;
     uint16_t correction_type;
     char **type_names; /* id - 1 -> name */
+    /* The rules an entry of type t can concern, in rule order: disp[disp_off[t] ..
+     * disp_off[t + 1]) (t = 0: a type no rule names). */
+    uint32_t *disp_off, *disp;
 };
 
 /* engine.c, for findings.c */
