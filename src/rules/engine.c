@@ -1725,10 +1725,13 @@ static size_t count_units(const crule *c, const tl_notification *n, const char *
     return 1;
 }
 
-static tl_err k_count_unit(const addctx *a, size_t ri, const char *from, const json_t *vals,
-                           uint32_t sub);
+/* One counting unit of an entry for a count-limit or concurrency rule: the party it counts
+ * for, the counts to judge, and 0 for the whole activity or i + 1 for by_state member i. */
+typedef tl_err (*unit_fn)(const addctx *a, size_t ri, const char *who, const json_t *vals,
+                          uint32_t sub);
 
-static tl_err k_count(const addctx *a, size_t ri)
+/* Runs fn for each counting unit of the entry (count_units), if rule ri reads its type. */
+static tl_err per_unit(const addctx *a, size_t ri, unit_fn fn)
 {
     crule *c = &a->e->rules[ri];
     if (!in_list(c->on, c->non, a->type))
@@ -1738,11 +1741,19 @@ static tl_err k_count(const addctx *a, size_t ri)
     size_t nu = count_units(c, a->n, who, vals);
     bool states = vals[0] != a->n->body;
     for (size_t i = 0; i < nu; i++) {
-        tl_err err = k_count_unit(a, ri, who[i], vals[i], states ? (uint32_t)(i + 1) : 0);
+        tl_err err = fn(a, ri, who[i], vals[i], states ? (uint32_t)(i + 1) : 0);
         if (err != TL_OK)
             return err;
     }
     return TL_OK;
+}
+
+static tl_err k_count_unit(const addctx *a, size_t ri, const char *from, const json_t *vals,
+                           uint32_t sub);
+
+static tl_err k_count(const addctx *a, size_t ri)
+{
+    return per_unit(a, ri, k_count_unit);
 }
 
 static tl_err k_count_unit(const addctx *a, size_t ri, const char *who, const json_t *vals,
@@ -1828,19 +1839,7 @@ static tl_err k_conc_unit(const addctx *a, size_t ri, const char *from, const js
 
 static tl_err k_conc(const addctx *a, size_t ri)
 {
-    crule *c = &a->e->rules[ri];
-    if (!in_list(c->on, c->non, a->type))
-        return TL_OK;
-    const char *who[STATES_MAX];
-    const json_t *vals[STATES_MAX];
-    size_t nu = count_units(c, a->n, who, vals);
-    bool states = vals[0] != a->n->body;
-    for (size_t i = 0; i < nu; i++) {
-        tl_err err = k_conc_unit(a, ri, who[i], vals[i], states ? (uint32_t)(i + 1) : 0);
-        if (err != TL_OK)
-            return err;
-    }
-    return TL_OK;
+    return per_unit(a, ri, k_conc_unit);
 }
 
 static tl_err k_conc_unit(const addctx *a, size_t ri, const char *from, const json_t *vals,
