@@ -762,8 +762,11 @@ static bool party_ok(const tl_engine *e, const finding *f, const char *from)
     return false;
 }
 
-/* Resolves the open deadline findings of rule ri whose trigger the entry references. */
-static void resolve_by_refs(const addctx *a, size_t ri, int64_t reply_ms)
+/* The open deadline findings of rule ri (no answer yet) whose trigger the entry references
+ * and which its sender may answer (party_ok): a reply resolves them at reply_ms; a refusal
+ * (reply-deadline "accept-field": the answer's boolean field is not true) voids those not
+ * already void, from the refusal on. */
+static void answer_by_refs(const addctx *a, size_t ri, bool refusal, int64_t reply_ms)
 {
     tl_engine *e = a->e;
     for (size_t k = 0; k < a->n->nrefs; k++) {
@@ -774,12 +777,16 @@ static void resolve_by_refs(const addctx *a, size_t ri, int64_t reply_ms)
         (void)u64map_get(&e->trig_head, t, &id);
         for (; id != NONE; id = e->f[id].next_trig) {
             finding *f = &e->f[id];
-            if (f->rule != ri || f->kind != FK_DEADLINE || f->reply != NONE)
+            if (f->rule != ri || f->kind != FK_DEADLINE || f->reply != NONE ||
+                !party_ok(e, f, a->n->from))
                 continue;
-            if (!party_ok(e, f, a->n->from))
-                continue;
-            f->reply = a->index;
-            f->reply_ms = reply_ms;
+            if (!refusal) {
+                f->reply = a->index;
+                f->reply_ms = reply_ms;
+            } else if (f->voided == NONE) {
+                f->voided = a->index;
+                f->void_kind = 2;
+            }
         }
     }
 }
@@ -820,28 +827,6 @@ static tl_err k_schedule(const addctx *a, size_t ri)
         }
     }
     return TL_OK;
-}
-
-/* reply-deadline with "accept-field": an answer whose boolean field is not true is a refusal;
- * the open deadlines it answers no longer apply (void from the refusal on). */
-static void refuse_by_refs(const addctx *a, size_t ri)
-{
-    tl_engine *e = a->e;
-    for (size_t k = 0; k < a->n->nrefs; k++) {
-        uint64_t t;
-        if (!leafmap_get(&e->leaves, a->n->refs[k], &t))
-            continue;
-        uint64_t id = NONE;
-        (void)u64map_get(&e->trig_head, t, &id);
-        for (; id != NONE; id = e->f[id].next_trig) {
-            finding *f = &e->f[id];
-            if (f->rule != ri || f->kind != FK_DEADLINE || f->reply != NONE || f->voided != NONE ||
-                !party_ok(e, f, a->n->from))
-                continue;
-            f->voided = a->index;
-            f->void_kind = 2;
-        }
-    }
 }
 
 /* reply-deadline with "anchor receipt": the first acknowledgement (of the rule's type) from a
@@ -885,9 +870,9 @@ static tl_err k_reply(const addctx *a, size_t ri)
         int64_t ms = NO_TIME;
         bool isdate, acc = false;
         if (c->accept && !(body_bool(n->body, c->accept, &acc) && acc))
-            refuse_by_refs(a, ri);
+            answer_by_refs(a, ri, true, 0);
         else if (!c->met_by || body_time(n->body, c->met_by, &ms, &isdate))
-            resolve_by_refs(a, ri, ms); /* without its met-by time an answer does not count */
+            answer_by_refs(a, ri, false, ms); /* without its met-by time an answer does not count */
     }
     if (c->anchor_receipt && a->type == c->ack_type)
         anchor_by_refs(a, ri);
@@ -1344,7 +1329,7 @@ static tl_err k_threshold(const addctx *a, size_t ri)
     const tl_notification *n = a->n;
     if (in_list(c->other, c->nother, a->type)) {
         if (!c->match_activity) {
-            resolve_by_refs(a, ri, NO_TIME);
+            answer_by_refs(a, ri, false, NO_TIME);
             /* Remember the first required message for each trigger, for amendments. */
             for (size_t k = 0; c->namend_types && k < n->nrefs; k++) {
                 uint64_t t, v;
