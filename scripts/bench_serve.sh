@@ -10,6 +10,10 @@
 #   (d) GETs of uniformly random full level-0 hash tiles of the same log: goal >= 50,000/s
 #   (e) the 10M-entry log: start-up (exec to the first 200 on /checkpoint, goal <= 100 ms) and
 #       the server's peak RSS (VmHWM) after (c) and (d) (goal <= 64 MiB)
+#   (f) the floor: the same two wrk loads as (a') and (d) against bench_http_floor, which is
+#       libmicrohttpd configured as `serve` configures it with no log behind it (a durable
+#       group commit of the raw bodies for POSTs; an 8 KiB answer from memory for GETs); each
+#       goal is then also read against what the HTTP library and loopback allow here
 # The load generators share the 2 cores with the server: every step prints the CPU seconds of
 # the server, of the generator and of the whole machine (/proc), so the generator's share is
 # known. Loopback only; every step is bounded in time.
@@ -43,7 +47,8 @@ exec > >(tee "$OUT") 2>&1
 B=build-bench
 if [ -z "${TREATYLOG:-}" ]; then
   cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$B" -j"$(nproc)" --target treatylog bench_proofs | grep -E 'error|warning' || true
+  cmake --build "$B" -j"$(nproc)" --target treatylog bench_proofs bench_http_floor |
+    grep -E 'error|warning' || true
   TREATYLOG=$ROOT/$B/treatylog
 fi
 TL=$TREATYLOG
@@ -171,4 +176,36 @@ done
 echo "bench serve_memory size=$size vmhwm_kib=$(awk '/VmHWM/ { print $2 }' /proc/$SPID/status)" \
      "vmrss_kib=$(awk '/VmRSS/ { print $2 }' /proc/$SPID/status) goal_kib=65536"
 stop_server
+
+# ---- (f) the floor: the HTTP library and loopback alone, same generators, same cores ----
+FLOOR=$(dirname "$TL")/bench_http_floor
+floor_step() { # NAME MODE ANSWER_BYTES, then the generator command with @URL@ for the URL
+  local name=$1 mode=$2 bytes=$3 port a; shift 3
+  port=$(free_port)
+  "$FLOOR" --mode "$mode" --answer-bytes "$bytes" --port "$port" --dir "$R" --seconds 900 \
+    > "$R/$name.floor" 2>&1 &
+  SPID=$!
+  for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.05; done
+  local cmd=()
+  for a in "$@"; do cmd+=("${a//@URL@/http://127.0.0.1:$port}"); done
+  step "$name" "${cmd[@]}"
+  stop_server
+}
+rate_of() { grep -o ' rate=[0-9]*' "$1" | head -1 | cut -d= -f2; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "?" }'; }
+if [ -x "$FLOOR" ]; then
+  echo "=== (f) the floor: bench_http_floor, libmicrohttpd as serve sets it up, no log behind it"
+  floor_step floor_add fsync 300 env SIZE=256 wrk -t1 -c64 -d"${SECS}s" \
+    -s bench/serve_post.lua @URL@
+  echo "bench serve_floor_add $(grep '^wrkresult' "$R/floor_add.out" | cut -d' ' -f2-)" \
+       "serve_over_floor=$(ratio "$(rate_of "$R/add_wrk.out")" "$(rate_of "$R/floor_add.out")")" \
+       "goal_per_s=40000 $(cut -d' ' -f3- "$R/floor_add.cpuline")"
+  floor_step floor_tile direct 8192 env SIZE="$size" KIND=tile wrk -t2 -c64 -d$((SECS * 2))s \
+    -s bench/serve_get.lua @URL@
+  echo "bench serve_floor_tiles $(grep '^wrkresult' "$R/floor_tile.out" | cut -d' ' -f2-)" \
+       "serve_over_floor=$(ratio "$(rate_of "$R/tile_$REPEAT.out")" "$(rate_of "$R/floor_tile.out")")" \
+       "goal_per_s=50000 $(cut -d' ' -f3- "$R/floor_tile.cpuline")"
+else
+  echo "bench_serve: $FLOOR not built: no floor measured" >&2
+fi
 echo "output in $OUT"

@@ -17,7 +17,14 @@
 #      throughput ceiling, both as a ratio of the 2-thread verify rate (mean of the two
 #      measurements), and the CPU-bound ratio: the server's CPU per submission against the
 #      CPU per verify (what the server would do with the 2 cores to itself);
-#   5. with BENCH_PERF=1 (and perf installed), one more step at the highest sustained rate (or
+#   5. the floor: the saturation step again against bench_http_floor (libmicrohttpd set up as
+#      `serve` sets it up, every body appended to a file and fdatasynced per group, nothing
+#      parsed or verified), and closed loop from wrk (if installed), for the lower of the two
+#      server CPU costs per request of the HTTP library, loopback and a
+#      durable acknowledgement alone; ratio_cpu_bound_ceiling = µs per verify / (µs per verify
+#      + that floor) is then the CPU-bound ratio of a server that did nothing but verify each
+#      submission once and acknowledge it durably over this HTTP stack on these cores;
+#   6. with BENCH_PERF=1 (and perf installed), one more step at the highest sustained rate (or
 #      the first rate) under `perf record -g` of the server; the top of the profile is printed
 #      and perf.data kept in the run directory.
 # Loopback only; every step is bounded in time (a few minutes in all).
@@ -54,7 +61,8 @@ exec > >(tee "$OUT") 2>&1
 B=build-bench
 if [ -z "${TREATYLOG:-}" ]; then
   cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$B" -j"$(nproc)" --target treatylog bench_ed25519 | grep -E 'error|warning' || true
+  cmake --build "$B" -j"$(nproc)" --target treatylog bench_ed25519 bench_http_floor |
+    grep -E 'error|warning' || true
   TREATYLOG=$ROOT/$B/treatylog
 fi
 TL=$TREATYLOG
@@ -191,7 +199,7 @@ step() { # RATE NAME [perf]: one load step; sets SUST, THR, SCPU_US (server CPU 
   # (other work on the machine took the rest; the step then says little about the server).
   CONT=$(awk -v s="$scpu_s" -v g="$gen_s" -v b="$busy_s" 'BEGIN { print (b > 0 && (s + g) / b < 0.8) ? "yes" : "no" }')
   SCPU_US=$(awk -v c="$scpu_s" -v n="${ok200:-0}" 'BEGIN { if (n > 0) printf "%.1f", c / n * 1e6; else print "nan" }')
-  echo "bench treaty_add_wait0 rate=$rate connections=$conns scheduled=$sched ok=${ok200:-0}" \
+  echo "bench ${STEP_BENCH:-treaty_add_wait0} rate=$rate connections=$conns scheduled=$sched ok=${ok200:-0}" \
        "late=$late unsent=$unsent throughput=$THR p50_ms=$p50 p99_ms=$p99 max_ms=$(jnum "$f" max)" \
        "sustained=$SUST non200=$(( $(jnum "$f" 429) + $(jnum "$f" 503) + $(jnum "$f" other) ))" \
        "bytes_mean=$(jnum "$f" bytes_mean) sign_s=${sign_s:-?} server_cpu_s=$scpu_s" \
@@ -259,4 +267,37 @@ if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
   perf report -i "$R/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -30 || true
 fi
 stop_server
+
+FLOOR=${BENCH_FLOOR:-$(dirname "$TL")/bench_http_floor}
+if [ -x "$FLOOR" ]; then
+  echo "=== the floor: bench_http_floor --mode fsync (no parsing, no verify, no log), $sat/s"
+  port=$(free_port)
+  "$FLOOR" --mode fsync --port "$port" --dir "$R" --seconds 900 > "$R/floor.out" 2>&1 &
+  SPID=$!
+  URL=http://127.0.0.1:$port
+  for _ in $(seq 200); do curl -s -o /dev/null "$URL/" && break; sleep 0.05; done
+  STEP_BENCH=treaty_floor_add step "$sat" "floor_$sat"
+  floor_us=$SCPU_US
+  if command -v wrk >/dev/null; then
+    # and closed loop from wrk, far lighter than load, 256 connections: the floor at saturation,
+    # where a group commit carries the most requests (the lowest cost per request)
+    s0=$(pid_ticks "$SPID")
+    SIZE=409 wrk -t1 -c256 -d"${SECS}s" -s "$ROOT/bench/serve_post.lua" "$URL" > "$R/floor_wrk.out" 2>&1 || true
+    s1=$(pid_ticks "$SPID")
+    n=$(sed -n 's/^wrkresult.* requests=\([0-9]*\).*/\1/p' "$R/floor_wrk.out")
+    fw=$(awk -v a="$s0" -v b="$s1" -v h="$HZ" -v n="${n:-0}" 'BEGIN { if (n > 0) printf "%.1f", (b - a) / h / n * 1e6; else print "nan" }')
+    echo "bench treaty_floor_wrk $(grep '^wrkresult' "$R/floor_wrk.out" | cut -d' ' -f2-) server_cpu_us_per_request=$fw"
+    if awk -v w="$fw" -v f="$floor_us" 'BEGIN { exit !(w == w + 0 && w < f) }'; then floor_us=$fw; fi
+  fi
+  stop_server
+  echo "bench treaty_floor server_cpu_us_per_request_lowest=$floor_us cpu_us_per_verify=$vus" \
+       "ratio_cpu_bound_ceiling=$(awk -v f="$floor_us" -v v="$vus" 'BEGIN { if (f + v > 0) printf "%.3f", v / (v + f); else print "nan" }')" \
+       "ratio_cpu_bound_saturated=$(awk -v s="$cpu_us_sat" -v v="$vus" 'BEGIN { if (s > 0) printf "%.3f", v / s; else print "nan" }')" \
+       "goal_ratio=0.75"
+  echo "floor:   libmicrohttpd + loopback + a durable group commit alone cost $floor_us us of server CPU per"
+  echo "         request: a server doing nothing but one verify on top would reach a CPU-bound ratio of" \
+       "$(awk -v f="$floor_us" -v v="$vus" 'BEGIN { if (f + v > 0) printf "%.2f", v / (v + f); else print "?" }') (goal 0.75)"
+else
+  echo "bench_treaty: $FLOOR not built: no floor measured" >&2
+fi
 echo "output in $OUT"
