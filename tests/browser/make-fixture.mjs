@@ -14,38 +14,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cosign, pubOf, seed, signNote, vkey } from './notes.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const T = process.argv[2] || path.join(here, '../../build-web/treatylog');
 const W = fs.mkdtempSync(path.join(os.tmpdir(), 'tl-fixture-'));
 const run = (...a) => execFileSync(T, a, { cwd: W, encoding: 'utf8' });
 
-const seed = (s) => crypto.createHash('sha256').update('treatylog fixture ' + s).digest();
-const privKey = (sd) => crypto.createPrivateKey({
-  key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), sd]), format: 'der', type: 'pkcs8' });
-const pubOf = (sd) => crypto.createPublicKey(privKey(sd)).export({ format: 'der', type: 'spki' }).subarray(-32);
-const keyId = (name, typeKey) => crypto.createHash('sha256').update(Buffer.concat([Buffer.from(name + '\n'), typeKey])).digest().subarray(0, 4);
-function vkey(name, sd, type) {
-  const tk = Buffer.concat([Buffer.of(type), pubOf(sd)]);
-  return `${name}+${keyId(name, tk).toString('hex')}+${tk.toString('base64')}`;
-}
-function signNote(body, signers) { // signers: [{name, sd}] (type 0x01)
-  const text = body + '\n';
-  let out = text + '\n';
-  for (const s of signers) {
-    const id = keyId(s.name, Buffer.concat([Buffer.of(1), pubOf(s.sd)]));
-    const sig = crypto.sign(null, Buffer.from(text), privKey(s.sd));
-    out += `\u2014 ${s.name} ${Buffer.concat([id, sig]).toString('base64')}\n`;
-  }
-  return out;
-}
-function cosign(note, w, t) { // append a cosignature/v1 line by witness w at Unix time t
-  const text = note.slice(0, note.lastIndexOf('\n\n') + 1);
-  const id = keyId(w.name, Buffer.concat([Buffer.of(4), pubOf(w.sd)]));
-  const ts = Buffer.alloc(8); ts.writeBigUInt64BE(BigInt(t));
-  const sig = crypto.sign(null, Buffer.from(`cosignature/v1\ntime ${t}\n${text}`), privKey(w.sd));
-  return note + `\u2014 ${w.name} ${Buffer.concat([id, ts, sig]).toString('base64')}\n`;
-}
 const leafHash = (b) => crypto.createHash('sha256').update(Buffer.concat([Buffer.of(0), b])).digest().toString('base64');
 
 // Keys: the operator's log key and three witnesses through the C binary, parties here.

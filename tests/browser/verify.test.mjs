@@ -84,3 +84,51 @@ test('evidence files written by treatylog verify as the finding page verifies th
     assert.ok(r.ok, `${f}: ${JSON.stringify(r.steps.filter((s) => !s.ok))}`);
   }
 });
+
+// Key rotation: the entry page checks a signature with the keys the party held at that index.
+test('partyKeysAt follows genesis, add, rotate and remove, and refuses what the log would refuse', async () => {
+  const { seed, signNote, vkey } = await import('./notes.mjs');
+  const op = { name: 'rot.example/log', sd: seed('rot op') };
+  const opKeys = [v.parseVkey(vkey(op.name, op.sd, 1))];
+  const k = (label) => ({ sd: seed(label) });
+  const XA1 = k('XA 1'), XA2 = k('XA 2'), XB1 = k('XB 1'), XC1 = k('XC 1'), evil = k('evil');
+  const pub = (code, key) => vkey(code, key.sd, 1);
+  const reg = (doc, extra = []) => signNote(`treatylog/registry/v1\n${JSON.stringify(doc)}`, [op, ...extra]);
+  const party = (code, key) => ({ code, name: `Party ${code}`, keys: [pub(code, key)] });
+  const items = [
+    { index: 0, submission: reg({ action: 'genesis', parties: [party('XA', XA1), party('XB', XB1)], witness_policy: 'x', rulesets: [] }) },
+    // rotate XA to key 2, signed by the operator and by XA's current key
+    { index: 5, submission: reg({ action: 'rotate', parties: [{ code: 'XA', keys: [pub('XA', XA2)] }] }, [{ name: 'XA', sd: XA1.sd }]) },
+    // a rotation of XB without XB's signature: refused, changes nothing
+    { index: 6, submission: reg({ action: 'rotate', parties: [{ code: 'XB', keys: [pub('XB', evil)] }] }) },
+    // a rotation of XB signed by XB but not by the operator: refused
+    { index: 7, submission: signNote(`treatylog/registry/v1\n${JSON.stringify({ action: 'rotate', parties: [{ code: 'XB', keys: [pub('XB', evil)] }] })}`, [{ name: 'XB', sd: XB1.sd }]) },
+    { index: 8, submission: reg({ action: 'add', parties: [party('XC', XC1)] }) },
+    // adding a registered code again: refused
+    { index: 9, submission: reg({ action: 'add', parties: [party('XC', evil)] }) },
+    { index: 12, submission: reg({ action: 'remove', parties: [{ code: 'XB' }] }) },
+  ];
+  const at = (i) => v.partyKeysAt(items, i, opKeys);
+  const signed = (code, key, i) => {
+    const n = v.parseNote(signNote(`treatylog/notification/v1\n{"from":"${code}"}`, [{ name: code, sd: key.sd }]));
+    return (at(i).get(code) || []).some((s) => v.verifyNoteSig(n, v.parseVkey(s)) === 'ok');
+  };
+  assert.deepEqual([...at(3).keys()], ['XA', 'XB']);
+  assert.equal(signed('XA', XA1, 3), true, 'genesis key before the rotation');
+  assert.equal(signed('XA', XA2, 3), false, 'the new key is not in force before its entry');
+  assert.equal(signed('XA', XA2, 6), true, 'the new key after the rotation');
+  assert.equal(signed('XA', XA1, 6), false, 'the rotated-out key no longer counts');
+  assert.equal(signed('XA', XA2, 5), false, 'the rotation applies to the entries after it, not itself');
+  assert.equal(signed('XB', XB1, 10), true, 'the unsigned and the operator-less rotations changed nothing');
+  assert.equal(signed('XB', evil, 10), false);
+  assert.equal(signed('XC', XC1, 10), true, 'added at 8');
+  assert.equal(signed('XC', evil, 10), false, 'the second add of XC was refused');
+  assert.equal(at(13).has('XB'), false, 'removed at 12');
+  assert.equal(signed('XA', XA2, 13), true);
+  // order of the list does not matter; without the operator's key nothing applies
+  assert.deepEqual([...v.partyKeysAt([...items].reverse(), 13, opKeys).keys()], [...at(13).keys()]);
+  assert.equal(v.partyKeysAt(items, 13, [v.parseVkey(vkey('other.example/log', seed('other'), 1))]).size, 0);
+  // a second genesis is refused
+  const two = [...items, { index: 20, submission: reg({ action: 'genesis', parties: [party('XD', evil)], witness_policy: 'x', rulesets: [] }) }];
+  assert.equal(v.partyKeysAt(two, 21, opKeys).has('XD'), false);
+});

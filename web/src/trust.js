@@ -23,6 +23,25 @@ export async function registry() {
 // The witness policy of the genesis registry.
 export const fromLog = async () => (await registry()).witness_policy;
 
+let regItems = null; // {size, items: [{index, submission}]}
+// Every registry entry of the log ([{index, submission}]), listed again once the log has
+// grown past `at` (an entry the cached list may not cover).
+export async function registryEntries(at = 0) {
+  if (!regItems || Number(at) >= regItems.size) {
+    const items = [];
+    let after = null, size = 0;
+    for (;;) {
+      const r = await api.entries({ type: 'registry.*', limit: 1000, after });
+      size = r.size;
+      for (const row of r.entries) items.push({ index: row.index, submission: (await api.entry(row.index)).submission });
+      if (r.next === null || r.next === undefined || !r.entries.length) break;
+      after = r.next;
+    }
+    regItems = { size, items };
+  }
+  return regItems.items;
+}
+
 // The registry JSON of an evidence file's first registry entry, or null.
 export function registryOfEvidence(ev) {
   for (const r of ev.registry || []) {

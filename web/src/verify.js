@@ -228,6 +228,57 @@ export function registryOf(submission) {
   return JSON.parse(json);
 }
 
+// The parties' keys in force for the entry at log index `at`: the registry entries before it
+// (`items`: [{index, submission}], any order) applied in log order as tl_registry_apply does
+// (formats.md#registry), as far as keys go: an entry counts only if one of `opKeys` (parsed
+// vkeys: the policy's log keys) signed it; genesis only first and once; `add` only of codes not
+// registered, `remove` and `rotate` only of registered ones, a `rotate` only if each rotated
+// party's key then current also signed it; an entry that fails any check changes nothing.
+// Returns a Map from party code to its vkey strings.
+export function partyKeysAt(items, at, opKeys) {
+  const keys = new Map();
+  let started = false;
+  const ordered = [...items].sort((a, b) => Number(a.index) - Number(b.index));
+  for (const it of ordered) {
+    if (Number(it.index) >= Number(at)) break;
+    let note, doc;
+    try {
+      note = parseNote(it.submission);
+      doc = registryOf(it.submission);
+    } catch { continue; }
+    if (!opKeys.some((k) => verifyNoteSig(note, k) === 'ok')) continue;
+    const parties = Array.isArray(doc.parties) ? doc.parties : [];
+    const codes = parties.map((p) => p?.code);
+    if (codes.some((c) => typeof c !== 'string') || new Set(codes).size !== codes.length) continue;
+    const signedByCurrent = (code) => (keys.get(code) || []).some((k) => {
+      try { return verifyNoteSig(note, parseVkey(k)) === 'ok'; } catch { return false; }
+    });
+    const hasKeys = (p) => Array.isArray(p.keys) && p.keys.length > 0;
+    switch (doc.action) {
+      case 'genesis':
+        if (started || !parties.length || !parties.every(hasKeys)) continue;
+        break;
+      case 'add':
+        if (!started || !parties.every((p) => !keys.has(p.code) && hasKeys(p))) continue;
+        break;
+      case 'remove':
+        if (!started || !codes.every((c) => keys.has(c))) continue;
+        break;
+      case 'rotate':
+        if (!started || !parties.every((p) => keys.has(p.code) && hasKeys(p) && signedByCurrent(p.code))) continue;
+        break;
+      default:
+        continue;
+    }
+    started = true;
+    for (const p of parties) {
+      if (doc.action === 'remove') keys.delete(p.code);
+      else keys.set(p.code, [...p.keys]);
+    }
+  }
+  return keys;
+}
+
 // The whole check of one entry: leaf hash, inclusion against the checkpoint, checkpoint
 // signatures under the policy. Every step is reported; ok only if all pass.
 export function verifyInclusionOf(entryBytes, index, proof, checkpointNote, policy, wantLeaf) {

@@ -1,10 +1,10 @@
 // entry.js - one entry: the decoded notification, its signers (their signatures checked here
-// with the keys of the genesis registry), logged time and witness bounds, refs both ways, and
+// with the keys the registry gave them at that index), logged time and witness bounds, refs both ways, and
 // its inclusion proof verified in the browser.
 import * as api from '../api.js';
 import * as trust from '../trust.js';
 import { h, num, when, entryName } from '../ui.js';
-import { parseNote, parseVkey, parseTlogProof, verifyInclusionOf, verifyNoteSig, utf8 } from '../verify.js';
+import { parseNote, parseVkey, parseTlogProof, partyKeysAt, verifyInclusionOf, verifyNoteSig, utf8 } from '../verify.js';
 import { panel, pending } from './verifypanel.js';
 
 async function refLink(leaf) {
@@ -12,19 +12,20 @@ async function refLink(leaf) {
   return h('li', {}, i === null ? h('code', {}, leaf) : h('a', { href: `#/entries/${i}` }, `#${i}`), ' ', h('code', { class: 'muted' }, leaf.slice(0, 12) + '…'));
 }
 
-// Party signatures on the submission, with the keys of the genesis registry (rotations later
-// in the log are not followed here; `treatylog verify` does that).
+// Party signatures on the submission, with the keys each party had at this entry's index:
+// the registry entries before it (genesis, add, remove, rotate), each applied only if the
+// operator key of the policy signed it (partyKeysAt).
 async function signerSteps(e, policy) {
   const note = parseNote(e.submission);
   if (e.kind === 'registry') {
     return policy.logs.map((k) => ({ label: `operator signature (${k.name})`, ok: verifyNoteSig(note, k) === 'ok' }));
   }
-  const reg = await trust.registry();
+  const keys = partyKeysAt(await trust.registryEntries(e.index), e.index, policy.logs);
   const steps = [];
   for (const code of e.signers || []) {
-    const party = reg.parties.find((p) => p.code === code);
-    const res = (party?.keys || []).map((k) => verifyNoteSig(note, parseVkey(k)));
-    steps.push({ label: `signature by ${code}`, ok: res.includes('ok'), detail: res.includes('ok') ? 'key from the genesis registry' : (party ? 'no valid signature by a registered key' : 'not in the genesis registry') });
+    const res = (keys.get(code) || []).map((k) => { try { return verifyNoteSig(note, parseVkey(k)); } catch { return 'bad'; } });
+    const ok = res.includes('ok');
+    steps.push({ label: `signature by ${code}`, ok, detail: ok ? `a key ${code} held at entry #${e.index} (registry)` : (keys.has(code) ? 'no valid signature by a key it held then' : `${code} was not a registered party at entry #${e.index}`) });
   }
   return steps;
 }
