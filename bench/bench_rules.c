@@ -22,6 +22,8 @@
  *   bench rules-follow-1 n=.. wall_seconds=..         the same, one entry per call (one thread)
  *   bench rules-add     mean_us=.. p99_us=.. max_us=..  one add at the end of the log
  *   bench rules-findings n=.. seconds=..              listing all findings as JSON
+ *   bench rules-findings-last-page n=.. formatted=100 seconds=..   the last page of 100, the
+ *                                                     rest offered unformatted (a deep ?after=)
  *   bench rules-rss     kib=..
  */
 #include <stdio.h>
@@ -349,6 +351,26 @@ static int count_fn(void *ctx, const tl_finding *f)
     return 0;
 }
 
+/* The last page (100 findings) of the listing, as GET /v1/findings?after= reaches it: every
+ * finding before it offered to the pick unformatted. */
+typedef struct last_page {
+    uint64_t seen, from, got;
+} last_page;
+
+static int page_pick(void *ctx, const tl_finding *f)
+{
+    last_page *p = ctx;
+    (void)f;
+    return p->seen++ >= p->from;
+}
+
+static int page_fn(void *ctx, const tl_finding *f)
+{
+    ((last_page *)ctx)->got++;
+    (void)f;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     uint64_t n = 1000000;
@@ -513,6 +535,12 @@ int main(int argc, char **argv)
     if (tl_engine_findings(e, tl_engine_size(e), count_fn, &nf) != TL_OK)
         return 1;
     printf("bench rules-findings n=%llu seconds=%.3f\n", (unsigned long long)nf, bench_now() - t0);
+    last_page lp = {.from = nf > 100 ? nf - 100 : 0};
+    t0 = bench_now();
+    if (tl_engine_findings_pick(e, tl_engine_size(e), page_pick, page_fn, &lp) != TL_OK)
+        return 1;
+    printf("bench rules-findings-last-page n=%llu formatted=%llu seconds=%.3f\n",
+           (unsigned long long)nf, (unsigned long long)lp.got, bench_now() - t0);
     printf("bench rules-rss kib=%llu\n", (unsigned long long)bench_status_kib("VmHWM:"));
     tl_engine_free(e);
     tl_registry_free(reg);

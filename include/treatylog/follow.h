@@ -85,6 +85,10 @@ uint64_t tl_follow_size_at(tl_follow *f, int64_t time_s);
 TL_MUST_CHECK tl_err tl_follow_findings(tl_follow *f, uint64_t size, tl_finding_fn fn,
                                         void *ctx);
 
+/* tl_engine_findings_pick under the follower's lock (size 0 as above). */
+TL_MUST_CHECK tl_err tl_follow_findings_pick(tl_follow *f, uint64_t size, tl_finding_fn pick,
+                                             tl_finding_fn fn, void *ctx);
+
 /* The indexes of the registry entries applied so far, ascending (*out malloc'd). */
 TL_MUST_CHECK tl_err tl_follow_registry_entries(tl_follow *f, uint64_t **out, size_t *n);
 

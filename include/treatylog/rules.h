@@ -114,6 +114,14 @@ uint64_t tl_engine_size_at(const tl_engine *e, int64_t time_s);
 TL_MUST_CHECK tl_err tl_engine_findings(const tl_engine *e, uint64_t size, tl_finding_fn fn,
                                         void *ctx);
 
+/* As tl_engine_findings, but each finding is first offered to `pick` with only its key set
+ * (id, rule, state, state_name, severity, parties, trigger; no entries, due, range or json):
+ * pick returns 1 to have it formatted and given to fn, 0 to pass it by unformatted, and
+ * anything else to stop the listing (TL_ERR_CONFLICT). A page deep in a long list, a filter or
+ * a count then formats only what it returns. pick NULL: every finding goes to fn. */
+TL_MUST_CHECK tl_err tl_engine_findings_pick(const tl_engine *e, uint64_t size, tl_finding_fn pick,
+                                             tl_finding_fn fn, void *ctx);
+
 /* All findings as of `size` as canonical JSON lines, each ending in LF, in the order above.
  * *out is malloc'd and NUL-terminated (caller frees), *len its length. TL_OK, TL_ERR_USAGE,
  * TL_ERR_NOMEM. */

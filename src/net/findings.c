@@ -275,7 +275,9 @@ static bool party_in(const tl_finding *x, const char *party)
     return false;
 }
 
-static int list_one(void *ctx, const tl_finding *x)
+/* Which findings a list (or the counts) takes, from their key alone: 1 take, 0 pass by, -1
+ * stop. Nothing passed by is formatted (tl_engine_findings_pick). */
+static int list_pick(void *ctx, const tl_finding *x)
 {
     list_ctx *c = ctx;
     if (c->counts) {
@@ -288,7 +290,7 @@ static int list_one(void *ctx, const tl_finding *x)
         return 0;
     if (x->trigger > c->to) { /* in trigger order: nothing more can match */
         c->stopped = true;
-        return 1;
+        return -1;
     }
     if (c->has_after && x->trigger < c->after.trigger)
         return 0;
@@ -296,7 +298,7 @@ static int list_one(void *ctx, const tl_finding *x)
         list_key k;
         if (!list_key_parse(x->id, &k)) { /* not an id of the engine's: a bug */
             c->bad = c->stopped = true;
-            return 1;
+            return -1;
         }
         if (list_key_cmp(&k, &c->after) <= 0)
             return 0;
@@ -306,8 +308,14 @@ static int list_one(void *ctx, const tl_finding *x)
         return 0;
     if (c->n == c->limit) { /* one more than the page: there is a next page */
         c->more = c->stopped = true;
-        return 1;
+        return -1;
     }
+    return 1;
+}
+
+static int list_one(void *ctx, const tl_finding *x)
+{
+    list_ctx *c = ctx;
     if (c->n++)
         tl_sbuf_printf(&c->out, ",");
     tl_sbuf_printf(&c->out, "%.*s", (int)x->json_len, x->json);
@@ -355,7 +363,7 @@ static unsigned src_list(void *ctx, tl_api_arg_fn arg, void *argctx, char **body
         return st;
     uint64_t size = tl_follow_witnessed_size(f->fo);
     tl_sbuf_printf(&c.out, "{\"findings\":[");
-    tl_err e = size ? tl_follow_findings(f->fo, size, list_one, &c) : TL_OK;
+    tl_err e = size ? tl_follow_findings_pick(f->fo, size, list_pick, list_one, &c) : TL_OK;
     if (e == TL_ERR_CONFLICT && c.stopped) /* list_one stopped the listing */
         e = TL_OK;
     if (c.more)
@@ -385,7 +393,7 @@ static char *src_counts(void *ctx)
     c.counts = json_object();
     uint64_t size = tl_follow_witnessed_size(f->fo);
     if (size)
-        if (tl_follow_findings(f->fo, size, list_one, &c) != TL_OK)
+        if (tl_follow_findings_pick(f->fo, size, list_pick, list_one, &c) != TL_OK)
             json_object_clear(c.counts);
     char *s = json_dumps(c.counts, JSON_COMPACT);
     json_decref(c.counts);
@@ -478,6 +486,13 @@ static int build_one(void *ctx, const tl_finding *x)
     return 1;
 }
 
+/* Only the finding asked for is formatted. */
+static int pick_id(void *ctx, const tl_finding *x)
+{
+    const find1 *c = ctx;
+    return strcmp(x->id, c->id) == 0;
+}
+
 static unsigned src_evidence(void *ctx, const char *id, char **body, size_t *len)
 {
     tl_live_findings *f = ctx;
@@ -513,7 +528,7 @@ static unsigned src_evidence(void *ctx, const char *id, char **body, size_t *len
     memcpy(src.ruleset_sha256, f->sha, 32);
     c.src = &src;
     if (e == TL_OK)
-        e = tl_follow_findings(f->fo, size, build_one, &c);
+        e = tl_follow_findings_pick(f->fo, size, pick_id, build_one, &c);
     if (e == TL_ERR_CONFLICT && c.found)
         e = TL_OK; /* build_one stopped the listing at the finding */
     tl_reader_free(rd);

@@ -227,6 +227,12 @@ static int cmp_f(const void *a, const void *b, void *ctx)
 
 tl_err tl_engine_findings(const tl_engine *e, uint64_t size, tl_finding_fn fn, void *ctx)
 {
+    return tl_engine_findings_pick(e, size, NULL, fn, ctx);
+}
+
+tl_err tl_engine_findings_pick(const tl_engine *e, uint64_t size, tl_finding_fn pick,
+                               tl_finding_fn fn, void *ctx)
+{
     if (size > e->n)
         return TL_ERR_USAGE;
     view v = {e, size, 0};
@@ -257,6 +263,23 @@ tl_err tl_engine_findings(const tl_engine *e, uint64_t size, tl_finding_fn fn, v
             snprintf(id, sizeof id, "%s/%llu/%u", rid, (unsigned long long)f->trigger, f->n);
         else
             snprintf(id, sizeof id, "%s/%llu", rid, (unsigned long long)f->trigger);
+        tl_finding tf = {.id = id,
+                         .rule = rid,
+                         .state = st,
+                         .state_name = tl_finding_state_name(st),
+                         .severity = sev,
+                         .nparties = f->nparties,
+                         .parties = (const char(*)[TL_PARTY_LEN + 1]) f->parties,
+                         .trigger = f->trigger};
+        if (pick) {
+            int pk = pick(ctx, &tf);
+            if (pk == 0)
+                continue;
+            if (pk != 1) {
+                err = TL_ERR_CONFLICT;
+                break;
+            }
+        }
         buf_str(&b, "{\"id\":");
         buf_json_str(&b, id);
         buf_str(&b, ",\"rule\":");
@@ -294,7 +317,6 @@ tl_err tl_engine_findings(const tl_engine *e, uint64_t size, tl_finding_fn fn, v
         const tl_rule *r = rules_rule(e, f->rule);
         buf_str(&b, tl_rule_params_json(r));
         buf_fmt(&b, ",\"confidence\":\"%s\",\"range\":", tl_rule_confidence(r));
-        tl_finding tf = {0};
         tl_finding_state rs = st == TL_FINDING_VOID ? TL_FINDING_PENDING : st;
         if (f->kind == FK_DEADLINE && (rs == TL_FINDING_MISSED || rs == TL_FINDING_LATE)) {
             uint64_t from = f->range_from != NONE ? f->range_from : f->trigger;
@@ -314,14 +336,6 @@ tl_err tl_engine_findings(const tl_engine *e, uint64_t size, tl_finding_fn fn, v
             err = TL_ERR_NOMEM;
             break;
         }
-        tf.id = id;
-        tf.rule = rid;
-        tf.state = st;
-        tf.state_name = tl_finding_state_name(st);
-        tf.severity = sev;
-        tf.nparties = f->nparties;
-        tf.parties = (const char(*)[TL_PARTY_LEN + 1]) f->parties;
-        tf.trigger = f->trigger;
         tf.nentries = ne;
         tf.entries = ents;
         tf.has_due = due != NO_TIME;

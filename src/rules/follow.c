@@ -555,8 +555,14 @@ tl_err tl_follow_findings_text(tl_follow *f, uint64_t size, char **out, size_t *
 
 tl_err tl_follow_findings(tl_follow *f, uint64_t size, tl_finding_fn fn, void *ctx)
 {
+    return tl_follow_findings_pick(f, size, NULL, fn, ctx);
+}
+
+tl_err tl_follow_findings_pick(tl_follow *f, uint64_t size, tl_finding_fn pick, tl_finding_fn fn,
+                               void *ctx)
+{
     pthread_mutex_lock(&f->mu);
-    tl_err e = tl_engine_findings(f->eng, size ? size : f->wsize, fn, ctx);
+    tl_err e = tl_engine_findings_pick(f->eng, size ? size : f->wsize, pick, fn, ctx);
     pthread_mutex_unlock(&f->mu);
     return e;
 }

@@ -390,6 +390,80 @@ static void test_reply_boundary(void **state)
     h_free(&h);
 }
 
+/* tl_engine_findings_pick: pick sees each finding's key only, unformatted; what it takes is
+ * formatted exactly as in the full listing, in the same order; a stop ends the listing. */
+typedef struct pick_rec {
+    char ids[16][64];
+    char json[16][512];
+    size_t n;
+    size_t picked, stop_at; /* pick: take every `picked`-th (0: all); stop at the stop_at-th */
+    size_t offered;
+    bool json_seen; /* pick was given a formatted finding: a bug */
+} pick_rec;
+
+static int rec_one(void *ctx, const tl_finding *x)
+{
+    pick_rec *r = ctx;
+    assert_true(r->n < 16);
+    snprintf(r->ids[r->n], sizeof r->ids[r->n], "%s", x->id);
+    snprintf(r->json[r->n], sizeof r->json[r->n], "%.*s", (int)x->json_len, x->json);
+    r->n++;
+    return 0;
+}
+
+static int rec_pick(void *ctx, const tl_finding *x)
+{
+    pick_rec *r = ctx;
+    size_t k = r->offered++;
+    if (x->json || x->entries || !x->id || !x->rule || !x->state_name)
+        r->json_seen = true;
+    if (r->stop_at && k == r->stop_at)
+        return -1;
+    return r->picked == 0 || k % r->picked == 0;
+}
+
+static void test_findings_pick(void **state)
+{
+    (void)state;
+    H h;
+    h_init(&h, RULE_REPLY);
+    /* Five requests, one answered: four pending findings and one met. */
+    for (int i = 0; i < 5; i++) {
+        char t[32];
+        snprintf(t, sizeof t, "2022-02-1%dT12:00:00Z", i + 1);
+        h_add(&h, t, "vd11.ch3.explanation-request", "UA", (uint64_t)i + 1, "[\"*\"]", NOREFS,
+              REQ_BODY);
+    }
+    h_add(&h, "2022-02-20T12:00:00Z", "vd11.ch3.explanation-reply", "RU", 1, "[\"*\"]", REFS(2),
+          "{\"answers\":{},\"statement\":\"\"}");
+    pick_rec all = {0}, every = {0}, odd = {.picked = 2}, stop = {.stop_at = 3};
+    assert_int_equal(tl_engine_findings(h.e, 6, rec_one, &all), TL_OK);
+    assert_int_equal(all.n, 5);
+    assert_int_equal(tl_engine_findings_pick(h.e, 6, rec_pick, rec_one, &every), TL_OK);
+    assert_int_equal(every.n, 5);
+    for (size_t i = 0; i < 5; i++) {
+        assert_string_equal(every.ids[i], all.ids[i]);
+        assert_string_equal(every.json[i], all.json[i]);
+    }
+    assert_int_equal(tl_engine_findings_pick(h.e, 6, rec_pick, rec_one, &odd), TL_OK);
+    assert_int_equal(odd.offered, 5);
+    assert_int_equal(odd.n, 3); /* the 1st, 3rd and 5th */
+    for (size_t i = 0; i < 3; i++) {
+        assert_string_equal(odd.ids[i], all.ids[2 * i]);
+        assert_string_equal(odd.json[i], all.json[2 * i]);
+    }
+    assert_int_equal(tl_engine_findings_pick(h.e, 6, rec_pick, rec_one, &stop), TL_ERR_CONFLICT);
+    assert_int_equal(stop.n, 3);
+    assert_int_equal(stop.offered, 4);
+    assert_false(every.json_seen || odd.json_seen || stop.json_seen);
+    /* NULL pick: the same as tl_engine_findings. */
+    pick_rec none = {0};
+    assert_int_equal(tl_engine_findings_pick(h.e, 6, NULL, rec_one, &none), TL_OK);
+    assert_int_equal(none.n, 5);
+    assert_string_equal(none.json[4], all.json[4]);
+    h_free(&h);
+}
+
 static void test_reply_wrong_party_or_ref(void **state)
 {
     (void)state;
@@ -2238,6 +2312,7 @@ int main(void)
         cmocka_unit_test(test_timeline_meeting_scheduled_late),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_determinism_random),
+        cmocka_unit_test(test_findings_pick),
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_aggregate),
         cmocka_unit_test(test_anchor_receipt),
