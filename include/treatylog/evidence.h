@@ -47,7 +47,8 @@ TL_MUST_CHECK tl_err tl_evidence_build(const tl_evidence_src *src, const tl_find
 
 /* Checks an evidence file offline: its checkpoint and every witnessed checkpoint meet policy
  * (log key and witness quorum), every entry's inclusion proof verifies against the checkpoint,
- * the ruleset text hashes to the file's ruleset and is one the logged registry names, and
+ * the ruleset text hashes to the file's ruleset and is one the logged registry names (text
+ * NULL: the text logged with the file's registry entries, TL_ERR_NOTFOUND if they carry none), and
  * replaying the file's entries and checkpoints through the rules re-derives the file's
  * finding byte for byte. On TL_OK, *finding (if non-NULL) gets a malloc'd copy of the finding
  * line. TL_ERR_FORMAT (malformed), TL_ERR_SIGNATURE / TL_ERR_QUORUM (checkpoint),

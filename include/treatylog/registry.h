@@ -7,13 +7,15 @@
  *   {"action": "genesis" | "add" | "remove" | "rotate",
  *    "parties": [ {"code": "XA", "name": "...", "keys": ["<vkey>", ...], "roles": [...]} ],
  *    "witness_policy": "<tlog-policy text>",
- *    "rulesets": [ {"name": "vd11.rules", "sha256": "<64 lower-case hex>"} ]}
+ *    "rulesets": [ {"name": "vd11.rules", "sha256": "<64 lower-case hex>", "text": "..."} ]}
  *
  * genesis: every party (code, name, keys, optional roles), witness_policy and rulesets required;
  * add: the new parties (same fields); remove: [{"code"}]; rotate: [{"code", "keys"}] (the new
  * key set replaces the old one). After genesis, witness_policy and rulesets are optional and
  * replace the current ones when present; "parties" may then be empty only if one of them is.
- * Keys are verifier keys of type 0x01 whose name is the party code. A rotate document must be
+ * A ruleset's optional "text" is the ruleset file itself, logged with the registry (DESIGN §3):
+ * its SHA-256 must be the sha256 given; a later list naming the same sha256 without text keeps
+ * it. Keys are verifier keys of type 0x01 whose name is the party code. A rotate document must be
  * signed by the operator AND by one of the party's current keys (a second signature line).
  *
  * The registry at any log index is a pure function of the registry entries up to it: start
@@ -58,6 +60,11 @@ typedef struct tl_party {
 typedef struct tl_registry_ruleset {
     char name[TL_REGISTRY_RULESET_NAME_MAX + 1];
     uint8_t sha256[TL_HASH_LEN];
+    /* The ruleset's text, when a registry entry carried it ("text", whose SHA-256 is sha256),
+     * or an earlier one did for the same sha256; NULL otherwise. In a tl_registry it is
+     * malloc'd, NUL-terminated and owned by the registry. */
+    char *text;
+    size_t text_len;
 } tl_registry_ruleset;
 
 /* The state. Large (about 400 KiB): allocate with tl_registry_new(). Parties are kept in the

@@ -123,6 +123,13 @@ TL_MUST_CHECK tl_err cli_load_ruleset(const char *file, const struct tl_registry
                                       cli_ruleset *r, tl_diag *d);
 void cli_ruleset_free(cli_ruleset *r);
 
+/* Gives each item of a registry document's "rulesets" that has no "text" the text of the file
+ * of its name in the rules directory, if that file's SHA-256 is the item's sha256 (DESIGN §3:
+ * a ruleset's text is logged with the registry); says on stderr, as `treatylog WHAT`, which
+ * ones it could not. Leaves the texts out if the document would then not fit in an entry. */
+struct json_t;
+void cli_embed_ruleset_texts(struct json_t *doc, const char *what);
+
 /* GET base+path (e.g. "/v1/checkpoints?from=0") from a treatylog server and parse the JSON
  * object it answers (*out: json_decref it). A non-200 status quotes the server's message:
  * TL_ERR_NOTFOUND (404), TL_ERR_FORMAT (400 or not JSON), TL_ERR_IO otherwise. */

@@ -469,9 +469,9 @@ int cmd_verify_evidence(int argc, char **argv)
         cli_parse("verify-evidence", argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, &npos);
     if (rc)
         return rc;
-    if (npos != 1 || !policy_path || !ruleset)
+    if (npos != 1 || !policy_path)
         return cli_usage("verify-evidence",
-                         "usage: treatylog verify-evidence FILE --policy POLICY --ruleset FILE "
+                         "usage: treatylog verify-evidence FILE --policy POLICY [--ruleset FILE] "
                          "[--schemas DIR]");
     tl_diag d = {{0}};
     tl_policy *policy = NULL;
@@ -482,7 +482,7 @@ int cmd_verify_evidence(int argc, char **argv)
     tl_err e = cli_load_policy(policy_path, NULL, &policy, &d);
     if (e == TL_OK)
         e = cli_read_file(pos[0], 256u << 20, &ev, &evlen, &d);
-    if (e == TL_OK)
+    if (e == TL_OK && ruleset) /* else the text logged with the file's registry entries */
         e = cli_read_file(ruleset, 1u << 20, &rt, &rlen, &d);
     if (e == TL_OK)
         e = cli_load_schemas(schemas_dir, &schemas, &d);

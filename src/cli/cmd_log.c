@@ -6,11 +6,13 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
 
 #include "cli.h"
 #include "treatylog/log.h"
 #include "treatylog/note.h"
 #include "treatylog/registry.h"
+#include "treatylog/schema.h"
 #include "treatylog/entry.h"
 #include "treatylog/tile.h"
 #include "treatylog/values.h"
@@ -29,6 +31,22 @@ static tl_err genesis_entry(const char *path, const tl_skey *k, uint64_t logged_
         return e;
     char *text = NULL, *note = NULL;
     size_t tlen = 0, nlen = 0;
+    /* The rulesets' texts go into the log with it (DESIGN §3). A file that does not parse is
+     * left to tl_registry_from_json, which says why. */
+    json_t *doc = NULL;
+    tl_diag pd;
+    if (tl_schema_parse_json(&doc, (const char *)json, jlen, false, &pd) == TL_OK) {
+        cli_embed_ruleset_texts(doc, "init");
+        char *js = json_dumps(doc, JSON_COMPACT);
+        json_decref(doc);
+        if (!js) {
+            free(json);
+            return tl_fail(d, TL_ERR_NOMEM, "registry");
+        }
+        free(json);
+        json = (uint8_t *)js;
+        jlen = strlen(js);
+    }
     e = tl_registry_from_json(&text, &tlen, (const char *)json, jlen, true, d);
     free(json);
     if (e == TL_OK)

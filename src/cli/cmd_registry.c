@@ -96,6 +96,8 @@ static bool print_registry(const tl_registry *r, const char *origin, uint64_t si
         ok = printf("ruleset %s sha256 ", r->rulesets[i].name) >= 0;
         for (size_t j = 0; ok && j < TL_HASH_LEN; j++)
             ok = printf("%02x", r->rulesets[i].sha256[j]) >= 0;
+        if (ok && r->rulesets[i].text)
+            ok = printf(" (text logged, %zu bytes)", r->rulesets[i].text_len) >= 0;
         ok = ok && putchar('\n') != EOF;
     }
     const char *w = r->witness_policy ? r->witness_policy : "";
@@ -289,6 +291,8 @@ int cmd_registry(int argc, char **argv)
                         oldkey, party.vkey.name, pos[0]);
     }
     char *json = NULL;
+    if (e == TL_OK && add)
+        cli_embed_ruleset_texts(doc, "registry");
     if (e == TL_OK) {
         json = json_dumps(doc, JSON_COMPACT);
         if (!json)

@@ -81,7 +81,7 @@ static const char usage2[] =
     "       [--evidence OUTDIR] [--schemas DIR]\n"
     "                       re-derive the findings of a treaty log (as of its newest\n"
     "                       witnessed checkpoint, or TIME); evidence files into OUTDIR\n"
-    "  verify-evidence FILE --policy POLICY --ruleset FILE [--schemas DIR]\n"
+    "  verify-evidence FILE --policy POLICY [--ruleset FILE] [--schemas DIR]\n"
     "                       check an evidence file offline and re-derive its finding\n"
     "testing:\n"
     "  load URL --rate R --duration S [--size B] [--connections C] [--wait 0|1]\n"

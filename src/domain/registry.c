@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "treatylog/hash.h"
 #include "treatylog/note.h"
 #include "treatylog/policy.h"
 #include "treatylog/schema.h"
@@ -25,8 +26,8 @@ typedef enum action { ACT_GENESIS, ACT_ADD, ACT_REMOVE, ACT_ROTATE } action;
 
 static const char *const action_names[] = {"genesis", "add", "remove", "rotate"};
 
-/* A decoded document. Strings are copied out of the JSON but for policy, which is borrowed
- * from the json_t it was decoded from. */
+/* A decoded document. Strings are copied out of the JSON but for policy and the rulesets'
+ * texts, which are borrowed from the json_t it was decoded from. */
 typedef struct regdoc {
     action act;
     size_t nparties;
@@ -43,12 +44,31 @@ tl_registry *tl_registry_new(void)
     return calloc(1, sizeof(tl_registry));
 }
 
+static void free_texts(tl_registry_ruleset *rs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(rs[i].text);
+        rs[i].text = NULL;
+    }
+}
+
 void tl_registry_free(tl_registry *r)
 {
     if (!r)
         return;
     free(r->witness_policy);
+    free_texts(r->rulesets, r->nrulesets);
     free(r);
+}
+
+static char *dup_text(const char *s, size_t len)
+{
+    char *c = malloc(len + 1);
+    if (c) {
+        memcpy(c, s, len);
+        c[len] = '\0';
+    }
+    return c;
 }
 
 tl_registry *tl_registry_clone(const tl_registry *r)
@@ -57,13 +77,23 @@ tl_registry *tl_registry_clone(const tl_registry *r)
     if (!c)
         return NULL;
     memcpy(c, r, sizeof *c);
+    c->witness_policy = NULL;
+    for (size_t i = 0; i < c->nrulesets; i++)
+        c->rulesets[i].text = NULL;
+    bool ok = true;
     if (r->witness_policy) {
-        c->witness_policy = malloc(r->witness_policy_len + 1);
-        if (!c->witness_policy) {
-            free(c);
-            return NULL;
+        c->witness_policy = dup_text(r->witness_policy, r->witness_policy_len);
+        ok = c->witness_policy != NULL;
+    }
+    for (size_t i = 0; ok && i < r->nrulesets; i++) {
+        if (r->rulesets[i].text) {
+            c->rulesets[i].text = dup_text(r->rulesets[i].text, r->rulesets[i].text_len);
+            ok = c->rulesets[i].text != NULL;
         }
-        memcpy(c->witness_policy, r->witness_policy, r->witness_policy_len + 1);
+    }
+    if (!ok) {
+        tl_registry_free(c);
+        return NULL;
     }
     return c;
 }
@@ -268,7 +298,7 @@ static tl_err decode_rulesets(regdoc *doc, const json_t *v, tl_diag *d)
         const json_t *val;
         json_object_foreach((json_t *)o, key, val)
         {
-            if (strcmp(key, "name") != 0 && strcmp(key, "sha256") != 0)
+            if (strcmp(key, "name") != 0 && strcmp(key, "sha256") != 0 && strcmp(key, "text") != 0)
                 return tl_fail(d, TL_ERR_FORMAT, "rulesets[%zu]: unknown field \"%.64s\"", i, key);
         }
         tl_registry_ruleset *rs = &doc->rulesets[i];
@@ -284,6 +314,24 @@ static tl_err decode_rulesets(regdoc *doc, const json_t *v, tl_diag *d)
             !sha256_hex(rs->sha256, json_string_value(hash), json_string_length(hash)))
             return tl_fail(d, TL_ERR_FORMAT,
                            "rulesets[%zu].sha256: required, 64 lower-case hex digits", i);
+        const json_t *text = json_object_get(o, "text");
+        rs->text = NULL;
+        rs->text_len = 0;
+        if (text) {
+            uint8_t h[TL_HASH_LEN];
+            if (!json_is_string(text) || json_string_length(text) == 0)
+                return tl_fail(d, TL_ERR_FORMAT,
+                               "rulesets[%zu].text: must be the ruleset's text (a non-empty "
+                               "string)",
+                               i);
+            tl_sha256(h, (const uint8_t *)json_string_value(text), json_string_length(text));
+            if (memcmp(h, rs->sha256, TL_HASH_LEN) != 0)
+                return tl_fail(d, TL_ERR_FORMAT,
+                               "rulesets[%zu].text: its SHA-256 is not the sha256 given for %s", i,
+                               rs->name);
+            rs->text = (char *)json_string_value(text); /* borrowed, as the policy */
+            rs->text_len = json_string_length(text);
+        }
         for (size_t j = 0; j < i; j++)
             if (strcmp(doc->rulesets[j].name, rs->name) == 0)
                 return tl_fail(d, TL_ERR_FORMAT, "rulesets[%zu].name: %s appears twice", i,
@@ -512,6 +560,8 @@ tl_err tl_registry_apply(tl_registry *r, const char *note, size_t len, const tl_
     tl_registry *s = malloc(sizeof *s);
     json_t *obj = NULL;
     char *policy = NULL;
+    char *texts[TL_REGISTRY_RULESETS_MAX] = {0};
+    bool replace = false;
     tl_err e = TL_OK;
     if (!n || !doc || !s) {
         e = tl_fail(d, TL_ERR_NOMEM, "applying a registry entry");
@@ -549,6 +599,26 @@ tl_err tl_registry_apply(tl_registry *r, const char *note, size_t len, const tl_
     e = apply_doc(s, doc, n, index, d);
     if (e != TL_OK)
         goto out;
+    /* A new ruleset list: owned copies of its texts, each from the document or else from the
+     * current list by sha256 (the same bytes). */
+    replace = doc->act == ACT_GENESIS || doc->has_rulesets;
+    for (size_t i = 0; replace && i < doc->nrulesets; i++) {
+        const tl_registry_ruleset *src = doc->rulesets[i].text ? &doc->rulesets[i] : NULL;
+        for (size_t j = 0; !src && j < r->nrulesets; j++)
+            if (r->rulesets[j].text &&
+                memcmp(r->rulesets[j].sha256, doc->rulesets[i].sha256, TL_HASH_LEN) == 0)
+                src = &r->rulesets[j];
+        s->rulesets[i].text = NULL;
+        s->rulesets[i].text_len = 0;
+        if (src) {
+            texts[i] = dup_text(src->text, src->text_len);
+            if (!texts[i]) {
+                e = tl_fail(d, TL_ERR_NOMEM, "applying a registry entry");
+                goto out;
+            }
+            s->rulesets[i].text_len = src->text_len;
+        }
+    }
     /* Commit: nothing below can fail. */
     if (policy) {
         free(s->witness_policy);
@@ -556,8 +626,17 @@ tl_err tl_registry_apply(tl_registry *r, const char *note, size_t len, const tl_
         s->witness_policy_len = doc->policy_len;
         policy = NULL;
     }
+    if (replace) {
+        free_texts(r->rulesets, r->nrulesets);
+        for (size_t i = 0; i < doc->nrulesets; i++) {
+            s->rulesets[i].text = texts[i];
+            texts[i] = NULL;
+        }
+    }
     memcpy(r, s, sizeof *r);
 out:
+    for (size_t i = 0; i < TL_REGISTRY_RULESETS_MAX; i++)
+        free(texts[i]);
     free(policy);
     json_decref(obj);
     free(s);

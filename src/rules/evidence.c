@@ -398,16 +398,8 @@ tl_err tl_evidence_verify(const char *text, size_t len, const tl_policy *policy,
     size_t reg_first = nitems;
     for (size_t i = 0; i < nr && e == TL_OK; i++, nitems++)
         e = check_item(json_array_get(regs, i), &cp, &items[nitems], "registry", i, d);
-    /* 3. The ruleset is the file's and the registry's. */
-    uint8_t sha[TL_HASH_LEN];
-    SHA256((const unsigned char *)ruleset_text, ruleset_len, sha);
-    char hx[2 * TL_HASH_LEN + 1];
-    hex(hx, sha);
-    const json_t *rsh = json_object_get(rsj, "sha256");
-    if (e == TL_OK && (!json_is_string(rsh) || strcmp(json_string_value(rsh), hx) != 0))
-        e = tl_fail(d, TL_ERR_CONFLICT,
-                    "evidence: the ruleset given hashes to %s, the finding was made under %s", hx,
-                    json_is_string(rsh) ? json_string_value(rsh) : "(none)");
+    /* 3. The ruleset is the file's and the registry's: the text given, else the one logged
+     * with the file's registry entries (DESIGN §3). */
     const tl_vkey *op = policy->nlogs ? &policy->logs[0].key : NULL;
     if (e == TL_OK) {
         reg = tl_registry_new();
@@ -423,13 +415,38 @@ tl_err tl_evidence_verify(const char *text, size_t len, const tl_policy *policy,
                 tl_diag_prefix(d, TL_ERR_FORMAT, "evidence: registry entry %llu",
                                (unsigned long long)items[i].index);
         }
+    }
+    const json_t *rsh = json_object_get(rsj, "sha256"), *rn = json_object_get(rsj, "name");
+    uint8_t sha[TL_HASH_LEN];
+    char hx[2 * TL_HASH_LEN + 1];
+    for (size_t i = 0; e == TL_OK && !ruleset_text && i < reg->nrulesets; i++) {
+        hex(hx, reg->rulesets[i].sha256);
+        if (reg->rulesets[i].text && json_is_string(rsh) &&
+            strcmp(json_string_value(rsh), hx) == 0) {
+            ruleset_text = reg->rulesets[i].text;
+            ruleset_len = reg->rulesets[i].text_len;
+        }
+    }
+    if (e == TL_OK && !ruleset_text)
+        e = tl_fail(d, TL_ERR_NOTFOUND,
+                    "evidence: no ruleset given, and the file's registry entries do not carry "
+                    "the text of %s: give the ruleset file",
+                    json_is_string(rn) ? json_string_value(rn) : "its ruleset");
+    if (e == TL_OK) {
+        SHA256((const unsigned char *)ruleset_text, ruleset_len, sha);
+        hex(hx, sha);
+        if (!json_is_string(rsh) || strcmp(json_string_value(rsh), hx) != 0)
+            e = tl_fail(d, TL_ERR_CONFLICT,
+                        "evidence: the ruleset given hashes to %s, the finding was made under %s",
+                        hx, json_is_string(rsh) ? json_string_value(rsh) : "(none)");
+    }
+    if (e == TL_OK) {
         bool named = false;
-        const json_t *rn = json_object_get(rsj, "name");
-        for (size_t i = 0; e == TL_OK && i < reg->nrulesets; i++)
+        for (size_t i = 0; i < reg->nrulesets; i++)
             named = named ||
                     (memcmp(reg->rulesets[i].sha256, sha, TL_HASH_LEN) == 0 && json_is_string(rn) &&
                      strcmp(reg->rulesets[i].name, json_string_value(rn)) == 0);
-        if (e == TL_OK && !named)
+        if (!named)
             e = tl_fail(d, TL_ERR_CONFLICT,
                         "evidence: the logged registry does not name the ruleset %s (%s)", hx,
                         json_is_string(rn) ? json_string_value(rn) : "no name");

@@ -73,6 +73,14 @@ done
 [ "$nev" -gt 10 ] && ok "the demo wrote $nev evidence files" || bad "only $nev evidence files"
 [ "$nok" -eq "$nev" ] && ok "verify-evidence accepts all $nev" || bad "verify-evidence accepts $nok of $nev"
 [ "$nrej" -eq "$nflip" ] && ok "verify-evidence rejects all $nflip one-byte changes" || bad "verify-evidence rejects $nrej of $nflip one-byte changes"
+# The ruleset's text is logged with the registry (DESIGN §3), and so is in every evidence
+# file's registry entries: verify-evidence needs no ruleset file.
+nok2=0
+for f in "$D"/evidence/*.json; do
+  if $T verify-evidence "$f" --policy "$D/policy" > /dev/null 2> "$WORK/ve.err"; then nok2=$((nok2+1)); else echo "  $f: $(head -c 300 "$WORK/ve.err")"; fi
+done
+[ "$nok2" -eq "$nev" ] && ok "verify-evidence without --ruleset accepts all $nev, from the logged text" ||
+  bad "verify-evidence without --ruleset accepts $nok2 of $nev"
 # A ruleset changed by one number is not the one the registry names.
 sed 's/hours 48 /hours 49 /' "$R" > "$WORK/other.rules"
 f=$(ls "$D"/evidence/vd11.ch3.reply-48h_*.json | head -1)

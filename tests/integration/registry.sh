@@ -3,6 +3,7 @@
 # (parties and their keys, witness policy, rulesets) signed by the operator, checked before
 # anything is written; a bad registry file gets a clear error and no log.
 . "$(dirname "$0")/lib.bash"
+declare -A st
 $T keygen registry.example/log --out "$WORK/op" >/dev/null
 $T keygen XA --out "$WORK/xa" >/dev/null
 $T keygen XB --out "$WORK/xb" >/dev/null
@@ -22,6 +23,7 @@ JSON
 }
 reg "$(cat "$WORK/xb.pub")" > "$WORK/registry.json"
 expect_ok "init --registry writes the genesis registry" $T init "$WORK/log" --key "$WORK/op.key" --registry "$WORK/registry.json"
+stderr_has "the ruleset's text is not logged" "...and says that no file holds the ruleset it names by hash"
 [ "$(sed -n 2p "$WORK/log/checkpoint")" = 1 ] && ok "the log has one entry, the genesis" || bad "size $(sed -n 2p "$WORK/log/checkpoint")"
 tail -c +3 "$WORK/log/tile/entries/000.p/1" > "$WORK/entry0"
 head -1 "$WORK/entry0" | grep -qx 'treatylog/entry/v1' && sed -n 2p "$WORK/entry0" | grep -Eq '^logged [1-9][0-9]{12}$' &&
@@ -32,6 +34,45 @@ expect_ok "the registry note is signed by the operator (oracle)" $V note "$WORK/
 expect_fail "...and not by a party" $V note "$WORK/xa.pub" "$WORK/reg.note"
 grep -q '"code":"XB","name":"Borduria"' "$WORK/reg.note" && ok "the registry lists the parties on one line" || bad "registry body"
 expect_ok "the genesis log audits" $T audit "$WORK/log" --vkey "$WORK/op.pub"
+# The ruleset's text is logged with the registry (DESIGN §3) when the rules directory has the
+# file the registry names by SHA-256; `serve` then needs no rules directory to judge the log.
+R=${TL_SRC:-$(dirname "$0")/../..}/rules/vd11.rules
+sed "s/$(printf 'vd11' | sha256sum | cut -d' ' -f1)/$(sha256sum "$R" | cut -d' ' -f1)/" "$WORK/registry.json" > "$WORK/registry-real.json"
+expect_ok "init --registry naming the shipped vd11.rules" $T init "$WORK/logr" --key "$WORK/op.key" --registry "$WORK/registry-real.json"
+[ ! -s "$WORK/last.err" ] || ! grep -q "not logged" "$WORK/last.err" && ok "...with no note about a missing text" || bad "note: $(cat "$WORK/last.err")"
+tail -c +3 "$WORK/logr/tile/entries/000.p/1" | sed '1,3d' > "$WORK/regr.note"
+python3 - "$WORK/regr.note" "$R" <<'PY' && ok "entry 0 carries the ruleset's text byte for byte" || bad "the logged text differs from $R"
+import json, sys
+doc = json.loads(open(sys.argv[1], encoding="utf-8").read().split("\n")[1])
+sys.exit(0 if doc["rulesets"][0]["text"].encode() == open(sys.argv[2], "rb").read() else 1)
+PY
+expect_ok "...and the note still verifies with the oracle" $V note "$WORK/op.pub" "$WORK/regr.note"
+expect_ok "registry show" $T registry show "$WORK/logr"
+grep -q "^ruleset vd11.rules sha256 $(sha256sum "$R" | cut -d' ' -f1) (text logged, $(stat -c %s "$R") bytes)$" "$WORK/last.out" &&
+  ok "...says the text is logged, with its size" || bad "registry show: $(grep ruleset "$WORK/last.out")"
+mkdir -p "$WORK/norules"
+for l in logr log; do
+  rm -f "$WORK/url"
+  TREATYLOG_RULES=$WORK/norules $T serve --dir "$WORK/$l" --listen 127.0.0.1:0 > "$WORK/url" 2> "$WORK/serve-$l.err" &
+  SPID=$!
+  for _ in $(seq 100); do [ -s "$WORK/url" ] && break; sleep 0.05; done
+  U=$(head -1 "$WORK/url")
+  st[$l]=$(http_status GET "$U/v1/findings?limit=1")
+  stop_server
+done 2>/dev/null
+[ "${st[logr]}" = 200 ] && ok "serve with an empty rules directory judges the log from the logged text" ||
+  bad "findings: HTTP ${st[logr]} $(cat "$WORK/serve-logr.err")"
+[ "${st[log]}" = 404 ] && grep -q "none of the rulesets the registry names" "$WORK/serve-log.err" &&
+  ok "...and without a logged text has no ruleset, and says why" || bad "findings of the other log: HTTP ${st[log]}"
+python3 - "$WORK/registry-real.json" "$WORK/badtext.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+doc["rulesets"][0]["text"] = "# not the ruleset whose hash is given\n"
+json.dump(doc, open(sys.argv[2], "w"))
+PY
+expect_exit 2 "a ruleset text whose SHA-256 is not the one given is refused" $T init "$WORK/badtext" --key "$WORK/op.key" --registry "$WORK/badtext.json"
+stderr_has "rulesets[0].text: its SHA-256 is not the sha256 given for vd11.rules" "...naming the field"
+[ ! -e "$WORK/badtext" ] && ok "...and no log is created" || bad "a log was created"
 # Bad registry files: a clear error, no log.
 reg "$(cat "$WORK/xa.pub")" > "$WORK/bad1.json"     # XB's key is XA's
 expect_exit 2 "a party key named for another party is refused" $T init "$WORK/bad1" --key "$WORK/op.key" --registry "$WORK/bad1.json"

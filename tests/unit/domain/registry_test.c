@@ -153,10 +153,13 @@ static bool same_state(const tl_registry *a, const tl_registry *b)
             if (strcmp(p->roles[k], q->roles[k]) != 0)
                 return false;
     }
-    for (size_t i = 0; i < a->nrulesets; i++)
-        if (strcmp(a->rulesets[i].name, b->rulesets[i].name) != 0 ||
-            memcmp(a->rulesets[i].sha256, b->rulesets[i].sha256, TL_HASH_LEN) != 0)
+    for (size_t i = 0; i < a->nrulesets; i++) {
+        const tl_registry_ruleset *x = &a->rulesets[i], *y = &b->rulesets[i];
+        if (strcmp(x->name, y->name) != 0 || memcmp(x->sha256, y->sha256, TL_HASH_LEN) != 0 ||
+            (x->text == NULL) != (y->text == NULL) || x->text_len != y->text_len ||
+            (x->text && memcmp(x->text, y->text, x->text_len) != 0))
             return false;
+    }
     return true;
 }
 
@@ -519,6 +522,85 @@ static void test_replay(void **state)
     tl_registry_free(snap);
 }
 
+/* A ruleset {name, sha256 of text, text} as JSON (with_text false: without the text). */
+static json_t *ruleset_item(const char *name, const char *text, bool with_text)
+{
+    uint8_t h[TL_HASH_LEN];
+    char hex[2 * TL_HASH_LEN + 1];
+    tl_sha256(h, text, strlen(text));
+    for (size_t i = 0; i < TL_HASH_LEN; i++)
+        snprintf(hex + 2 * i, 3, "%02x", h[i]);
+    json_t *o = json_pack("{s:s, s:s}", "name", name, "sha256", hex);
+    if (with_text)
+        json_object_set_new(o, "text", json_string(text));
+    return o;
+}
+
+/* A ruleset's text is logged with the registry (DESIGN §3): kept when its SHA-256 matches,
+ * refused when not, carried over by sha256, dropped with its ruleset, deep-copied by clone. */
+static void test_ruleset_text(void **state)
+{
+    (void)state;
+    const char *t1 = "# ruleset one\nrule a.b reply-deadline\n", *t2 = "# two\n";
+    tl_registry *r = tl_registry_new();
+    assert_non_null(r);
+    json_t *g = genesis_doc();
+    json_object_set_new(g, "rulesets", json_pack("[o]", ruleset_item("one.rules", t1, true)));
+    tl_diag d = {{0}};
+    assert_int_equal(apply(r, g, 0, &d), TL_OK);
+    assert_int_equal(r->nrulesets, 1);
+    assert_non_null(r->rulesets[0].text);
+    assert_int_equal(r->rulesets[0].text_len, strlen(t1));
+    assert_string_equal(r->rulesets[0].text, t1);
+    /* A text whose hash is not the sha256 given: refused, nothing changes. */
+    json_t *bad = json_pack("[o]", ruleset_item("one.rules", t1, false));
+    json_object_set_new(json_array_get(bad, 0), "text", json_string(t2));
+    refused(r, json_pack("{s:s, s:[], s:o}", "action", "add", "parties", "rulesets", bad), 1,
+            TL_ERR_FORMAT, "rulesets[0].text: its SHA-256 is not the sha256 given for one.rules");
+    json_t *empty = json_pack("[o]", ruleset_item("one.rules", t1, false));
+    json_object_set_new(json_array_get(empty, 0), "text", json_integer(1));
+    refused(r, json_pack("{s:s, s:[], s:o}", "action", "add", "parties", "rulesets", empty), 1,
+            TL_ERR_FORMAT, "rulesets[0].text: must be the ruleset's text");
+    /* A clone owns its own copy. */
+    tl_registry *c = tl_registry_clone(r);
+    assert_non_null(c);
+    assert_ptr_not_equal(c->rulesets[0].text, r->rulesets[0].text);
+    assert_true(same_state(c, r));
+    /* A new list naming the same sha256 without text, and a second ruleset with one: the
+     * first keeps its text, the second has its own. */
+    json_t *two = json_pack("[o, o]", ruleset_item("one.rules", t1, false),
+                            ruleset_item("two.rules", t2, true));
+    assert_int_equal(
+        apply(r, json_pack("{s:s, s:[], s:o}", "action", "add", "parties", "rulesets", two), 1, &d),
+        TL_OK);
+    assert_int_equal(r->nrulesets, 2);
+    assert_string_equal(r->rulesets[0].text, t1);
+    assert_string_equal(r->rulesets[1].text, t2);
+    /* A list without either text, for another sha256: no text. */
+    json_t *other = json_pack("[o]", ruleset_item("one.rules", "# other\n", false));
+    assert_int_equal(
+        apply(r, json_pack("{s:s, s:[], s:o}", "action", "add", "parties", "rulesets", other), 2,
+              &d),
+        TL_OK);
+    assert_int_equal(r->nrulesets, 1);
+    assert_null(r->rulesets[0].text);
+    /* The clone still has the genesis text (ASan: no shared pointer freed twice). */
+    assert_string_equal(c->rulesets[0].text, t1);
+    tl_registry_free(c);
+    /* The canonical text of a registry file keeps the text; a wrong one is refused there too. */
+    json_t *g2 = genesis_doc();
+    json_object_set_new(g2, "rulesets", json_pack("[o]", ruleset_item("one.rules", t1, true)));
+    char *js = json_dumps(g2, JSON_COMPACT);
+    json_decref(g2);
+    char *text = NULL;
+    size_t tlen = 0;
+    assert_int_equal(tl_registry_from_json(&text, &tlen, js, strlen(js), true, &d), TL_OK);
+    assert_non_null(strstr(text, "\"text\":\"# ruleset one\\nrule a.b reply-deadline\\n\""));
+    free(text);
+    free(js);
+    tl_registry_free(r);
+}
+
 static void test_from_json(void **state)
 {
     (void)state;
@@ -559,6 +641,7 @@ int main(void)
         cmocka_unit_test(test_apply_after_failure),
         cmocka_unit_test(test_replay),
         cmocka_unit_test(test_from_json),
+        cmocka_unit_test(test_ruleset_text),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
