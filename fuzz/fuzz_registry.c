@@ -11,7 +11,8 @@
  *   - on a fresh registry, a failed apply leaves it fresh; a text check_text accepts, signed
  *     by the operator, fails only as a CONFLICT (not a genesis); a successful apply came from
  *     a text check_text accepts, and leaves a genesis state whose parties have valid, unique codes,
- *     1..4 type-0x01 keys named by their code, valid roles, a witness policy and index 0;
+ *     1..4 type-0x01 keys named by their code, valid roles, a witness policy, index 0, and
+ *     rulesets whose logged text (if any) hashes to their sha256;
  *   - applying the same signed text again at a later index is a CONFLICT and changes nothing;
  *   - tl_registry_from_json returns OK, FORMAT or TOOBIG; what it returns passes check_text
  *     and is a fixed point (canonical of canonical is itself).
@@ -72,6 +73,15 @@ static void check_state(const tl_registry *r)
     check(r->genesis && r->index == 0);
     check(r->nparties >= 1 && r->nparties <= TL_REGISTRY_PARTIES_MAX);
     check(r->nrulesets <= TL_REGISTRY_RULESETS_MAX);
+    for (size_t i = 0; i < r->nrulesets; i++) { /* a logged text is the one named by hash */
+        const tl_registry_ruleset *rs = &r->rulesets[i];
+        if (rs->text) {
+            uint8_t h[TL_HASH_LEN];
+            tl_sha256(h, rs->text, rs->text_len);
+            check(rs->text_len > 0 && rs->text[rs->text_len] == '\0' &&
+                  memcmp(h, rs->sha256, TL_HASH_LEN) == 0);
+        }
+    }
     for (size_t i = 0; i < r->nparties; i++) {
         const tl_party *p = &r->parties[i];
         check(tl_value_party(p->code, strlen(p->code)));
