@@ -61,24 +61,7 @@ echo "nproc:   $(nproc); $(lscpu | sed -n 's/^Model name: *//p' | head -1)"
 echo "kernel:  $(uname -r); $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)"
 echo "load:    $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# CPU accounting: clock ticks of a pid (user + system), and of the machine (busy, total).
-HZ=$(getconf CLK_TCK)
-pid_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-sys_ticks() { awk '/^cpu / { busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6 }' /proc/stat; }
-# Runs a generator command; prints its CPU seconds (children's user + system) on fd 3.
-gen_cpu() { bash -c '"$@" ; rc=$?; read -ra s < /proc/$$/stat; echo $(( s[15] + s[16] )) >&3; exit $rc' gen "$@"; }
-
-SPID=
-stop_server() {
-  if [ -n "$SPID" ] && kill -0 "$SPID" 2>/dev/null; then
-    kill -TERM "$SPID"
-    for _ in $(seq 300); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$SPID" 2>/dev/null || true
-  fi
-  SPID=
-}
-trap stop_server EXIT
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+. "$ROOT/scripts/bench_lib.sh"
 start_server() { # DIR: starts serve, sets SPID, URL and STARTUP_MS
   local port; port=$(free_port)
   timeout 1200 python3 bench/startup.py "$R/serve.pid" "$TL" serve --dir "$1" \
@@ -87,7 +70,6 @@ start_server() { # DIR: starts serve, sets SPID, URL and STARTUP_MS
   URL=http://127.0.0.1:$port
   STARTUP_MS=$(sed -n 's/^startup ms=\([0-9.]*\).*/\1/p' "$R/startup.out")
 }
-jnum() { grep -o "\"$2\":[0-9.]*" "$1" | head -1 | cut -d: -f2; }
 
 # One measured step: NAME, then the generator command. Prints a bench line with the server's,
 # the generator's and the machine's CPU seconds over the step.
