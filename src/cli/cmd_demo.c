@@ -699,14 +699,14 @@ int cmd_demo(int argc, char **argv)
     }
     if (e == TL_OK) {
         printf("\n%zu findings appeared or changed state; the %zu in force now each have an "
-               "evidence file in %s/evidence/. Check one offline:\n"
-               "  treatylog verify-evidence %s/evidence/<file> --policy %s/policy "
-               "--ruleset %s/vd11.rules\n"
+               "evidence file in %s/evidence/. Check one offline (the ruleset's text is in "
+               "the file's registry entries):\n"
+               "  treatylog verify-evidence %s/evidence/<file> --policy %s/policy\n"
                "Re-derive every finding from the log alone:\n"
                "  treatylog check %s --policy %s/policy\n\n"
                "Dashboard and API: %s/\n",
-               m->nfindings, ev.n, m->dir, m->dir, m->dir, TL_RULES_DIR, cli_serve_url(m->rt),
-               m->dir, cli_serve_url(m->rt));
+               m->nfindings, ev.n, m->dir, m->dir, m->dir, cli_serve_url(m->rt), m->dir,
+               cli_serve_url(m->rt));
         fflush(stdout);
         if (!no_wait) {
             printf("(the log keeps running: Ctrl-C to stop)\n");
