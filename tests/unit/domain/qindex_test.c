@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "testutil.h"
 #include "treatylog/entry.h"
@@ -349,6 +350,75 @@ static void test_filters(void **state)
     check(q, (tl_qfilter){.time = "activity", .until = "2025-04-21"}, "1", "-");
     check(q, (tl_qfilter){.time = "activity", .until = "2025-04-21", .party = "XB"}, "", "-");
     tl_qindex_close(q);
+}
+
+/* The query plan of a party + type + time listing, as qindex builds it (query_sql): a plain
+ * range scan of the covering index e_party_type, no table lookups, no sort. */
+static void expect_covering_plan(const char *path)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    const char *sql =
+        "EXPLAIN QUERY PLAN SELECT e.idx, e.leaf, e.logged, e.kind, e.type, e.party, e.serial, "
+        "e.sent, e.recips, e.refs, e.activity, e.start, e.end_, e.troops FROM entries e WHERE 1 "
+        "AND e.party = ?1 AND e.type = ?2 AND e.logged >= ?4 AND e.logged < ?5 ORDER BY "
+        "e.logged, e.idx LIMIT ?20";
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    char plan[1024] = "";
+    size_t used = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int k = snprintf(plan + used, sizeof plan - used, "%s|",
+                         (const char *)sqlite3_column_text(st, 3));
+        assert_true(k > 0 && (size_t)k < sizeof plan - used);
+        used += (size_t)k;
+    }
+    sqlite3_finalize(st);
+    if (!strstr(plan, "USING COVERING INDEX e_party_type") || strstr(plan, "TEMP B-TREE"))
+        fail_msg("plan: %s", plan);
+    sqlite3_stmt *v = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &v, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(v), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(v, 0), 2);
+    sqlite3_finalize(v);
+    sqlite3_close(db);
+}
+
+/* Schema 2: the party + type + time query reads only the covering index; a schema 1 index
+ * (the narrow index) opened read-only still answers, and opened writable is upgraded once,
+ * with the same answers. */
+static void test_covering_index(void **state)
+{
+    (void)state;
+    tl_qindex *q = fresh("cover.db", true);
+    tl_qindex_close(q);
+    char path[160]; /* db_path() would remove the file */
+    snprintf(path, sizeof path, "%s/cover.db", tmpdir);
+    expect_covering_plan(path);
+    /* Make it a schema 1 index, as earlier versions wrote it. */
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "DROP INDEX e_party_type; CREATE INDEX e_party_type ON "
+                                  "entries(party, type, logged); PRAGMA user_version=1;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    tl_diag d = {{0}};
+    assert_int_equal(tl_qindex_open(&q, path, true, &d), TL_OK);
+    check(q, (tl_qfilter){.party = "XA", .type = "vd11.ch3.*"}, "4,5", "-");
+    tl_qindex_close(q);
+    assert_int_equal(tl_qindex_open(&q, path, false, &d), TL_OK);
+    check(q, (tl_qfilter){.party = "XA", .type = "vd11.ch3.explanation-request"}, "5", "-");
+    check(q, (tl_qfilter){.party = "XA", .since = "2025-03-02", .until = "2025-03-04"}, "4,5", "-");
+    tl_qindex_close(q);
+    expect_covering_plan(path);
+    /* A schema this code does not know is refused, with the way out. */
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=9;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(tl_qindex_open(&q, path, false, &d), TL_ERR_FORMAT);
+    assert_non_null(strstr(d.msg, "treatylog reindex"));
 }
 
 static void test_paging(void **state)
@@ -793,6 +863,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rows),
         cmocka_unit_test(test_filters),
+        cmocka_unit_test(test_covering_index),
         cmocka_unit_test(test_paging),
         cmocka_unit_test(test_bad_parameters),
         cmocka_unit_test(test_lookups),
