@@ -3,6 +3,7 @@
  * of that name in the source tree's rules/ (set at build time) or $TREATYLOG_RULES. And the
  * other way, for `init --registry` and `registry add`: the texts to log with a registry
  * document, from those files (DESIGN §3: the ruleset's "text is itself logged"). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,14 +107,15 @@ void cli_embed_ruleset_texts(json_t *doc, const char *what)
     if (!json_is_array(list))
         return;
     const char *dir = rules_dir();
+    bool added[TL_REGISTRY_RULESETS_MAX] = {false}, any = false;
     size_t i;
     json_t *item;
     json_array_foreach(list, i, item)
     {
         const char *name = json_string_value(json_object_get(item, "name"));
         const char *hex = json_string_value(json_object_get(item, "sha256"));
-        if (!json_is_object(item) || !name || !hex || json_object_get(item, "text") ||
-            strchr(name, '/'))
+        if (i >= TL_REGISTRY_RULESETS_MAX || !json_is_object(item) || !name || !hex ||
+            json_object_get(item, "text") || strchr(name, '/'))
             continue; /* malformed ones are refused, with the reason, by the registry parser */
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -131,19 +133,26 @@ void cli_embed_ruleset_texts(json_t *doc, const char *what)
                 text = json_stringn((const char *)buf, len); /* NULL unless valid UTF-8 */
         }
         free(buf);
-        if (!text || json_object_set_new(item, "text", text) != 0)
+        if (text && json_object_set_new(item, "text", text) == 0)
+            added[i] = any = true;
+        else
             fprintf(stderr,
                     "treatylog %s: note: no file %s with the SHA-256 the registry names: the "
                     "ruleset's text is not logged with it (give rulesets[].text, or put the "
                     "file in %s)\n",
                     what, path, dir);
     }
-    /* It must still fit in an entry, with room for the signatures. */
-    char *js = json_dumps(doc, JSON_COMPACT);
-    size_t jl = js ? strlen(js) : SIZE_MAX;
+    /* It must still fit in an entry, with room for the signatures: if not, the texts added
+     * here go (texts the document gave itself stay, for the parser to judge). */
+    char *js = any ? json_dumps(doc, JSON_COMPACT) : NULL;
+    size_t jl = js ? strlen(js) : any ? SIZE_MAX : 0;
     free(js);
     if (jl > TL_REGISTRY_MAX - 4096) {
-        json_array_foreach(list, i, item) json_object_del(item, "text");
+        json_array_foreach(list, i, item)
+        {
+            if (i < TL_REGISTRY_RULESETS_MAX && added[i])
+                json_object_del(item, "text");
+        }
         fprintf(stderr,
                 "treatylog %s: note: with the rulesets' texts the registry document would not fit "
                 "in an entry: the texts are not logged\n",

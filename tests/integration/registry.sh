@@ -73,6 +73,24 @@ PY
 expect_exit 2 "a ruleset text whose SHA-256 is not the one given is refused" $T init "$WORK/badtext" --key "$WORK/op.key" --registry "$WORK/badtext.json"
 stderr_has "rulesets[0].text: its SHA-256 is not the sha256 given for vd11.rules" "...naming the field"
 [ ! -e "$WORK/badtext" ] && ok "...and no log is created" || bad "a log was created"
+# Texts that would not fit in one entry together are left out (with a note), not refused.
+mkdir -p "$WORK/bigrules"
+big=()
+for k in 1 2 3 4; do
+  python3 -c "import sys; sys.stdout.write(''.join('# big ruleset %s line %05d\n' % (sys.argv[1], i) for i in range(800)))" "$k" > "$WORK/bigrules/big$k.rules"
+  big+=("{\"name\": \"big$k.rules\", \"sha256\": \"$(sha256sum "$WORK/bigrules/big$k.rules" | cut -d' ' -f1)\"}")
+done
+python3 - "$WORK/registry.json" "$WORK/registry-big.json" "$(IFS=,; echo "[${big[*]}]")" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+doc["rulesets"] = json.loads(sys.argv[3])
+json.dump(doc, open(sys.argv[2], "w"))
+PY
+TREATYLOG_RULES=$WORK/bigrules expect_ok "init --registry with four 20 KB rulesets" $T init "$WORK/logbig" --key "$WORK/op.key" --registry "$WORK/registry-big.json"
+stderr_has "would not fit in an entry: the texts are not logged" "...leaves their texts out, and says so"
+expect_ok "registry show" $T registry show "$WORK/logbig"
+[ "$(grep -c '^ruleset big' "$WORK/last.out")" = 4 ] && ! grep -q "text logged" "$WORK/last.out" &&
+  ok "...names all four, none with a logged text" || bad "registry show: $(grep ruleset "$WORK/last.out")"
 # Bad registry files: a clear error, no log.
 reg "$(cat "$WORK/xa.pub")" > "$WORK/bad1.json"     # XB's key is XA's
 expect_exit 2 "a party key named for another party is refused" $T init "$WORK/bad1" --key "$WORK/op.key" --registry "$WORK/bad1.json"
