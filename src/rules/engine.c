@@ -624,16 +624,12 @@ uint64_t tl_engine_size(const tl_engine *e)
 static uint64_t new_finding(tl_engine *e, size_t ri, uint32_t n, uint64_t trigger, uint64_t created,
                             enum fkind kind, tl_finding_state state, char *why)
 {
-    if (e->nf == e->fcap) {
-        uint64_t nc = e->fcap ? e->fcap * 2 : 256;
-        finding *nfp = realloc(e->f, nc * sizeof *nfp);
-        if (!nfp) {
-            free(why);
-            return NONE;
-        }
-        e->f = nfp;
-        e->fcap = nc;
+    finding *nfp = grow_array(e->f, &e->fcap, e->nf, sizeof *nfp, 256);
+    if (!nfp) {
+        free(why);
+        return NONE;
     }
+    e->f = nfp;
     uint64_t id = e->nf;
     finding *f = &e->f[id];
     memset(f, 0, sizeof *f);
@@ -1282,14 +1278,10 @@ static tl_err thr_judge(const addctx *a, size_t ri, const json_t *obj, uint32_t 
     trec_read(c, obj, &r0);
     if (c->namend_types && !c->match_activity) {
         /* Keep the values for amendments. */
-        if (c->ntrecs == c->tcap) {
-            size_t nc = c->tcap ? c->tcap * 2 : 64;
-            trec *nt = realloc(c->trecs, nc * sizeof *nt);
-            if (!nt)
-                return TL_ERR_NOMEM;
-            c->trecs = nt;
-            c->tcap = nc;
-        }
+        trec *nt = grow_array(c->trecs, &c->tcap, c->ntrecs, sizeof *nt, 64);
+        if (!nt)
+            return TL_ERR_NOMEM;
+        c->trecs = nt;
         c->trecs[c->ntrecs] = r0;
         if (!u64map_put(&c->m1, a->index, c->ntrecs++))
             return TL_ERR_NOMEM;
@@ -1463,14 +1455,10 @@ static tl_err k_quota(const addctx *a, size_t ri)
     if (c->unit_field && in_list(c->on, c->non, a->type)) {
         const char *u;
         if (body_str(n->body, c->unit_field, &u)) {
-            if (c->nblobs == c->bcap) {
-                size_t nc = c->bcap ? c->bcap * 2 : 64;
-                char **nb = realloc(c->blobs, nc * sizeof *nb);
-                if (!nb)
-                    return TL_ERR_NOMEM;
-                c->blobs = nb;
-                c->bcap = nc;
-            }
+            char **nb = grow_array(c->blobs, &c->bcap, c->nblobs, sizeof *nb, 64);
+            if (!nb)
+                return TL_ERR_NOMEM;
+            c->blobs = nb;
             char *cp = strdup(u);
             if (!cp)
                 return TL_ERR_NOMEM;
@@ -1641,14 +1629,10 @@ static bool any_crosses(const cond *cs, size_t nc, const json_t *body, buf *txt)
 
 static bool push_node(crule *c, node nd, uint64_t *pos)
 {
-    if (c->nnodes == c->ncap) {
-        size_t nc = c->ncap ? c->ncap * 2 : 64;
-        node *nn = realloc(c->nodes, nc * sizeof *nn);
-        if (!nn)
-            return false;
-        c->nodes = nn;
-        c->ncap = nc;
-    }
+    node *nn = grow_array(c->nodes, &c->ncap, c->nnodes, sizeof *nn, 64);
+    if (!nn)
+        return false;
+    c->nodes = nn;
     c->nodes[c->nnodes] = nd;
     *pos = c->nnodes++;
     return true;
@@ -1666,14 +1650,10 @@ static recent *recent_at(crule *c, uint64_t key, bool create)
         return &c->rec[pos];
     if (!create)
         return NULL;
-    if (c->nrec == c->rcap) {
-        size_t nc = c->rcap ? c->rcap * 2 : 64;
-        recent *nr = realloc(c->rec, nc * sizeof *nr);
-        if (!nr)
-            return NULL;
-        c->rec = nr;
-        c->rcap = nc;
-    }
+    recent *nr = grow_array(c->rec, &c->rcap, c->nrec, sizeof *nr, 64);
+    if (!nr)
+        return NULL;
+    c->rec = nr;
     if (!u64map_put(&c->m2, key, c->nrec))
         return NULL;
     recent *r = &c->rec[c->nrec++];
@@ -1933,14 +1913,10 @@ static tl_err k_dvo(const addctx *a, size_t ri)
     size_t al = strlen(act);
     if (is_decl) {
         /* A declaration: remember its values (NO_TIME for "not reported"). */
-        if (c->nblobs == c->bcap) {
-            size_t nc = c->bcap ? c->bcap * 2 : 64;
-            char **nb = realloc(c->blobs, nc * sizeof *nb);
-            if (!nb)
-                return TL_ERR_NOMEM;
-            c->blobs = nb;
-            c->bcap = nc;
-        }
+        char **nb = grow_array(c->blobs, &c->bcap, c->nblobs, sizeof *nb, 64);
+        if (!nb)
+            return TL_ERR_NOMEM;
+        c->blobs = nb;
         int64_t *vals = malloc((MAX_PAIRS + 2) * sizeof *vals);
         if (!vals)
             return TL_ERR_NOMEM;
@@ -2145,16 +2121,12 @@ static tl_err k_content(const addctx *a, size_t ri)
             char *blob = bdone(&b);
             if (!blob)
                 return TL_ERR_NOMEM;
-            if (c->nblobs == c->bcap) {
-                size_t nc = c->bcap ? c->bcap * 2 : 64;
-                char **nb = realloc(c->blobs, nc * sizeof *nb);
-                if (!nb) {
-                    free(blob);
-                    return TL_ERR_NOMEM;
-                }
-                c->blobs = nb;
-                c->bcap = nc;
+            char **nb = grow_array(c->blobs, &c->bcap, c->nblobs, sizeof *nb, 64);
+            if (!nb) {
+                free(blob);
+                return TL_ERR_NOMEM;
             }
+            c->blobs = nb;
             c->blobs[c->nblobs] = blob;
             if (!u64map_put(&c->m1, a->index, c->nblobs++))
                 return TL_ERR_NOMEM;
@@ -2481,14 +2453,10 @@ static tl_err k_linked(const addctx *a, size_t ri)
                 sum[i] += o->v[i];
     }
     /* Keep this one. */
-    if (c->nblobs == c->bcap) {
-        size_t nc = c->bcap ? c->bcap * 2 : 64;
-        char **nb = realloc(c->blobs, nc * sizeof *nb);
-        if (!nb)
-            return TL_ERR_NOMEM;
-        c->blobs = nb;
-        c->bcap = nc;
-    }
+    char **nb = grow_array(c->blobs, &c->bcap, c->nblobs, sizeof *nb, 64);
+    if (!nb)
+        return TL_ERR_NOMEM;
+    c->blobs = nb;
     lrec *keep = malloc(sizeof *keep);
     if (!keep)
         return TL_ERR_NOMEM;
@@ -2567,14 +2535,10 @@ static tl_err k_due(const addctx *a, size_t ri)
 
 static tl_err grow_entries(tl_engine *e)
 {
-    if (e->n < e->ecap)
-        return TL_OK;
-    uint64_t nc = e->ecap ? e->ecap * 2 : 1024;
-    entry *ne = realloc(e->ents, nc * sizeof *ne);
+    entry *ne = grow_array(e->ents, &e->ecap, e->n, sizeof *ne, 1024);
     if (!ne)
         return TL_ERR_NOMEM;
     e->ents = ne;
-    e->ecap = nc;
     return TL_OK;
 }
 
@@ -2828,14 +2792,10 @@ tl_err tl_engine_witnessed(tl_engine *e, uint64_t size, int64_t witness_time_s, 
         return tl_fail(d, TL_ERR_USAGE, "rules: checkpoint sizes must not decrease");
     if (witness_time_s > TIME_MAX_MS / 1000 || witness_time_s < 0)
         return tl_fail(d, TL_ERR_USAGE, "rules: witness time outside 1970..9999");
-    if (e->ncps == e->cpcap) {
-        size_t nc = e->cpcap ? e->cpcap * 2 : 64;
-        checkpoint *n = realloc(e->cps, nc * sizeof *n);
-        if (!n)
-            return tl_fail(d, TL_ERR_NOMEM, "out of memory");
-        e->cps = n;
-        e->cpcap = nc;
-    }
+    checkpoint *ncp = grow_array(e->cps, &e->cpcap, e->ncps, sizeof *ncp, 64);
+    if (!ncp)
+        return tl_fail(d, TL_ERR_NOMEM, "out of memory");
+    e->cps = ncp;
     bool has_prev = e->ncps > 0;
     uint64_t prev_size = has_prev ? e->cps[e->ncps - 1].size : 0;
     int64_t prev_max = has_prev ? e->cps[e->ncps - 1].max_s : 0;

@@ -57,6 +57,11 @@ bool leafmap_get(const leafmap *m, const uint8_t leaf[32], uint64_t *index);
 bool leafmap_put(leafmap *m, const uint8_t leaf[32], uint64_t index);
 void leafmap_free(leafmap *m);
 
+/* A growable array with room for element n: p itself if n < *cap, else p reallocated to
+ * twice *cap (first when empty) and *cap updated. NULL when out of memory (p untouched, still
+ * the caller's to free). */
+void *grow_array(void *p, size_t *cap, size_t n, size_t elem, size_t first);
+
 /* Growable text. ok turns false at the first allocation failure. */
 typedef struct buf {
     char *p;
@@ -149,10 +154,12 @@ struct tl_engine {
     tl_registry *reg;
     strmap types; /* type name -> id (1..) */
     entry *ents;
-    uint64_t n, ecap;
+    uint64_t n;
+    size_t ecap;
     leafmap leaves;
     finding *f;
-    uint64_t nf, fcap;
+    uint64_t nf;
+    size_t fcap;
     u64map trig_head; /* trigger index -> newest finding id with that trigger */
     u64map withdrawn; /* trigger index -> withdrawal index */
     checkpoint *cps;

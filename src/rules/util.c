@@ -1,6 +1,7 @@
 /* util.c - the rules engine's small tools: hash maps (leaf hash, u64, string keys), a growable
  * text buffer with JSON string escaping, UTC calendar arithmetic and body field access. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,19 @@ static uint64_t mix64(uint64_t x)
     x *= 0xc4ceb9fe1a85ec53ULL;
     x ^= x >> 33;
     return x;
+}
+
+void *grow_array(void *p, size_t *cap, size_t n, size_t elem, size_t first)
+{
+    if (n < *cap)
+        return p;
+    size_t nc = *cap ? *cap * 2 : first;
+    if (nc < n + 1 || nc > SIZE_MAX / elem)
+        return NULL;
+    void *np = realloc(p, nc * elem);
+    if (np)
+        *cap = nc;
+    return np;
 }
 
 /* u64map ------------------------------------------------------------------------------ */

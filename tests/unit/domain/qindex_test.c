@@ -50,9 +50,7 @@ static char tmpdir[64];
 
 static void key(tl_skey *k, char *text, const char *name, uint8_t seedbyte)
 {
-    uint8_t seed[TL_SEED_LEN];
-    memset(seed, seedbyte, sizeof seed);
-    assert_int_equal(tl_skey_from_seed(k, name, strlen(name), TL_KEY_ED25519, seed, NULL), TL_OK);
+    tu_key(k, name, seedbyte);
     if (text)
         tl_vkey_format(text, &k->vkey);
 }

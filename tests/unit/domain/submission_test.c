@@ -25,20 +25,13 @@ static const char SUB[] = "treatylog/notification/v1\n{\"type\":\"x\"}\n\n"
 
 static tl_skey logkey, otherkey;
 
-static void key(tl_skey *k, const char *name, uint8_t seedbyte)
-{
-    uint8_t seed[TL_SEED_LEN];
-    memset(seed, seedbyte, sizeof seed);
-    assert_int_equal(tl_skey_from_seed(k, name, strlen(name), TL_KEY_ED25519, seed, NULL), TL_OK);
-}
-
 static int setup(void **state)
 {
     (void)state;
     if (tl_init() != TL_OK)
         return -1;
-    key(&logkey, ORIGIN, 1);
-    key(&otherkey, ORIGIN, 2);
+    tu_key(&logkey, ORIGIN, 1);
+    tu_key(&otherkey, ORIGIN, 2);
     return 0;
 }
 

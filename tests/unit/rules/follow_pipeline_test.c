@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "testutil.h"
 #include "treatylog/entry.h"
 #include "treatylog/follow.h"
 #include "treatylog/note.h"
@@ -28,29 +29,6 @@
 static tl_schemas *S_;
 static tl_skey op, xa, xb, rogue;
 
-static void key(tl_skey *k, const char *name, uint8_t seedbyte)
-{
-    uint8_t seed[TL_SEED_LEN];
-    memset(seed, seedbyte, sizeof seed);
-    assert_int_equal(tl_skey_from_seed(k, name, strlen(name), TL_KEY_ED25519, seed, NULL), TL_OK);
-}
-
-static uint8_t *entry(int64_t ms, const char *text, const tl_skey *k, size_t *len)
-{
-    char *note = NULL;
-    size_t nlen = 0;
-    assert_int_equal(tl_note_sign(&note, &nlen, text, strlen(text), k, NULL), TL_OK);
-    char head[TL_ENTRY_HEAD_MAX];
-    size_t hl = tl_entry_head(head, (uint64_t)ms);
-    uint8_t *e = malloc(hl + nlen);
-    assert_non_null(e);
-    memcpy(e, head, hl);
-    memcpy(e + hl, note, nlen);
-    free(note);
-    *len = hl + nlen;
-    return e;
-}
-
 static char *registry_doc(const char *action)
 {
     char a[TL_VKEY_TEXT_MAX], b[TL_VKEY_TEXT_MAX], o[TL_VKEY_TEXT_MAX];
@@ -62,9 +40,9 @@ static char *registry_doc(const char *action)
         char policy[TL_VKEY_TEXT_MAX + 64];
         snprintf(policy, sizeof policy, "log %s\nquorum none\n", o);
         g = json_pack("{s:s, s:[{s:s, s:s, s:[s]}, {s:s, s:s, s:[s]}], s:s, s:[{s:s, s:s}]}",
-                      "action", "genesis", "parties", "code", "XA", "name", "A", "keys", a,
-                      "code", "XB", "name", "B", "keys", b, "witness_policy", policy, "rulesets",
-                      "name", "t.rules", "sha256",
+                      "action", "genesis", "parties", "code", "XA", "name", "A", "keys", a, "code",
+                      "XB", "name", "B", "keys", b, "witness_policy", policy, "rulesets", "name",
+                      "t.rules", "sha256",
                       "0000000000000000000000000000000000000000000000000000000000000000");
     } else {
         g = json_pack("{s:s, s:[{s:s}]}", "action", "remove", "parties", "code", "XA");
@@ -104,14 +82,14 @@ static size_t expect_all;      /* and with verify off */
 static void make_log(void)
 {
     char *g = registry_doc("genesis");
-    ents[0] = entry(T0, g, &op, &lens[0]);
+    ents[0] = tu_signed_entry(T0, g, &op, &lens[0]);
     free(g);
     int serial[2] = {0, 0};
     for (int i = 1; i <= N; i++) {
         int64_t ms = T0 + i * 1000;
         if (i == N / 2) {
             char *r = registry_doc("remove");
-            ents[i] = entry(ms, r, &op, &lens[i]);
+            ents[i] = tu_signed_entry(ms, r, &op, &lens[i]);
             free(r);
             continue;
         }
@@ -126,7 +104,7 @@ static void make_log(void)
         int signer = i % 5; /* 0: rogue, 1: the other party, else the sender */
         const tl_skey *k = signer == 0 ? &rogue : signer == 1 ? (p ? &xa : &xb) : (p ? &xb : &xa);
         char *r = request(from, ++serial[p], valid);
-        ents[i] = entry(ms, r, k, &lens[i]);
+        ents[i] = tu_signed_entry(ms, r, k, &lens[i]);
         free(r);
         if (valid) {
             expect_all++;
@@ -235,10 +213,10 @@ static int setup(void **state)
         fprintf(stderr, "%s: %s\n", dir, d.msg);
         return -1;
     }
-    key(&op, "t.example/log", 1);
-    key(&xa, "XA", 2);
-    key(&xb, "XB", 3);
-    key(&rogue, "XA", 4);
+    tu_key(&op, "t.example/log", 1);
+    tu_key(&xa, "XA", 2);
+    tu_key(&xb, "XB", 3);
+    tu_key(&rogue, "XA", 4);
     make_log();
     return 0;
 }

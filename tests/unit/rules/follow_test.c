@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "testutil.h"
 #include "treatylog/entry.h"
 #include "treatylog/follow.h"
 #include "treatylog/note.h"
@@ -22,30 +23,6 @@
 
 static tl_schemas *S_;
 static tl_skey op, xa, xb, rogue;
-
-static void key(tl_skey *k, const char *name, uint8_t seedbyte)
-{
-    uint8_t seed[TL_SEED_LEN];
-    memset(seed, seedbyte, sizeof seed);
-    assert_int_equal(tl_skey_from_seed(k, name, strlen(name), TL_KEY_ED25519, seed, NULL), TL_OK);
-}
-
-/* An entry: header at ms, then text signed by k. Caller frees. */
-static uint8_t *entry(int64_t ms, const char *text, const tl_skey *k, size_t *len)
-{
-    char *note = NULL;
-    size_t nlen = 0;
-    assert_int_equal(tl_note_sign(&note, &nlen, text, strlen(text), k, NULL), TL_OK);
-    char head[TL_ENTRY_HEAD_MAX];
-    size_t hl = tl_entry_head(head, (uint64_t)ms);
-    uint8_t *e = malloc(hl + nlen);
-    assert_non_null(e);
-    memcpy(e, head, hl);
-    memcpy(e + hl, note, nlen);
-    free(note);
-    *len = hl + nlen;
-    return e;
-}
 
 static char *genesis(void)
 {
@@ -97,7 +74,8 @@ static char *run(const tl_skey *signer, bool verify)
     tl_follow_set_verify(f, verify);
     char *g = genesis(), *r = request("XA", 1);
     size_t l0 = 0, l1 = 0;
-    uint8_t *e0 = entry(T0, g, &op, &l0), *e1 = entry(T0 + 1000, r, signer, &l1);
+    uint8_t *e0 = tu_signed_entry(T0, g, &op, &l0),
+            *e1 = tu_signed_entry(T0 + 1000, r, signer, &l1);
     const uint8_t *es[2] = {e0, e1};
     size_t ls[2] = {l0, l1};
     if (tl_follow_entries(f, 0, es, ls, 2, &d) != TL_OK)
@@ -154,10 +132,10 @@ static int setup(void **state)
         fprintf(stderr, "%s: %s\n", dir, d.msg);
         return -1;
     }
-    key(&op, "t.example/log", 1);
-    key(&xa, "XA", 2);
-    key(&xb, "XB", 3);
-    key(&rogue, "XA", 4);
+    tu_key(&op, "t.example/log", 1);
+    tu_key(&xa, "XA", 2);
+    tu_key(&xb, "XB", 3);
+    tu_key(&rogue, "XA", 4);
     return 0;
 }
 
