@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,20 @@ static inline size_t tu_hex(uint8_t *out, const char *hex)
         assert_int_equal(tu_hex(want_, (hex)), 32);                                                \
         assert_memory_equal((h), want_, 32);                                                       \
     } while (0)
+
+/* The message schemas: $TL_SCHEMAS, else schemas/ of the source tree this file is in. */
+static inline const char *tu_schemas_dir(void)
+{
+    static char dir[4096];
+    const char *env = getenv("TL_SCHEMAS");
+    if (env && env[0])
+        return env;
+    const char *f = __FILE__;
+    const char *cut = strstr(f, "tests/testutil.h");
+    size_t n = cut ? (size_t)(cut - f) : 0;
+    snprintf(dir, sizeof dir, "%.*sschemas", (int)n, f);
+    return dir;
+}
 
 /* A deterministic Ed25519 signing key named name: seed = 32 bytes of seedbyte. */
 static inline void tu_key(tl_skey *k, const char *name, uint8_t seedbyte)

@@ -26,19 +26,6 @@
 #define DAY      (24 * HOUR)
 #define NENT     6
 
-static const char *schemas_dir(void)
-{
-    static char dir[4096];
-    const char *env = getenv("TL_SCHEMAS");
-    if (env && env[0])
-        return env;
-    const char *f = __FILE__;
-    const char *cut = strstr(f, "tests/unit/domain/");
-    size_t n = cut ? (size_t)(cut - f) : 0;
-    snprintf(dir, sizeof dir, "%.*sschemas", (int)n, f);
-    return dir;
-}
-
 static tl_schemas *S_;
 static tl_skey op, xa, xb;
 static char xa_vkey[TL_VKEY_TEXT_MAX], xb_vkey[TL_VKEY_TEXT_MAX];
@@ -161,8 +148,8 @@ static int setup(void **state)
     if (tl_init() != TL_OK)
         return -1;
     tl_diag d = {{0}};
-    if (tl_schemas_load(&S_, schemas_dir(), &d) != TL_OK) {
-        fprintf(stderr, "loading %s: %s\n", schemas_dir(), d.msg);
+    if (tl_schemas_load(&S_, tu_schemas_dir(), &d) != TL_OK) {
+        fprintf(stderr, "loading %s: %s\n", tu_schemas_dir(), d.msg);
         return -1;
     }
     key(&op, NULL, OPERATOR, 1);

@@ -28,19 +28,6 @@
 #define S(lit) (lit), (sizeof(lit) - 1)
 
 /* The schema directory: $TL_SCHEMAS, else <source tree>/schemas found from this file's path. */
-static const char *schemas_dir(void)
-{
-    static char dir[4096];
-    const char *env = getenv("TL_SCHEMAS");
-    if (env && env[0])
-        return env;
-    const char *f = __FILE__;
-    const char *cut = strstr(f, "tests/unit/domain/");
-    size_t n = cut ? (size_t)(cut - f) : 0;
-    snprintf(dir, sizeof dir, "%.*sschemas", (int)n, f);
-    return dir;
-}
-
 static tl_schemas *S_;
 
 static int setup(void **state)
@@ -49,8 +36,8 @@ static int setup(void **state)
     if (tl_init() != TL_OK)
         return -1;
     tl_diag d = {{0}};
-    if (tl_schemas_load(&S_, schemas_dir(), &d) != TL_OK) {
-        fprintf(stderr, "loading %s: %s\n", schemas_dir(), d.msg);
+    if (tl_schemas_load(&S_, tu_schemas_dir(), &d) != TL_OK) {
+        fprintf(stderr, "loading %s: %s\n", tu_schemas_dir(), d.msg);
         return -1;
     }
     return 0;
@@ -1102,8 +1089,8 @@ static void scratch(char *dir, size_t cap)
 {
     snprintf(dir, cap, "/tmp/tl-schema-test-XXXXXX");
     assert_non_null(mkdtemp(dir));
-    char *env = read_all(schemas_dir(), "envelope.json");
-    char *common = read_all(schemas_dir(), "common.json");
+    char *env = read_all(tu_schemas_dir(), "envelope.json");
+    char *common = read_all(tu_schemas_dir(), "common.json");
     write_file(dir, "envelope.json", env);
     write_file(dir, "common.json", common);
     free(env);

@@ -22,25 +22,12 @@
 
 static tl_schemas *S_;
 
-static const char *schemas_dir(void)
-{
-    static char dir[4096];
-    const char *env = getenv("TL_SCHEMAS");
-    if (env && env[0])
-        return env;
-    const char *f = __FILE__;
-    const char *cut = strstr(f, "tests/unit/domain/");
-    size_t n = cut ? (size_t)(cut - f) : 0;
-    snprintf(dir, sizeof dir, "%.*sschemas", (int)n, f);
-    return dir;
-}
-
 static int setup(void **state)
 {
     (void)state;
     tl_diag d = {{0}};
-    if (tl_init() != TL_OK || tl_schemas_load(&S_, schemas_dir(), &d) != TL_OK) {
-        fprintf(stderr, "loading %s: %s\n", schemas_dir(), d.msg);
+    if (tl_init() != TL_OK || tl_schemas_load(&S_, tu_schemas_dir(), &d) != TL_OK) {
+        fprintf(stderr, "loading %s: %s\n", tu_schemas_dir(), d.msg);
         return -1;
     }
     return 0;
